@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""Markdown report of a `bench/run-all.sh` results folder: the four tables of issue 6 from raw/*.jsonl, with the
+machine and settings they were measured with. Medians over repetitions; each ratio is the median of the ratios of
+pairs measured back to back in the same repetition. Rerun it on a folder at any time (it only reads).
+
+    /usr/bin/python3 bench/report.py runs/bench/<time> > results.md
+"""
+import json
+import os
+import statistics
+import sys
+
+
+def load_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits=3):
+    if value is None:
+        return "–"
+    if isinstance(value, float) and (abs(value) >= 1e6 or (value != 0 and abs(value) < 1e-3)):
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def skipped(records):
+    reasons = [r["skipped"] for r in records if "skipped" in r]
+    return f"_Not run: {reasons[-1]}_\n" if reasons else None
+
+
+def run_summary(run_dir):
+    """Final metric, training FLOPs and training wall time of one `actortraining train` run directory, from the
+    last line of its metrics.jsonl (one line per epoch, cumulative FLOPs and wall time)."""
+    path = os.path.join(run_dir, "metrics.jsonl")
+    lines = load_jsonl(path)
+    if not lines:
+        return {"error": f"no {path}"}
+    last = lines[-1]
+
+    def pick(*keys):
+        for key in keys:
+            if key in last and isinstance(last[key], (int, float)):
+                return float(last[key])
+        return None
+
+    return {
+        "metric": pick("metric", "accuracy", "map", "mAP"),
+        "flops": pick("cumulative_flops", "cumulativeFlops", "CumulativeFlops", "flops_total", "total_flops"),
+        "wall_s": pick("cumulative_wall_s", "cumulative_wall_seconds", "CumulativeWallSeconds", "wall_s_total",
+                       "wall_seconds_total"),
+        "train_samples": pick("cumulative_train_samples", "train_samples_total"),
+        "train_s": pick("cumulative_train_s", "train_seconds_total"),
+        "epochs": len(lines),
+    }
+
+
+def table_a(records):
+    text = ["## (a) Coarse-to-fine vs baseline", ""]
+    if skipped(records):
+        return text + [skipped(records)]
+    by_name = {}
+    for r in records:
+        summary = run_summary(r["run_dir"]) if r.get("exit") == 0 else {"error": f"exit {r.get('exit')}"}
+        by_name.setdefault(r["name"], {"phases": r["phases"], "runs": []})["runs"].append({**r, **summary})
+    if "baseline" not in by_name:
+        return text + ["_No baseline run._", ""]
+    base = by_name["baseline"]["runs"]
+    base_wall = median([x.get("wall_s") for x in base])
+    base_flops = median([x.get("flops") for x in base])
+    base_cmd = median([x["wall_s_command"] for x in base])
+    base_metric = median([x.get("metric") for x in base])
+    text += ["| schedule | phases (method:C:pooling:epochs) | runs | final metric | Δ metric (points) | "
+             "training FLOPs | FLOPs / baseline | training wall s | wall / baseline | command wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    errors = []
+    for name, entry in by_name.items():
+        runs = entry["runs"]
+        errors += [f"{name} ({x['run_dir']}): {x['error']}" for x in runs if "error" in x]
+        metric = median([x.get("metric") for x in runs])
+        flops = median([x.get("flops") for x in runs])
+        wall = median([x.get("wall_s") for x in runs])
+        delta = None if metric is None or base_metric is None else 100 * (metric - base_metric)
+        text.append(
+            f"| {name} | {entry['phases'].strip()} | {len(runs)} | {fmt(metric)} | {fmt(delta, 2)} | {fmt(flops)} | "
+            f"{fmt(flops / base_flops if flops and base_flops else None)} | {fmt(wall, 1)} | "
+            f"{fmt(wall / base_wall if wall and base_wall else None)} | "
+            f"{fmt(median([x['wall_s_command'] for x in runs]), 1)} (baseline {fmt(base_cmd, 1)}) |")
+    text.append("")
+    if errors:
+        text += ["Runs without a result:", ""] + [f"- {e}" for e in errors] + [""]
+    text += ["Overlay plot and per-phase summary: `a/compare.txt` and the files `actortraining compare` wrote.", ""]
+    return text
+
+
+def paired(records, table, side_a, side_b, value):
+    """Per repetition, value(side_a) / value(side_b); with the medians of each side."""
+    reps = {}
+    for r in records:
+        if r.get("table") == table and "side" in r:
+            reps.setdefault(r["rep"], {})[r["side"]] = r
+    ratios, a_values, b_values = [], [], []
+    for pair in reps.values():
+        a, b = value(pair.get(side_a)), value(pair.get(side_b))
+        a_values.append(a)
+        b_values.append(b)
+        if a is not None and b:
+            ratios.append(a / b)
+    return median(a_values), median(b_values), median(ratios), len(ratios)
+
+
+def config_line(records, side):
+    for r in records:
+        if r.get("side") == side and "config" in r:
+            return ", ".join(f"{k} {v}" for k, v in r["config"].items())
+    return "–"
+
+
+def runtime_line(records, side):
+    for r in records:
+        if r.get("side") == side and "runtime" in r:
+            rt = r["runtime"]
+            pools = rt.get("threadpools") or []
+            blas = "; ".join(f"{p.get('internal_api')} {p.get('version') or ''} {p.get('num_threads')} threads"
+                             for p in pools) or rt.get("blas", "–")
+            return f"torch {rt.get('torch')}, {rt.get('torch_threads')} threads, {blas}"
+    return "–"
+
+
+def table_b(records):
+    text = ["## (b) Front end: fbank throughput, ours vs torchaudio", ""]
+    if skipped(records):
+        return text + [skipped(records)]
+    ours, ta, ratio, n = paired(records, "b", "ours", "torchaudio", lambda r: r and r.get("clips_per_s"))
+    text += ["| side | clips/s (median) | runtime |", "|---|---|---|",
+             f"| ours (FbankExtractor) | {fmt(ours, 1)} | {runtime_line(records, 'ours')} |",
+             f"| torchaudio.compliance.kaldi.fbank | {fmt(ta, 1)} | {runtime_line(records, 'torchaudio')} |", "",
+             f"**ours / torchaudio throughput: {fmt(ratio, 2)}** (median of {n} back-to-back pairs; > 1 = ours faster)",
+             ""]
+    return text
+
+
+def table_c(records):
+    text = ["## (c) Training step, ours vs PyTorch", ""]
+    if skipped(records):
+        return text + [skipped(records)]
+    step = lambda r: r and r.get("step_ms", {}).get("median")
+    ours, pt, ratio, n = paired(records, "c", "ours", "pytorch", step)
+    text += [f"Configuration: {config_line(records, 'pytorch')}", "",
+             "| side | step ms (median) | forward | backward | optimiser | runtime |", "|---|---|---|---|---|---|"]
+    for side, label in (("ours", "ours (AstModel + TrainingStep, TorchSharp)"), ("pytorch", "PyTorch (bench/pytorch/ast_step.py)")):
+        rs = [r for r in records if r.get("side") == side]
+        text.append(f"| {label} | {fmt(median([step(r) for r in rs]), 1)} | "
+                    f"{fmt(median([r.get('forward_ms_median') for r in rs]), 1)} | "
+                    f"{fmt(median([r.get('backward_ms_median') for r in rs]), 1)} | "
+                    f"{fmt(median([r.get('optimizer_ms_median') for r in rs]), 1)} | {runtime_line(records, side)} |")
+    text += ["", f"**ours / PyTorch step time: {fmt(ratio, 2)}** (median of {n} back-to-back pairs; < 1 = ours faster)",
+             ""]
+    return text
+
+
+def table_d(records):
+    text = ["## (d) Pipeline overhead: actor pipeline vs pre-made tensors", ""]
+    if skipped(records):
+        return text + [skipped(records)]
+    reps = {}
+    for r in records:
+        if r.get("name") == "pipeline":
+            s = run_summary(r["run_dir"]) if r.get("exit") == 0 else {}
+            rate = s["train_samples"] / s["train_s"] if s.get("train_samples") and s.get("train_s") else None
+            reps.setdefault(r["run_dir"].rstrip("/").split("/")[-1].removeprefix("rep"), {})["pipeline"] = rate
+        elif r.get("side") == "tensors":
+            reps.setdefault(str(r["rep"]), {})["tensors"] = r.get("samples_per_s")
+    pipe = median([p.get("pipeline") for p in reps.values()])
+    tensors = median([p.get("tensors") for p in reps.values()])
+    ratios = [p["pipeline"] / p["tensors"] for p in reps.values() if p.get("pipeline") and p.get("tensors")]
+    ratio = median(ratios)
+    text += ["| side | training samples/s (median) |", "|---|---|",
+             f"| through the actor pipeline (`actortraining train`) | {fmt(pipe, 1)} |",
+             f"| pre-made tensors (StepBench step) | {fmt(tensors, 1)} |", "",
+             f"**pipeline / tensors throughput: {fmt(ratio, 2)}; overhead {fmt(None if ratio is None else 1 - ratio, 2)}** "
+             f"(median of {len(ratios)} pairs)", ""]
+    return text
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: report.py RESULTS_FOLDER")
+    out = sys.argv[1]
+    raw = os.path.join(out, "raw")
+    machine = json.load(open(os.path.join(out, "machine.json"))) if os.path.exists(os.path.join(out, "machine.json")) else {}
+    settings = json.load(open(os.path.join(out, "settings.json"))) if os.path.exists(os.path.join(out, "settings.json")) else {}
+    text = [f"# Benchmark results ({os.path.basename(out.rstrip('/'))})", ""]
+    if os.path.exists(os.path.join(out, "BUSY_MACHINE")):
+        text += ["**Measured on a busy machine (run with --allow-busy): these numbers are not fit for BENCHMARKS.md.**", ""]
+    pt = machine.get("python_torch", {})
+    lt = machine.get("libtorch_torchsharp") or {}
+    text += [f"Machine: {machine.get('cores')} cores, {machine.get('cpu', {}).get('model')}, "
+             f"{machine.get('memory_gib')} GiB, {machine.get('os')}, load at start {machine.get('load_avg')}. ",
+             f"Versions: .NET SDK {machine.get('dotnet')}; {machine.get('actortraining_info', '').replace(chr(10), '; ')}; "
+             f"libtorch {lt.get('version')} ({lt.get('blas')}); Debian torch {pt.get('torch')}, torchaudio "
+             f"{pt.get('torchaudio')}; commit {machine.get('git_commit', '')[:12]}{' (dirty)' if machine.get('git_dirty') else ''}.",
+             f"Settings: {json.dumps(settings)}", ""]
+    for name, build in (("a", table_a), ("b", table_b), ("c", table_c), ("d", table_d)):
+        records = load_jsonl(os.path.join(raw, f"{name}.jsonl"))
+        if records:
+            text += build(records)
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
