@@ -93,10 +93,13 @@ has_verb() { at --help 2>/dev/null | grep -qE "^\s+$1\b"; }
 
 "${py[@]}" "$bench/machine_info.py" --host-dll "$host_dll" > "$out/machine.json"
 log "machine: $(nproc) cores; facts in $out/machine.json"
-cat > "$out/settings.json" <<EOF
-{"tables": "$tables", "quick": $quick, "threads": $threads, "repeats": $repeats, "train_repeats": $train_repeats,
- "clips_per_word": $clips_per_word, "epochs": $epochs, "target_length": $target_length,
- "datafile": "${train:-generated keyword corpus}", "command": "${command_line% }"}
+"${py[@]}" - "$out/settings.json" "$tables" "$quick" "$threads" "$repeats" "$train_repeats" "$clips_per_word" "$epochs" \
+    "$target_length" "${train:-generated keyword corpus}" "${command_line% }" <<'EOF'
+import json, sys
+keys = ["tables", "quick", "threads", "repeats", "train_repeats", "clips_per_word", "epochs", "target_length",
+        "datafile", "command"]
+values = [int(v) if v.isdigit() else v for v in sys.argv[2:]]
+json.dump(dict(zip(keys, values)), open(sys.argv[1], "w"))
 EOF
 
 # --- corpus ------------------------------------------------------------------------------------------------------
