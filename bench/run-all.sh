@@ -86,8 +86,11 @@ host_dll="$repo/src/Host/bin/Release/net10.0/actortraining.dll"
 at() { dotnet "$host_dll" "$@"; }
 stepbench_dll=""
 if [ -f "$bench/StepBench/StepBench.csproj" ]; then
-  dotnet build "$bench/StepBench/StepBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
-  stepbench_dll="$bench/StepBench/bin/Release/net10.0/ActorTraining.StepBench.dll"
+  if dotnet build "$bench/StepBench/StepBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly > "$out/stepbench-build.log" 2>&1; then
+    stepbench_dll="$bench/StepBench/bin/Release/net10.0/ActorTraining.StepBench.dll"
+  else
+    log "StepBench does not build (the Compute pieces it uses may not be merged yet): see $out/stepbench-build.log"
+  fi
 fi
 has_verb() { at --help 2>/dev/null | grep -qE "^\s+$1\b"; }
 
@@ -196,11 +199,15 @@ fi
 if wants b; then
   fbank_clips=400; [ "$quick" = 1 ] && fbank_clips=20
   if [ -z "$stepbench_dll" ]; then
-    skip b "bench/StepBench does not exist yet"
+    skip b "bench/StepBench is missing or does not build"
+  elif [ ! -f "$bench/torchaudio_fbank.py" ]; then
+    skip b "bench/torchaudio_fbank.py (the torchaudio side, from the audio work) does not exist yet"
   else
     for rep in $(seq 1 "$repeats"); do
-      dotnet "$stepbench_dll" fbank --data "$train" --limit "$fbank_clips" --threads "$threads" --rep "$rep" >> "$raw/b.jsonl"
-      "${py[@]}" "$bench/pytorch/fbank_throughput.py" --data "$train" --limit "$fbank_clips" --threads "$threads" --rep "$rep" >> "$raw/b.jsonl"
+      dotnet "$stepbench_dll" fbank --data "$train" --limit "$fbank_clips" --threads "$threads" \
+        | sed "s/^{/{\"table\": \"b\", \"side\": \"ours\", \"rep\": $rep, /" >> "$raw/b.jsonl"
+      "${py[@]}" "$bench/torchaudio_fbank.py" --data "$train" --limit "$fbank_clips" --threads "$threads" \
+        | sed "s/^{/{\"table\": \"b\", \"side\": \"torchaudio\", \"rep\": $rep, /" >> "$raw/b.jsonl"
     done
   fi
 fi
@@ -212,7 +219,7 @@ if wants c; then
              --batch 8 --classes 10 --threads "$threads" --warmup 5 --steps 30)
   [ "$quick" = 1 ] && step_args=(--dim 64 --depth 2 --heads 2 --frames 128 --batch 2 --threads "$threads" --warmup 1 --steps 3)
   if [ -z "$stepbench_dll" ]; then
-    skip c "bench/StepBench does not exist yet"
+    skip c "bench/StepBench is missing or does not build"
   else
     for rep in $(seq 1 "$repeats"); do
       dotnet "$stepbench_dll" step "${step_args[@]}" | sed "s/^{/{\"table\": \"c\", \"side\": \"ours\", \"rep\": $rep, /" >> "$raw/c.jsonl"
@@ -226,7 +233,7 @@ if wants d; then
   if ! has_verb train; then
     skip d "the actortraining build has no train verb yet"
   elif [ -z "$stepbench_dll" ]; then
-    skip d "bench/StepBench does not exist yet"
+    skip d "bench/StepBench is missing or does not build"
   else
     pipe_epochs=2; [ "$quick" = 1 ] && pipe_epochs=1
     for rep in $(seq 1 "$repeats"); do
