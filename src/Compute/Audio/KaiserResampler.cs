@@ -47,7 +47,8 @@ public static class KaiserResampler
         for (int j = 0; j < next; j++)
             for (int i = 0; i < taps; i++)
             {
-                double t = (-(double)j / next + (double)(i - width) / orig) * baseFreq;
+                // −j/next is a float32 division in torchaudio (int64 arange / int); mirrored so kernels match to the bit pattern.
+                double t = ((double)((float)-j / next) + (double)(i - width) / orig) * baseFreq;
                 t = Math.Clamp(t, -LowpassFilterWidth, LowpassFilterWidth);
                 double r = t / LowpassFilterWidth;
                 double window = BesselI0(Beta * Math.Sqrt(Math.Max(0, 1 - r * r))) / i0Beta;
