@@ -196,18 +196,38 @@ if wants a; then
 fi
 
 # --- (b) front end: ours vs torchaudio -----------------------------------------------------------------------------
+# The audio work's bench/FbankBench (ours) and bench/fbank/torchaudio_fbank.py (torchaudio) on the same 10 s clips;
+# each prints one "key=value ..." line, turned into a JSON record here.
+fbank_record() {  # fbank_record SIDE REP < tool output
+  "${py[@]}" -c '
+import json, re, sys
+side, rep = sys.argv[1], int(sys.argv[2])
+lines = sys.stdin.read().splitlines()
+fields = {}
+for key, value in re.findall(r"(\S+)=(\S+)", next(l for l in lines if "clips/s=" in l)):
+    fields.setdefault(key, value)  # the first clips/s= is the total; a later one is per core
+number = lambda v: float(v.rstrip("s"))
+print(json.dumps({"table": "b", "side": side, "rep": rep, "clips_per_s": number(fields["clips/s"]),
+                  "audio_s_per_s": number(fields["audio-s/s"]), "threads": int(fields["threads"]),
+                  "clips": int(fields["clips"]), "passes": int(fields["passes"]), "elapsed_s": number(fields["elapsed"]),
+                  "batch": int(fields.get("batch", 1)),
+                  "runtime": {"blas": " ".join(l.lstrip("# ") for l in lines if l.startswith("#"))}}))' "$1" "$2"
+}
 if wants b; then
-  fbank_clips=400; [ "$quick" = 1 ] && fbank_clips=20
-  if [ -z "$stepbench_dll" ]; then
-    skip b "bench/StepBench is missing or does not build"
-  elif [ ! -f "$bench/torchaudio_fbank.py" ]; then
-    skip b "bench/torchaudio_fbank.py (the torchaudio side, from the audio work) does not exist yet"
+  fbank_seconds=10; fbank_count=32; [ "$quick" = 1 ] && { fbank_seconds=1; fbank_count=4; }
+  if [ ! -f "$bench/fbank/torchaudio_fbank.py" ] || [ ! -f "$bench/FbankBench/FbankBench.csproj" ]; then
+    skip b "bench/fbank/torchaudio_fbank.py or bench/FbankBench (the audio work's front-end benchmark) is not merged yet"
+  elif ! dotnet build "$bench/FbankBench/FbankBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly > "$out/fbankbench-build.log" 2>&1; then
+    skip b "bench/FbankBench does not build: see $out/fbankbench-build.log"
   else
+    fbank_dll="$bench/FbankBench/bin/Release/net10.0/ActorTraining.FbankBench.dll"
+    clips_dir="$out/b/clips"
+    "${py[@]}" "$bench/fbank/torchaudio_fbank.py" --make-clips "$clips_dir" "$fbank_count"
     for rep in $(seq 1 "$repeats"); do
-      dotnet "$stepbench_dll" fbank --data "$train" --limit "$fbank_clips" --threads "$threads" \
-        | sed "s/^{/{\"table\": \"b\", \"side\": \"ours\", \"rep\": $rep, /" >> "$raw/b.jsonl"
-      "${py[@]}" "$bench/torchaudio_fbank.py" --data "$train" --limit "$fbank_clips" --threads "$threads" \
-        | sed "s/^{/{\"table\": \"b\", \"side\": \"torchaudio\", \"rep\": $rep, /" >> "$raw/b.jsonl"
+      log "(b) repetition $rep/$repeats: $fbank_count clips of 10 s, $threads threads, ${fbank_seconds} s per side"
+      "${py[@]}" "$bench/fbank/torchaudio_fbank.py" "$clips_dir" "$threads" "$fbank_seconds" | fbank_record torchaudio "$rep" >> "$raw/b.jsonl"
+      dotnet "$fbank_dll" "$clips_dir" "$threads" "$fbank_seconds" 1 | fbank_record ours "$rep" >> "$raw/b.jsonl"
+      dotnet "$fbank_dll" "$clips_dir" "$threads" "$fbank_seconds" 16 | fbank_record ours_batch16 "$rep" >> "$raw/b.jsonl"
     done
   fi
 fi
