@@ -105,6 +105,13 @@ public sealed class BadAudioTests : IDisposable
     }
 
     [Fact]
+    public void StreamedWavWithUnknownDataSizeReadsToTheEnd()
+    {
+        var path = _files.WriteRawWav("streamed.wav", 1, 1, 16000, 16, Pcm16(1600), dataSizeOverride: 0xFFFFFFFF);
+        Assert.Equal(1600, AudioDecoder.Decode(path).Length);
+    }
+
+    [Fact]
     public void DataChunkClaimingFourGigabytes()
     {
         var path = _files.WriteRawWav("huge.wav", 1, 1, 16000, 16, Pcm16(1600), dataSizeOverride: 0xFFFFFFF0);
