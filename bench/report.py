@@ -38,32 +38,66 @@ def skipped(records):
 
 
 EPOCH_LINE = re.compile(r"^\s+epoch (\d+): (.*); (\d+) samples, ([\d.]+) TFLOPs, ([\d.]+) s, trainer idle ([\d.]+) s")
+PHASE_LINE = re.compile(r"^\s+phase (\d+): (\S+) C=(\d+), (\d+) frames")
 
 
 def run_summary(run_dir, metric="accuracy"):
     """Final metric, training FLOPs, trainer wall and idle seconds and samples of one `actortraining train` run
-    directory, from `actortraining status --run-dir D` as run-all saved it (D.status): one line per epoch."""
+    directory, in total and per phase, from `actortraining status --run-dir D` as run-all saved it (D.status)."""
     path = run_dir.rstrip("/") + ".status"
     if not os.path.exists(path):
         return {"error": f"no {path}"}
-    epochs = []
+    epochs, phases = [], []
     with open(path) as f:
         for line in f:
+            p = PHASE_LINE.match(line)
+            if p:
+                phases.append({"phase": int(p.group(1)), "method": p.group(2), "factor": int(p.group(3)),
+                               "frames": int(p.group(4)), "epochs": []})
             m = EPOCH_LINE.match(line)
             if m:
                 metrics = dict((k, float(v)) for k, v in (item.rsplit(" ", 1) for item in m.group(2).split(", ")))
-                epochs.append({"metrics": metrics, "samples": int(m.group(3)), "flops": float(m.group(4)) * 1e12,
-                               "wall_s": float(m.group(5)), "idle_s": float(m.group(6))})
+                epoch = {"metrics": metrics, "samples": int(m.group(3)), "flops": float(m.group(4)) * 1e12,
+                         "wall_s": float(m.group(5)), "idle_s": float(m.group(6))}
+                epochs.append(epoch)
+                if phases:
+                    phases[-1]["epochs"].append(epoch)
     if not epochs:
         return {"error": f"no epoch lines in {path}"}
+    total = lambda es, key: sum(e[key] for e in es)
     return {
         "metric": epochs[-1]["metrics"].get(metric, epochs[-1]["metrics"].get("map")),
-        "flops": sum(e["flops"] for e in epochs),
-        "wall_s": sum(e["wall_s"] for e in epochs),
-        "idle_s": sum(e["idle_s"] for e in epochs),
-        "train_samples": sum(e["samples"] for e in epochs),
+        "flops": total(epochs, "flops"),
+        "wall_s": total(epochs, "wall_s"),
+        "idle_s": total(epochs, "idle_s"),
+        "train_samples": total(epochs, "samples"),
         "epochs": len(epochs),
+        # Steady state: without the first epoch (libtorch warm-up, allocator growth) when there is more than one.
+        "steady_samples_per_s": (total(epochs[1:], "samples") / total(epochs[1:], "wall_s")
+                                 if len(epochs) > 1 and total(epochs[1:], "wall_s") > 0 else None),
+        "phases": [{**{k: v for k, v in ph.items() if k != "epochs"},
+                    "flops": total(ph["epochs"], "flops"), "wall_s": total(ph["epochs"], "wall_s"),
+                    "idle_s": total(ph["epochs"], "idle_s"), "samples": total(ph["epochs"], "samples"),
+                    "trained_epochs": len(ph["epochs"]),
+                    "metric": ph["epochs"][-1]["metrics"].get(metric) if ph["epochs"] else None}
+                   for ph in phases],
     }
+
+
+def phase_breakdown(by_name):
+    """Where the time goes: per phase of each schedule (first repetition), FLOPs and trainer seconds per sample."""
+    text = ["Per phase (repetition 1): trainer time per sample against FLOPs per sample shows how much of the FLOP "
+            "saving turns into time.", "",
+            "| schedule | phase | method | C | frames | epochs | GFLOPs / sample | trainer ms / sample | idle % | "
+            "metric at phase end |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, entry in by_name.items():
+        run = entry["runs"][0]
+        for ph in run.get("phases", []):
+            per = lambda key, scale: ph[key] * scale / ph["samples"] if ph["samples"] else None
+            text.append(f"| {name} | {ph['phase']} | {ph['method']} | {ph['factor']} | {ph['frames']} | "
+                        f"{ph['trained_epochs']} | {fmt(per('flops', 1e-9), 3)} | {fmt(per('wall_s', 1e3), 2)} | "
+                        f"{fmt(100 * ph['idle_s'] / ph['wall_s'] if ph['wall_s'] else None, 1)} | {fmt(ph['metric'])} |")
+    return text + [""]
 
 
 def table_a(records):
@@ -106,6 +140,7 @@ def table_a(records):
     text.append("")
     if errors:
         text += ["Runs without a result:", ""] + [f"- {e}" for e in errors] + [""]
+    text += phase_breakdown(by_name)
     text += ["Trainer wall and idle seconds, FLOPs and the metric are the run journal's (`actortraining status`, kept as "
              "`<run>.status`; per-phase tables in `<run>.stdout`); command wall s is the whole `train` command "
              "(start-up, corpus loading and evaluation included). Overlay plot: `a/compare.txt` and what "
@@ -199,7 +234,7 @@ def table_d(records):
     for r in records:
         if r.get("name") == "pipeline":
             s = run_summary(r["run_dir"]) if r.get("exit") == 0 else {}
-            rate = s["train_samples"] / s["wall_s"] if s.get("train_samples") and s.get("wall_s") else None
+            rate = s.get("steady_samples_per_s") or (s["train_samples"] / s["wall_s"] if s.get("wall_s") else None)
             idle = s["idle_s"] / s["wall_s"] if s.get("wall_s") else None
             rep = reps.setdefault(r["run_dir"].rstrip("/").split("/")[-1].removeprefix("rep"), {})
             rep["pipeline"], rep["idle"] = rate, idle

@@ -25,13 +25,14 @@ usage: bench/run-all.sh [options]
   --train F --eval F --labels F   use this AST datafile instead of the generated keyword corpus
   --target-length N     frames per clip at C = 1 (default 128, Speech Commands' setting; 1 s = 98 frames)
   --allow-busy          run even if the machine is not quiet
+  --host-dll PATH       use this built actortraining.dll instead of building src/Host (e.g. another checkout)
 EOF
 }
 
-command_line="$(printf '%q ' "$0" "$@")"
+command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$(nproc)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
-train=""; eval_file=""; labels=""; target_length=128; allow_busy=0
+train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;
@@ -47,6 +48,7 @@ while [ $# -gt 0 ]; do
     --labels) labels="$(realpath "$2")"; shift 2 ;;
     --target-length) target_length="$2"; shift 2 ;;
     --allow-busy) allow_busy=1; shift ;;
+    --host-dll) host_dll="$(realpath "$2")"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run-all: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -61,6 +63,10 @@ fi
 # The Python side runs with Debian's torch and the BLAS environment cleared, so it uses its library defaults.
 py=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3)
 raw="$out/raw"
+if compgen -G "$raw/*.jsonl" > /dev/null; then
+  # A rerun on the same folder would resume (not retrain) finished runs and mix old records with new ones.
+  echo "run-all: $out already holds results; choose another --out" >&2; exit 2
+fi
 mkdir -p "$raw"
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$out/run-all.log" >&2; }
 wants() { [[ ",$tables," == *",$1,"* ]]; }
@@ -81,8 +87,10 @@ fi
 # --- build once, outside every timing ----------------------------------------------------------------------------
 log "building Release (Host, StepBench)"
 "$repo/scripts/ensure-machine"
-dotnet build "$repo/src/Host/Host.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
-host_dll="$repo/src/Host/bin/Release/net10.0/actortraining.dll"
+if [ -z "$host_dll" ]; then
+  dotnet build "$repo/src/Host/Host.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+  host_dll="$repo/src/Host/bin/Release/net10.0/actortraining.dll"
+fi
 at() { dotnet "$host_dll" "$@"; }
 stepbench_dll=""
 if [ -f "$bench/StepBench/StepBench.csproj" ]; then
@@ -97,7 +105,7 @@ has_verb() { at --help 2>/dev/null | grep -qE "^\s+$1\b"; }
 "${py[@]}" "$bench/machine_info.py" --host-dll "$host_dll" > "$out/machine.json"
 log "machine: $(nproc) cores; facts in $out/machine.json"
 "${py[@]}" - "$out/settings.json" "$tables" "$quick" "$threads" "$repeats" "$train_repeats" "$clips_per_word" "$epochs" \
-    "$target_length" "${train:-generated keyword corpus}" "${command_line% }" <<'EOF'
+    "$target_length" "${train:-generated keyword corpus}" "$command_line" <<'EOF'
 import json, sys
 keys = ["tables", "quick", "threads", "repeats", "train_repeats", "clips_per_word", "epochs", "target_length",
         "datafile", "command"]
@@ -132,14 +140,47 @@ experiment_hocon() {
     IFS=: read -r method factor pooling ep <<< "$p"
     phases+="    { method = $method, factor = $factor, pooling = $pooling, epochs = $ep, lr = $lr, warmup-steps = $warmup }"$'\n'
   done
+  # One key per line: Akka's HOCON parser rejects a comma after a nested object.
   cat <<EOF
-data { source = datafile, train = "$train", eval = "$eval_file", labels = "$labels" }
-model { size = custom, embed-dim = $dim, depth = $depth, heads = $heads, patch-size = $patch,
-        fstride = $fstride, tstride = $tstride, mel-bins = $mel, target-length = $target_length }
-front-end { frame-shift-ms = 10, mean = $mean, std = $std, freqm = 24, timem = 24, mixup = 0 }
-training { batch-size = $batch, seed = 1, loss = ce, metric = accuracy,
-           lr-decay { start = 5, step = 1, gamma = 0.85 }, eval-every-epoch = true, num-workers = 0,
-           checkpoint-every-steps = 0 }
+data {
+  source = datafile
+  train = "$train"
+  eval = "$eval_file"
+  labels = "$labels"
+}
+model {
+  size = custom
+  embed-dim = $dim
+  depth = $depth
+  heads = $heads
+  patch-size = $patch
+  fstride = $fstride
+  tstride = $tstride
+  mel-bins = $mel
+  target-length = $target_length
+}
+front-end {
+  frame-shift-ms = 10
+  mean = $mean
+  std = $std
+  freqm = 24
+  timem = 24
+  mixup = 0
+}
+training {
+  batch-size = $batch
+  seed = 1
+  loss = ce
+  metric = accuracy
+  lr-decay {
+    start = 5
+    step = 1
+    gamma = 0.85
+  }
+  eval-every-epoch = true
+  num-workers = 0
+  checkpoint-every-steps = 0
+}
 curriculum = [
 $phases]
 compare = []
