@@ -164,13 +164,6 @@ def paired(records, table, side_a, side_b, value):
     return median(a_values), median(b_values), median(ratios), len(ratios)
 
 
-def config_line(records, side):
-    for r in records:
-        if r.get("side") == side and "config" in r:
-            return ", ".join(f"{k} {v}" for k, v in r["config"].items())
-    return "–"
-
-
 def runtime_line(records, side):
     for r in records:
         if r.get("side") == side and "runtime" in r:
@@ -186,25 +179,39 @@ def runtime_line(records, side):
     return "–"
 
 
+def threads_of(record):
+    return record.get("threads", record.get("config", {}).get("threads"))
+
+
+def by_threads(records):
+    """Records with a side, grouped by thread count (ascending)."""
+    groups = {}
+    for r in records:
+        if "side" in r:
+            groups.setdefault(threads_of(r), []).append(r)
+    return sorted(groups.items(), key=lambda kv: kv[0] or 0)
+
+
 def table_b(records):
     text = ["## (b) Front end: fbank throughput, ours vs torchaudio", ""]
     if skipped(records):
         return text + [skipped(records)]
     clips = lambda r: r and r.get("clips_per_s")
-    _, ta, ratio, n = paired(records, "b", "ours", "torchaudio", clips)
-    ours, _, ratio16, _ = paired(records, "b", "ours_batch16", "torchaudio", clips)
-    one = [r for r in records if r.get("side") == "ours"]
-    text += [f"{one[0]['clips'] if one else '?'} clips of 10 s, {one[0]['threads'] if one else '?'} threads; "
-             "AST settings (10 ms shift, 128 mel bins).", "",
-             "| side | clips/s (median) | / torchaudio | runtime |", "|---|---|---|---|",
-             f"| ours, one clip per call (FbankExtractor.Compute) | {fmt(median([clips(r) for r in one]), 1)} | "
-             f"{fmt(ratio, 2)} | {runtime_line(records, 'ours')} |",
-             f"| ours, 16 clips per call (FbankExtractor.ComputeBatch) | {fmt(ours, 1)} | {fmt(ratio16, 2)} | "
-             f"{runtime_line(records, 'ours_batch16')} |",
-             f"| torchaudio.compliance.kaldi.fbank, one clip per call | {fmt(ta, 1)} | 1 | "
-             f"{runtime_line(records, 'torchaudio')} |", "",
-             f"Ratios: median of {n} back-to-back repetitions; > 1 = ours faster.", ""]
-    return text
+    first = next(r for r in records if "side" in r)
+    text += [f"{first['clips']} clips of 10 s, AST settings (10 ms shift, 128 mel bins); ratios are medians of the "
+             "ratios of back-to-back repetitions, > 1 = ours faster.", "",
+             "| threads | side | clips/s (median) | / torchaudio | runtime |", "|---|---|---|---|---|"]
+    for threads, group in by_threads(records):
+        _, ta, ratio, n = paired(group, "b", "ours", "torchaudio", clips)
+        ours16, _, ratio16, _ = paired(group, "b", "ours_batch16", "torchaudio", clips)
+        ours = median([clips(r) for r in group if r["side"] == "ours"])
+        text += [f"| {threads} | ours, one clip per call (FbankExtractor.Compute) | {fmt(ours, 1)} | "
+                 f"{fmt(ratio, 2)} | {runtime_line(group, 'ours')} |",
+                 f"| {threads} | ours, 16 clips per call (FbankExtractor.ComputeBatch) | {fmt(ours16, 1)} | "
+                 f"{fmt(ratio16, 2)} | {runtime_line(group, 'ours_batch16')} |",
+                 f"| {threads} | torchaudio.compliance.kaldi.fbank, one clip per call | {fmt(ta, 1)} | 1 ({n} pairs) | "
+                 f"{runtime_line(group, 'torchaudio')} |"]
+    return text + [""]
 
 
 def table_c(records):
@@ -212,18 +219,22 @@ def table_c(records):
     if skipped(records):
         return text + [skipped(records)]
     step = lambda r: r and r.get("step_ms", {}).get("median")
-    ours, pt, ratio, n = paired(records, "c", "ours", "pytorch", step)
-    text += [f"Configuration: {config_line(records, 'pytorch')}", "",
-             "| side | step ms (median) | forward | backward | optimiser | runtime |", "|---|---|---|---|---|---|"]
-    for side, label in (("ours", "ours (AstModel + TrainingStep, TorchSharp)"), ("pytorch", "PyTorch (bench/pytorch/ast_step.py)")):
-        rs = [r for r in records if r.get("side") == side]
-        text.append(f"| {label} | {fmt(median([step(r) for r in rs]), 1)} | "
-                    f"{fmt(median([r.get('forward_ms_median') for r in rs]), 1)} | "
-                    f"{fmt(median([r.get('backward_ms_median') for r in rs]), 1)} | "
-                    f"{fmt(median([r.get('optimizer_ms_median') for r in rs]), 1)} | {runtime_line(records, side)} |")
-    text += ["", f"**ours / PyTorch step time: {fmt(ratio, 2)}** (median of {n} back-to-back pairs; < 1 = ours faster)",
-             ""]
-    return text
+    config = next((r["config"] for r in records if r.get("side") == "pytorch"), {})
+    text += ["Configuration: " + ", ".join(f"{k} {v}" for k, v in config.items() if k != "threads") + ". "
+             "Ratio = median of the ratios of back-to-back repetitions; < 1 = ours faster.", "",
+             "| threads | side | step ms (median) | forward | backward | optimiser | ours / PyTorch | runtime |",
+             "|---|---|---|---|---|---|---|---|"]
+    for threads, group in by_threads(records):
+        _, _, ratio, n = paired(group, "c", "ours", "pytorch", step)
+        for side, label in (("ours", "ours (AstModel + TrainingStep.Run, TorchSharp)"),
+                            ("pytorch", "PyTorch (bench/pytorch/ast_step.py)")):
+            rs = [r for r in group if r.get("side") == side]
+            text.append(f"| {threads} | {label} | {fmt(median([step(r) for r in rs]), 1)} | "
+                        f"{fmt(median([r.get('forward_ms_median') for r in rs]), 1)} | "
+                        f"{fmt(median([r.get('backward_ms_median') for r in rs]), 1)} | "
+                        f"{fmt(median([r.get('optimizer_ms_median') for r in rs]), 1)} | "
+                        f"{fmt(ratio, 2) + f' ({n} pairs)' if side == 'ours' else ''} | {runtime_line(group, side)} |")
+    return text + [""]
 
 
 def table_d(records):

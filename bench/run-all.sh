@@ -17,7 +17,7 @@ usage: bench/run-all.sh [options]
   --out DIR             results folder (default runs/bench/<UTC time>)
   --tables LIST         any of a,b,c,d (default a,b,c,d)
   --quick               tiny sizes, to check that everything runs (numbers meaningless)
-  --threads N           intra-op threads for (b) and (c) on both sides (default: all cores, $(nproc))
+  --threads LIST        intra-op thread counts for (b) and (c), same on both sides (default: 1,$(nproc))
   --repeats N           repetitions of (b), (c), (d) (default 5)
   --train-repeats N     repetitions of every (a) run (default 3)
   --clips-per-word N    keyword corpus size (default 200: 1600 train + 400 eval clips)
@@ -31,7 +31,7 @@ EOF
 
 command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
-tables="a,b,c,d"; quick=0; threads="$(nproc)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
+tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -270,10 +270,12 @@ if wants b; then
     clips_dir="$out/b/clips"
     "${py[@]}" "$bench/fbank/torchaudio_fbank.py" --make-clips "$clips_dir" "$fbank_count"
     for rep in $(seq 1 "$repeats"); do
-      log "(b) repetition $rep/$repeats: $fbank_count clips of 10 s, $threads threads, ${fbank_seconds} s per side"
-      "${py[@]}" "$bench/fbank/torchaudio_fbank.py" "$clips_dir" "$threads" "$fbank_seconds" | fbank_record torchaudio "$rep" >> "$raw/b.jsonl"
-      dotnet "$fbank_dll" "$clips_dir" "$threads" "$fbank_seconds" 1 | fbank_record ours "$rep" >> "$raw/b.jsonl"
-      dotnet "$fbank_dll" "$clips_dir" "$threads" "$fbank_seconds" 16 | fbank_record ours_batch16 "$rep" >> "$raw/b.jsonl"
+      for t in ${threads//,/ }; do
+        log "(b) repetition $rep/$repeats: $fbank_count clips of 10 s, $t threads, ${fbank_seconds} s per side"
+        "${py[@]}" "$bench/fbank/torchaudio_fbank.py" "$clips_dir" "$t" "$fbank_seconds" | fbank_record torchaudio "$rep" >> "$raw/b.jsonl"
+        dotnet "$fbank_dll" "$clips_dir" "$t" "$fbank_seconds" 1 | fbank_record ours "$rep" >> "$raw/b.jsonl"
+        dotnet "$fbank_dll" "$clips_dir" "$t" "$fbank_seconds" 16 | fbank_record ours_batch16 "$rep" >> "$raw/b.jsonl"
+      done
     done
   fi
 fi
@@ -282,14 +284,19 @@ fi
 if wants c; then
   # Issue 6's configuration: dim 192, depth 4, 16x16 patches stride 16, 256 frames x 128 mel, batch 8.
   step_args=(--dim 192 --depth 4 --heads 3 --patch-f 16 --patch-t 16 --fstride 16 --tstride 16 --frames 256 --mel 128
-             --batch 8 --classes 10 --threads "$threads" --warmup 5 --steps 30)
-  [ "$quick" = 1 ] && step_args=(--dim 64 --depth 2 --heads 2 --frames 128 --batch 2 --threads "$threads" --warmup 1 --steps 3)
+             --batch 8 --classes 10 --warmup 5 --steps 30)
+  [ "$quick" = 1 ] && step_args=(--dim 64 --depth 2 --heads 2 --frames 128 --batch 2 --warmup 1 --steps 3)
   if [ -z "$stepbench_dll" ]; then
     skip c "bench/StepBench is missing or does not build"
   else
     for rep in $(seq 1 "$repeats"); do
-      dotnet "$stepbench_dll" step "${step_args[@]}" | sed "s/^{/{\"table\": \"c\", \"side\": \"ours\", \"rep\": $rep, /" >> "$raw/c.jsonl"
-      "${py[@]}" "$bench/pytorch/ast_step.py" "${step_args[@]}" | sed "s/^{/{\"table\": \"c\", \"side\": \"pytorch\", \"rep\": $rep, /" >> "$raw/c.jsonl"
+      for t in ${threads//,/ }; do
+        log "(c) repetition $rep/$repeats, $t threads"
+        dotnet "$stepbench_dll" step "${step_args[@]}" --threads "$t" \
+          | sed "s/^{/{\"table\": \"c\", \"side\": \"ours\", \"rep\": $rep, /" >> "$raw/c.jsonl"
+        "${py[@]}" "$bench/pytorch/ast_step.py" "${step_args[@]}" --threads "$t" \
+          | sed "s/^{/{\"table\": \"c\", \"side\": \"pytorch\", \"rep\": $rep, /" >> "$raw/c.jsonl"
+      done
     done
   fi
 fi
