@@ -66,7 +66,7 @@ def run_summary(run_dir, metric="accuracy"):
         return {"error": f"no epoch lines in {path}"}
     total = lambda es, key: sum(e[key] for e in es)
     return {
-        "metric": epochs[-1]["metrics"].get(metric, epochs[-1]["metrics"].get("map")),
+        "metric": epochs[-1]["metrics"].get(metric),
         "flops": total(epochs, "flops"),
         "wall_s": total(epochs, "wall_s"),
         "idle_s": total(epochs, "idle_s"),
@@ -106,7 +106,8 @@ def table_a(records):
         return text + [skipped(records)]
     by_name = {}
     for r in records:
-        summary = run_summary(r["run_dir"]) if r.get("exit") == 0 else {"error": f"exit {r.get('exit')}"}
+        summary = (run_summary(r["run_dir"], r.get("metric", "accuracy")) if r.get("exit") == 0
+                   else {"error": f"exit {r.get('exit')}"})
         by_name.setdefault(r["name"], {"phases": r["phases"], "runs": []})["runs"].append({**r, **summary})
     if "baseline" not in by_name:
         return text + ["_No baseline run._", ""]
@@ -115,7 +116,8 @@ def table_a(records):
     base_flops = median([x.get("flops") for x in base])
     base_cmd = median([x["wall_s_command"] for x in base])
     base_metric = median([x.get("metric") for x in base])
-    text += ["| schedule | phases (method:C:pooling:epochs) | runs | final metric | Δ metric (points) | "
+    metric_name = next((r.get("metric") for r in records if r.get("metric")), "metric")
+    text += [f"| schedule | phases (method:C:pooling:epochs) | runs | final {metric_name} | Δ (points) | "
              "training FLOPs | FLOPs / baseline | trainer wall s | wall / baseline | trainer idle % | command wall s | "
              "command / baseline | target met |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -244,7 +246,7 @@ def table_d(records):
     reps = {}
     for r in records:
         if r.get("name") == "pipeline":
-            s = run_summary(r["run_dir"]) if r.get("exit") == 0 else {}
+            s = run_summary(r["run_dir"], r.get("metric", "accuracy")) if r.get("exit") == 0 else {}
             rate = s.get("steady_samples_per_s") or (s["train_samples"] / s["wall_s"] if s.get("wall_s") else None)
             idle = s["idle_s"] / s["wall_s"] if s.get("wall_s") else None
             rep = reps.setdefault(r["run_dir"].rstrip("/").split("/")[-1].removeprefix("rep"), {})

@@ -24,6 +24,7 @@ usage: bench/run-all.sh [options]
   --epochs N            total epoch budget of every (a) schedule (default 12)
   --train F --eval F --labels F   use this AST datafile instead of the generated keyword corpus
   --target-length N     frames per clip at C = 1 (default 128, Speech Commands' setting; 1 s = 98 frames)
+  --loss ce|bce         ce (single-label, accuracy; default) or bce (multi-label, mAP) for (a) and (d)
   --allow-busy          run even if the machine is not quiet
   --host-dll PATH       use this built actortraining.dll instead of building src/Host (e.g. another checkout)
 EOF
@@ -32,7 +33,7 @@ EOF
 command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
-train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""
+train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;
@@ -48,6 +49,7 @@ while [ $# -gt 0 ]; do
     --labels) labels="$(realpath "$2")"; shift 2 ;;
     --target-length) target_length="$2"; shift 2 ;;
     --allow-busy) allow_busy=1; shift ;;
+    --loss) loss="$2"; shift 2 ;;
     --host-dll) host_dll="$(realpath "$2")"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run-all: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -56,6 +58,7 @@ done
 if [ "$quick" = 1 ]; then
   repeats=2; train_repeats=1; clips_per_word=8; epochs=3
 fi
+case "$loss" in ce) metric=accuracy ;; bce) metric=map ;; *) echo "run-all: --loss must be ce or bce" >&2; exit 2 ;; esac
 if [ -n "$train$eval_file$labels" ] && { [ -z "$train" ] || [ -z "$eval_file" ] || [ -z "$labels" ]; }; then
   echo "run-all: --train, --eval and --labels go together" >&2; exit 2
 fi
@@ -88,13 +91,13 @@ fi
 log "building Release (Host, StepBench)"
 "$repo/scripts/ensure-machine"
 if [ -z "$host_dll" ]; then
-  dotnet build "$repo/src/Host/Host.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+  dotnet build "$repo/src/Host/Host.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly --disable-build-servers >&2
   host_dll="$repo/src/Host/bin/Release/net10.0/actortraining.dll"
 fi
 at() { dotnet "$host_dll" "$@"; }
 stepbench_dll=""
 if [ -f "$bench/StepBench/StepBench.csproj" ]; then
-  if dotnet build "$bench/StepBench/StepBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly > "$out/stepbench-build.log" 2>&1; then
+  if dotnet build "$bench/StepBench/StepBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly --disable-build-servers > "$out/stepbench-build.log" 2>&1; then
     stepbench_dll="$bench/StepBench/bin/Release/net10.0/ActorTraining.StepBench.dll"
   else
     log "StepBench does not build (the Compute pieces it uses may not be merged yet): see $out/stepbench-build.log"
@@ -170,8 +173,8 @@ front-end {
 training {
   batch-size = $batch
   seed = 1
-  loss = ce
-  metric = accuracy
+  loss = $loss
+  metric = $metric
   lr-decay {
     start = 5
     step = 1
@@ -209,7 +212,7 @@ run_train() {
   at status --run-dir "$dir" > "$dir.status" 2>&1 || true   # the journal's per-epoch numbers, read by report.py
   local wall; wall="$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")"
   log "  $name: exit $status, $wall s"
-  echo "{\"table\": \"$table\", \"name\": \"$name\", \"phases\": \"$phases\", \"run_dir\": \"$dir\", \"exit\": $status, \"wall_s_command\": $wall}" >> "$raw/$table.jsonl"
+  echo "{\"table\": \"$table\", \"name\": \"$name\", \"phases\": \"$phases\", \"run_dir\": \"$dir\", \"metric\": \"$metric\", \"exit\": $status, \"wall_s_command\": $wall}" >> "$raw/$table.jsonl"
 }
 
 # --- (a) coarse-to-fine vs baseline ------------------------------------------------------------------------------
@@ -263,7 +266,7 @@ if wants b; then
   fbank_seconds=10; fbank_count=32; [ "$quick" = 1 ] && { fbank_seconds=1; fbank_count=4; }
   if [ ! -f "$bench/fbank/torchaudio_fbank.py" ] || [ ! -f "$bench/FbankBench/FbankBench.csproj" ]; then
     skip b "bench/fbank/torchaudio_fbank.py or bench/FbankBench (the audio work's front-end benchmark) is not merged yet"
-  elif ! dotnet build "$bench/FbankBench/FbankBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly > "$out/fbankbench-build.log" 2>&1; then
+  elif ! dotnet build "$bench/FbankBench/FbankBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly --disable-build-servers > "$out/fbankbench-build.log" 2>&1; then
     skip b "bench/FbankBench does not build: see $out/fbankbench-build.log"
   else
     fbank_dll="$bench/FbankBench/bin/Release/net10.0/ActorTraining.FbankBench.dll"
@@ -313,8 +316,8 @@ if wants d; then
       run_train "pipeline" "pool:1:max:$pipe_epochs" "$out/d/rep$rep" d
       # The same model, batch and input size on tensors made once: the trainer's ceiling without a pipeline.
       dotnet "$stepbench_dll" step --dim $dim --depth $depth --heads $heads --patch-f $patch --patch-t $patch \
-          --fstride $fstride --tstride $tstride --frames "$target_length" --mel $mel --batch $batch --classes "$classes" \
-          --threads "$(nproc)" --warmup 5 --steps 30 --loss ce \
+          --fstride $fstride --tstride $tstride --frames "$target_length" --mel $mel --batch $batch --classes "$classes" --loss "$loss" \
+          --threads "$(nproc)" --warmup 5 --steps 30 \
         | sed "s/^{/{\"table\": \"d\", \"side\": \"tensors\", \"rep\": $rep, /" >> "$raw/d.jsonl"
     done
   fi
