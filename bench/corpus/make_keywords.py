@@ -97,6 +97,9 @@ def make_clip(word, params, out_path, beds, work):
     if len(samples) == 0:
         raise RuntimeError(f"espeak-ng produced silence for '{word}' with voice {voice}")
     duration = len(samples) / SAMPLE_RATE
+    if duration > CLIP_SECONDS - 0.02:
+        raise RuntimeError(f"'{word}' spoken by {voice} at {params['speed_wpm']} wpm lasts {duration:.2f} s, longer "
+                           f"than the {CLIP_SECONDS:.0f} s clip: raise --speed-min or shorten the word")
     speech_rms = rms(samples)
     free = max(0.0, CLIP_SECONDS - duration - 0.02)
     offset = round(params["offset_fraction"] * free, 4)
@@ -217,4 +220,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RuntimeError as e:  # a tool failed or a clip cannot be made: say which, without a traceback
+        sys.exit(f"make_keywords: {e}")
