@@ -19,8 +19,10 @@ public sealed class RunLog(string runDirectory)
     public void Append(EpochRecord record)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(JsonlPath)!);
-        using (var stream = new FileStream(JsonlPath, FileMode.Append, FileAccess.Write, FileShare.Read))
+        using (var stream = new FileStream(JsonlPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read))
         {
+            stream.SetLength(CompleteLength(stream));   // drop a line torn by a crash mid-write
+            stream.Seek(0, SeekOrigin.End);
             var line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(record) + "\n");
             stream.Write(line);
             stream.Flush(flushToDisk: true);
@@ -31,6 +33,17 @@ public sealed class RunLog(string runDirectory)
     }
 
     public IReadOnlyList<EpochRecord> Read() => Read(JsonlPath);
+
+    // Length up to and including the last newline.
+    static long CompleteLength(FileStream stream)
+    {
+        for (long pos = stream.Length - 1; pos >= 0; pos--)
+        {
+            stream.Seek(pos, SeekOrigin.Begin);
+            if (stream.ReadByte() == '\n') return pos + 1;
+        }
+        return 0;
+    }
 
     /// <summary>Records of a metrics.jsonl in order, the last line winning for a repeated (phase, epoch).
     /// A torn last line (crash mid-write) is ignored; any other bad line is an error naming file and line.</summary>

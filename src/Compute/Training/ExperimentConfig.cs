@@ -115,6 +115,15 @@ public sealed record ExperimentConfig(
     // does not depend on the audio front end.
     public const double AudioSetMean = -4.2677393, AudioSetStd = 4.5689974;
 
+    /// <summary>Name of a curriculum for logs, tables and plot legends: "baseline" for one full-resolution phase,
+    /// else e.g. "pool-max 4→2→1" (methods joined with "+" when phases mix them).</summary>
+    public static string Label(IReadOnlyList<PhaseConfig> phases)
+    {
+        if (phases.Count == 1 && phases[0].Factor == 1) return "baseline";
+        var methods = phases.Where(p => p.Factor > 1).Select(p => p.Method == "pool" ? $"pool-{p.Pooling}" : p.Method).Distinct();
+        return $"{string.Join("+", methods)} {string.Join("→", phases.Select(p => p.Factor))}";
+    }
+
     /// <summary>Every run this experiment asks for: the curriculum first, then each comparison curriculum.</summary>
     public IReadOnlyList<IReadOnlyList<PhaseConfig>> Runs() => [Curriculum, .. Compare ?? []];
 

@@ -52,6 +52,9 @@ public sealed class ReportingTests : IDisposable
         log.Append(records[1]);
         File.AppendAllText(log.JsonlPath, "{\"Run\":\"x\",\"Phase");   // crash mid-write
         Assert.Equal(2, log.Read().Count);
+        log.Append(records[1] with { Metric = 0.77 });                 // the resumed run drops the torn line
+        Assert.Equal(3, File.ReadAllLines(log.JsonlPath).Length);
+        Assert.Equal(0.77, log.Read()[1].Metric);
         File.WriteAllText(log.JsonlPath, "not json\n" + File.ReadAllText(log.JsonlPath));
         var e = Assert.Throws<InvalidDataException>(() => log.Read());
         Assert.Contains($"{log.JsonlPath}:1:", e.Message);
