@@ -8,7 +8,7 @@ namespace ActorTraining.Compute.Reporting;
 public sealed record PhaseSummary(int PhaseIndex, string Method, int Factor, string Pooling, int TokensPerClip, int Epochs,
     double Flops, double WallSeconds, string MetricName, double FinalMetric)
 {
-    /// <summary>Per-phase rows from a run's records (cumulative values differenced at phase ends).</summary>
+    /// <summary>Per-phase rows from ONE run's records (cumulative values differenced at phase ends).</summary>
     public static IReadOnlyList<PhaseSummary> From(IReadOnlyList<EpochRecord> records)
     {
         var rows = new List<PhaseSummary>();

@@ -7,19 +7,20 @@ namespace ActorTraining.Compute.Reporting;
 /// fractions of its FLOPs and wall time and as a difference of its final metric.</summary>
 public static class RunComparison
 {
-    /// <summary>Each path is a run directory (holds metrics.jsonl) or a folder whose sub-folders are run
-    /// directories (taken in name order). Order is kept: the first run found is the reference.</summary>
+    /// <summary>Each path is a run directory (holds metrics.jsonl, possibly with several runs: see
+    /// <see cref="RunSeries.LoadAll"/>) or a folder whose sub-folders are run directories (taken in name order).
+    /// Order is kept: the first run found is the reference.</summary>
     public static IReadOnlyList<RunSeries> Load(IEnumerable<string> paths)
     {
         var runs = new List<RunSeries>();
         foreach (var path in paths)
         {
-            if (File.Exists(Path.Combine(path, RunLog.JsonlName))) { runs.Add(RunSeries.Load(path)); continue; }
+            if (File.Exists(Path.Combine(path, RunLog.JsonlName))) { runs.AddRange(RunSeries.LoadAll(path)); continue; }
             if (!Directory.Exists(path)) throw new DirectoryNotFoundException($"{path}: no such run directory");
             var children = Directory.GetDirectories(path).Where(d => File.Exists(Path.Combine(d, RunLog.JsonlName)))
                 .Order(StringComparer.Ordinal).ToArray();
             if (children.Length == 0) throw new FileNotFoundException($"{path}: no metrics.jsonl here or in its sub-folders (is this a run directory?)");
-            runs.AddRange(children.Select(RunSeries.Load));
+            runs.AddRange(children.SelectMany(RunSeries.LoadAll));
         }
         // the same label twice (e.g. two baselines) would be ambiguous in the legend
         return runs.Select(r => runs.Count(o => o.Label == r.Label) > 1 ? r with { Label = $"{r.Label} ({Path.GetFileName(r.Directory)})" } : r).ToArray();

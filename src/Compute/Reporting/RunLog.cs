@@ -6,8 +6,9 @@ namespace ActorTraining.Compute.Reporting;
 
 /// <summary>
 /// Per-epoch metrics of one run directory: metrics.jsonl (one <see cref="EpochRecord"/> per line, appended and
-/// flushed to disk) and metrics.csv (rewritten from the JSONL after each append, atomically). A resumed run that
-/// logs an epoch again replaces the earlier line for that (phase, epoch) when read.
+/// flushed to disk) and metrics.csv (rewritten from the JSONL after each append, atomically). One directory may
+/// hold several runs (e.g. the curriculum and its baseline), told apart by <see cref="EpochRecord.Run"/>.
+/// A resumed run that logs an epoch again replaces the earlier line for that (run, phase, epoch) when read.
 /// </summary>
 public sealed class RunLog(string runDirectory)
 {
@@ -45,14 +46,15 @@ public sealed class RunLog(string runDirectory)
         return 0;
     }
 
-    /// <summary>Records of a metrics.jsonl in order, the last line winning for a repeated (phase, epoch).
+    /// <summary>Records of a metrics.jsonl grouped by run (in order of first appearance), each run's ordered by
+    /// phase and epoch, the last line winning for a repeated (run, phase, epoch).
     /// A torn last line (crash mid-write) is ignored; any other bad line is an error naming file and line.</summary>
     public static IReadOnlyList<EpochRecord> Read(string jsonlPath)
     {
         if (!File.Exists(jsonlPath)) throw new FileNotFoundException($"{jsonlPath}: no metrics log (is this a run directory?)", jsonlPath);
         var lines = File.ReadAllLines(jsonlPath);
-        var byKey = new Dictionary<(int, int), EpochRecord>();
-        var order = new List<(int, int)>();
+        var byKey = new Dictionary<(string, int, int), EpochRecord>();
+        var runs = new List<string>();
         for (int i = 0; i < lines.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(lines[i])) continue;
@@ -61,11 +63,10 @@ public sealed class RunLog(string runDirectory)
             catch (JsonException e) when (i == lines.Length - 1) { _ = e; continue; }
             catch (JsonException e) { throw new InvalidDataException($"{jsonlPath}:{i + 1}: not a metrics record ({e.Message})"); }
             if (r is null) continue;
-            var key = (r.PhaseIndex, r.Epoch);
-            if (!byKey.ContainsKey(key)) order.Add(key);
-            byKey[key] = r;
+            if (!runs.Contains(r.Run)) runs.Add(r.Run);
+            byKey[(r.Run, r.PhaseIndex, r.Epoch)] = r;
         }
-        return order.Select(k => byKey[k]).OrderBy(r => r.PhaseIndex).ThenBy(r => r.Epoch).ToArray();
+        return byKey.Values.OrderBy(r => runs.IndexOf(r.Run)).ThenBy(r => r.PhaseIndex).ThenBy(r => r.Epoch).ToArray();
     }
 
     static readonly string[] Columns =

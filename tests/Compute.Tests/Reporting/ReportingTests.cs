@@ -99,6 +99,22 @@ public sealed class ReportingTests : IDisposable
     }
 
     [Fact]
+    public void OneDirectoryMayHoldTheCurriculumAndItsBaselineWhichBecomesTheReference()
+    {
+        var log = new RunLog(Path.Combine(_dir, "both"));
+        var c2f = Run("pool-max 2→1", (2, 2), (1, 1));
+        var baseline = Run("baseline", (1, 3));
+        foreach (var r in c2f.Concat(baseline)) log.Append(r);
+        log.Append(baseline[0] with { Metric = 0.5 });   // a repeated epoch only replaces its own run's line
+        Assert.Equal(6, log.Read().Count);
+        var runs = RunComparison.Load([Path.Combine(_dir, "both")]);
+        Assert.Equal(["baseline", "pool-max 2→1"], runs.Select(r => r.Label));
+        Assert.Equal(0.5, runs[0].Records[0].Metric);
+        Assert.Equal(3, runs[1].Records.Count);
+        Assert.StartsWith("Reference (first run): baseline", RunComparison.FormatTable(runs));
+    }
+
+    [Fact]
     public void PlotsAreWrittenAsPngsOfTheRequestedSize()
     {
         var runs = new[]
