@@ -6,4 +6,5 @@ var root = new RootCommand("actortraining: coarse-to-fine training of Audio Spec
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(FeaturesCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
 return root.Parse(args).Invoke();

@@ -7,7 +7,7 @@ using System.Globalization;
 namespace ActorTraining.Compute.Audio;
 
 /// <summary>
-/// Everything NAudio/NLayer/NVorbis do not cover (FLAC, M4A/AAC, MP4/MKV/WebM audio tracks, Opus, ADPCM WAV …) through
+/// Everything WavDecoder/NLayer/NVorbis do not cover (FLAC, M4A/AAC, MP4/MKV/WebM audio tracks, Opus, ADPCM WAV …) through
 /// the `ffmpeg` executable: it seeks (-ss before -i, so long files are not decoded from the start), takes the first
 /// audio stream, resamples to the target rate and streams float32 WAV on stdout. Channels are kept and averaged
 /// by us, because ffmpeg's own downmix is not a plain average (it weights centre/surround and drops LFE).
