@@ -65,7 +65,7 @@ def run_summary(run_dir, metric="accuracy"):
     if not epochs:
         return {"error": f"no epoch lines in {path}"}
     total = lambda es, key: sum(e[key] for e in es)
-    return {
+    summary = {
         "metric": epochs[-1]["metrics"].get(metric),
         "flops": total(epochs, "flops"),
         "wall_s": total(epochs, "wall_s"),
@@ -75,13 +75,41 @@ def run_summary(run_dir, metric="accuracy"):
         # Steady state: without the first epoch (libtorch warm-up, allocator growth) when there is more than one.
         "steady_samples_per_s": (total(epochs[1:], "samples") / total(epochs[1:], "wall_s")
                                  if len(epochs) > 1 and total(epochs[1:], "wall_s") > 0 else None),
-        "phases": [{**{k: v for k, v in ph.items() if k != "epochs"},
+        "phase_stats": [{**{k: v for k, v in ph.items() if k != "epochs"},
                     "flops": total(ph["epochs"], "flops"), "wall_s": total(ph["epochs"], "wall_s"),
                     "idle_s": total(ph["epochs"], "idle_s"), "samples": total(ph["epochs"], "samples"),
                     "trained_epochs": len(ph["epochs"]),
                     "metric": ph["epochs"][-1]["metrics"].get(metric) if ph["epochs"] else None}
                    for ph in phases],
+        "source": "status",
     }
+    return with_metrics_log(summary, run_dir)
+
+
+def with_metrics_log(summary, run_dir):
+    """Where the run directory has the trainer's metrics.jsonl (Reporting.RunLog: cumulative FLOPs, wall and idle
+    seconds per epoch, unrounded), its totals and per-phase figures replace the status text's rounded ones."""
+    lines = load_jsonl(os.path.join(run_dir, "metrics.jsonl"))
+    if not lines:
+        return summary
+    latest = {}
+    for line in lines:  # a resumed run may log an epoch again: the last line wins
+        latest[(line["Run"], line["PhaseIndex"], line["Epoch"])] = line
+    records = sorted(latest.values(), key=lambda r: (r["PhaseIndex"], r["Epoch"]))
+    last = records[-1]
+    summary.update(metric=last["Metric"], flops=last["CumulativeFlops"], wall_s=last["WallSeconds"],
+                   idle_s=last["TrainerIdleSeconds"], source="metrics.jsonl")
+    previous = {"CumulativeFlops": 0.0, "WallSeconds": 0.0, "TrainerIdleSeconds": 0.0}
+    for ph in summary["phase_stats"]:
+        ends = [r for r in records if r["PhaseIndex"] == ph["phase"] - 1]
+        if not ends:
+            continue
+        end = ends[-1]
+        ph.update(flops=end["CumulativeFlops"] - previous["CumulativeFlops"],
+                  wall_s=end["WallSeconds"] - previous["WallSeconds"],
+                  idle_s=end["TrainerIdleSeconds"] - previous["TrainerIdleSeconds"], metric=end["Metric"])
+        previous = end
+    return summary
 
 
 def phase_breakdown(by_name):
@@ -92,7 +120,7 @@ def phase_breakdown(by_name):
             "metric at phase end |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name, entry in by_name.items():
         run = entry["runs"][0]
-        for ph in run.get("phases", []):
+        for ph in run.get("phase_stats", []):
             per = lambda key, scale: ph[key] * scale / ph["samples"] if ph["samples"] else None
             text.append(f"| {name} | {ph['phase']} | {ph['method']} | {ph['factor']} | {ph['frames']} | "
                         f"{ph['trained_epochs']} | {fmt(per('flops', 1e-9), 3)} | {fmt(per('wall_s', 1e3), 2)} | "

@@ -235,7 +235,8 @@ if wants a; then
     done
     if has_verb compare; then
       set +e
-      at compare $(for r in "${runs[@]}"; do echo "$out/a/rep1/${r%%|*}"; done) > "$out/a/compare.txt" 2>&1
+      # Baseline first: compare states every run as a fraction of the first; plots a/compare-flops.png, -wall.png.
+      at compare $(for r in "${runs[@]}"; do echo "$out/a/rep1/${r%%|*}"; done) --out "$out/a/compare" > "$out/a/compare.txt" 2>&1
       log "(a) compare exit $?; output in $out/a/compare.txt"
       set -e
     else
