@@ -97,8 +97,8 @@ def with_metrics_log(summary, run_dir):
         latest[(line["Run"], line["PhaseIndex"], line["Epoch"])] = line
     records = sorted(latest.values(), key=lambda r: (r["PhaseIndex"], r["Epoch"]))
     last = records[-1]
-    summary.update(metric=last["Metric"], flops=last["CumulativeFlops"], wall_s=last["WallSeconds"],
-                   idle_s=last["TrainerIdleSeconds"], source="metrics.jsonl")
+    summary.update(metric=float(last["Metric"]), flops=float(last["CumulativeFlops"]),
+                   wall_s=float(last["WallSeconds"]), idle_s=float(last["TrainerIdleSeconds"]), source="metrics.jsonl")
     previous = {"CumulativeFlops": 0.0, "WallSeconds": 0.0, "TrainerIdleSeconds": 0.0}
     for ph in summary["phase_stats"]:
         ends = [r for r in records if r["PhaseIndex"] == ph["phase"] - 1]
@@ -107,7 +107,7 @@ def with_metrics_log(summary, run_dir):
         end = ends[-1]
         ph.update(flops=end["CumulativeFlops"] - previous["CumulativeFlops"],
                   wall_s=end["WallSeconds"] - previous["WallSeconds"],
-                  idle_s=end["TrainerIdleSeconds"] - previous["TrainerIdleSeconds"], metric=end["Metric"])
+                  idle_s=end["TrainerIdleSeconds"] - previous["TrainerIdleSeconds"], metric=float(end["Metric"]))
         previous = end
     return summary
 
@@ -146,7 +146,7 @@ def table_a(records):
     base_metric = median([x.get("metric") for x in base])
     metric_name = next((r.get("metric") for r in records if r.get("metric")), "metric")
     text += [f"| schedule | phases (method:C:pooling:epochs) | runs | final {metric_name} | Δ (points) | "
-             "training FLOPs | FLOPs / baseline | trainer wall s | wall / baseline | trainer idle % | command wall s | "
+             "training TFLOPs | FLOPs / baseline | trainer wall s | wall / baseline | trainer idle % | command wall s | "
              "command / baseline | target met |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     errors = []
@@ -162,7 +162,8 @@ def table_a(records):
         target = "–" if name == "baseline" or delta is None or not (wall and base_wall) else (
             "yes" if wall / base_wall <= 0.6 and delta >= -1 else "no")
         text.append(
-            f"| {name} | {entry['phases'].strip()} | {len(runs)} | {fmt(metric)} | {fmt(delta, 2)} | {fmt(flops)} | "
+            f"| {name} | {entry['phases'].strip()} | {len(runs)} | {fmt(metric)} | {fmt(delta, 2)} | "
+            f"{'–' if flops is None else f'{flops / 1e12:.4g}'} | "
             f"{fmt(flops / base_flops if flops and base_flops else None)} | {fmt(wall, 1)} | "
             f"{fmt(wall / base_wall if wall and base_wall else None)} | "
             f"{fmt(median([100 * x['idle_s'] / x['wall_s'] if x.get('wall_s') else None for x in runs]), 1)} | "
@@ -171,10 +172,12 @@ def table_a(records):
     if errors:
         text += ["Runs without a result:", ""] + [f"- {e}" for e in errors] + [""]
     text += phase_breakdown(by_name)
-    text += ["Trainer wall and idle seconds, FLOPs and the metric are the run journal's (`actortraining status`, kept as "
-             "`<run>.status`; per-phase tables in `<run>.stdout`); command wall s is the whole `train` command "
-             "(start-up, corpus loading and evaluation included). Overlay plot: `a/compare.txt` and what "
-             "`actortraining compare` wrote, when that verb exists.", ""]
+    sources = sorted({x.get("source") for e in by_name.values() for x in e["runs"] if x.get("source")})
+    text += [f"Trainer wall and idle seconds, FLOPs and the metric per run come from {' and '.join(sources) or '–'} "
+             "(`<run>/metrics.jsonl` written by `train`, or `actortraining status` kept as `<run>.status`); per-phase "
+             "tables as `train` printed them are in `<run>.stdout`. Command wall s is the whole `train` command "
+             "(start-up, corpus loading and evaluation included). Overlay plots: `a/compare-flops.png`, "
+             "`a/compare-wall.png` (table in `a/compare.txt`).", ""]
     return text
 
 
