@@ -212,7 +212,7 @@ run_train() {
   at status --run-dir "$dir" > "$dir.status" 2>&1 || true   # the journal's per-epoch numbers, read by report.py
   local wall; wall="$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")"
   log "  $name: exit $status, $wall s"
-  echo "{\"table\": \"$table\", \"name\": \"$name\", \"phases\": \"$phases\", \"run_dir\": \"$dir\", \"metric\": \"$metric\", \"exit\": $status, \"wall_s_command\": $wall}" >> "$raw/$table.jsonl"
+  echo "{\"table\": \"$table\", \"name\": \"$name\", \"phases\": \"$phases\", \"run_dir\": \"$dir\", \"metric\": \"$metric\", \"exit\": $status, \"wall_s_command\": $wall, \"load_avg_1min_after\": $(cut -d' ' -f1 /proc/loadavg)}" >> "$raw/$table.jsonl"
 }
 
 # --- (a) coarse-to-fine vs baseline ------------------------------------------------------------------------------
