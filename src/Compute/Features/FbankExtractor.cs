@@ -1,0 +1,112 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Compute.Features;
+
+/// <summary>
+/// Log-mel filter bank identical to what the AST reference computes: waveform − mean, then
+/// torchaudio.compliance.kaldi.fbank(htk_compat=True, use_energy=False, window_type='hanning', dither=0,
+/// frame_shift=…, num_mel_bins=…) with its defaults (25 ms, pre-emphasis 0.97, DC removal, power spectrum,
+/// FFT size rounded to a power of two, snip_edges, low 20 Hz, high = Nyquist, log with a float-epsilon floor).
+/// The same tensor operations in the same order as torchaudio. Default compute type float32, as AST runs it;
+/// float64 gives the kaldi fbank without float32 FFT rounding (which reaches ~1e-2 in log-mel cells near the
+/// log floor, for torchaudio as for us). Output is float32 either way.
+/// Window and mel matrix are built once per extractor. Thread-safe: one instance can be shared by any number of
+/// spectrogram workers (the cached tensors are only read; dispose scopes are per thread).
+/// </summary>
+public sealed class FbankExtractor
+{
+    private const double PreemphasisCoefficient = 0.97;
+    private const double LowFreq = 20;
+    private const float Epsilon = 1.1920928955078125e-07f; // numeric_limits<float>::epsilon(), torchaudio's log floor
+
+    private readonly FbankOptions _options;
+    private readonly ScalarType _computeType;
+    private readonly Tensor _window;   // [1, WindowSize]
+    private readonly Tensor _melT;     // [PaddedWindowSize/2 + 1, MelBins]
+
+    public FbankExtractor(FbankOptions options) : this(options, ScalarType.Float32) { }
+
+    public FbankExtractor(FbankOptions options, ScalarType computeType)
+    {
+        options.Validate();
+        if (computeType is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentOutOfRangeException(nameof(computeType), $"fbank computes in float32 or float64, not {computeType}");
+        _options = options;
+        _computeType = computeType;
+        using var scope = NewDisposeScope();
+        _window = hann_window(options.WindowSize, periodic: false, dtype: computeType).unsqueeze(0).MoveToOuterDisposeScope();
+        // torchaudio builds the banks in float32 and casts them to the waveform's dtype.
+        _melT = MelBanks(options).to(computeType).T.contiguous().MoveToOuterDisposeScope();
+        _window.DetachFromDisposeScope();
+        _melT.DetachFromDisposeScope();
+    }
+
+    public FbankOptions Options => _options;
+
+    /// <summary>[frames, MelBins] float32 on the CPU; [0, MelBins] for a waveform shorter than one frame.</summary>
+    public Tensor Compute(float[] waveform) => ComputeBatch([waveform])[0];
+
+    /// <summary>Frames of all clips go through one FFT and one matmul; the result is split back per clip.</summary>
+    public IReadOnlyList<Tensor> ComputeBatch(IReadOnlyList<float[]> waveforms)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var counts = waveforms.Select(w => _options.FrameCount(w.Length)).ToArray();
+        var framed = new List<Tensor>();
+        for (int i = 0; i < waveforms.Count; i++)
+        {
+            if (counts[i] == 0) continue;
+            var x = torch.tensor(waveforms[i]).to(_computeType);
+            x = x - x.mean();
+            framed.Add(x.as_strided([counts[i], _options.WindowSize], [_options.WindowShift, 1]));
+        }
+        var results = new Tensor[waveforms.Count];
+        if (framed.Count > 0)
+        {
+            var features = LogMel(framed.Count == 1 ? framed[0] : cat(framed, 0));
+            var parts = features.split(counts.Where(c => c > 0).Select(c => (long)c).ToArray(), 0);
+            for (int i = 0, k = 0; i < waveforms.Count; i++)
+                if (counts[i] > 0) results[i] = parts[k++].to(float32).contiguous().MoveToOuterDisposeScope();
+        }
+        for (int i = 0; i < waveforms.Count; i++)
+            results[i] ??= zeros(0, _options.MelBins, float32).MoveToOuterDisposeScope();
+        return results;
+    }
+
+    /// <summary>torchaudio's _get_window + fbank body for frames [m, WindowSize].</summary>
+    private Tensor LogMel(Tensor frames)
+    {
+        frames = frames - frames.mean([1], keepdim: true);                                   // remove DC per frame
+        var previous = cat([frames[.., ..1], frames[.., ..^1]], 1);                           // replicate-pad on the left
+        frames = frames - PreemphasisCoefficient * previous;
+        frames = frames * _window;
+        int pad = _options.PaddedWindowSize - _options.WindowSize;
+        if (pad > 0) frames = nn.functional.pad(frames, [0, pad]);
+        var power = fft.rfft(frames).abs().pow(2.0);
+        var mel = power.mm(_melT);
+        return torch.maximum(mel, tensor(Epsilon).to(_computeType)).log();
+    }
+
+    /// <summary>torchaudio.compliance.kaldi.get_mel_banks (no VTLN), same float32 ops, plus the zero column for the Nyquist bin.</summary>
+    private static Tensor MelBanks(FbankOptions o)
+    {
+        int padded = o.PaddedWindowSize, numBins = o.MelBins;
+        double nyquist = 0.5 * o.SampleRate, highFreq = nyquist;
+        if (!(LowFreq < nyquist)) throw new ArgumentOutOfRangeException(nameof(o.SampleRate), $"low frequency {LowFreq} Hz is above Nyquist {nyquist} Hz");
+        double fftBinWidth = (double)o.SampleRate / padded;
+        double melLow = MelScale(LowFreq), melHigh = MelScale(highFreq);
+        double melDelta = (melHigh - melLow) / (numBins + 1);
+        var bin = arange(numBins, int64).unsqueeze(1);
+        var leftMel = melLow + bin * melDelta;
+        var centerMel = melLow + (bin + 1.0) * melDelta;
+        var rightMel = melLow + (bin + 2.0) * melDelta;
+        var mel = (1127.0 * (1.0 + fftBinWidth * arange(0.0, padded / 2, 1.0, float32) / 700.0).log()).unsqueeze(0);
+        var up = (mel - leftMel) / (centerMel - leftMel);
+        var down = (rightMel - mel) / (rightMel - centerMel);
+        var bins = torch.maximum(zeros(1), torch.minimum(up, down));
+        return nn.functional.pad(bins, [0, 1]);
+    }
+
+    private static double MelScale(double freq) => 1127.0 * Math.Log(1.0 + freq / 700.0);
+}
