@@ -1,0 +1,214 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ActorTraining.Compute.Training;
+
+/// <summary>Where the clips come from. <c>Source</c>: <c>synthetic</c> (generated into the run directory),
+/// <c>datafile</c> (AST datafile JSON for train and eval plus class_labels_indices.csv) or <c>folder</c>
+/// (a folder per class; <c>EvalFraction</c> of each class held out for evaluation).</summary>
+public sealed record DataConfig(
+    string Source,
+    string? TrainDatafile,
+    string? EvalDatafile,
+    string? LabelCsv,
+    string? FolderRoot,
+    double EvalFraction,
+    SyntheticConfig Synthetic);
+
+/// <summary>Parameters of <see cref="SyntheticCorpus.Generate"/> when <c>data.source = synthetic</c>.</summary>
+public sealed record SyntheticConfig(int TrainClipsPerClass, int EvalClipsPerClass, int Seed, double MinSeconds, double MaxSeconds);
+
+/// <summary>The fine (C = 1) model. <c>Size</c> tiny/small/base fixes EmbedDim/Depth/Heads to the AST presets;
+/// <c>custom</c> takes them as given. Patches are PatchSize×PatchSize; strides as in the AST reference.</summary>
+public sealed record ModelConfig(
+    string Size,
+    int EmbedDim,
+    int Depth,
+    int Heads,
+    int PatchSize,
+    int FStride,
+    int TStride,
+    int MelBins,
+    int TargetLength)
+{
+    /// <summary>The AST reference presets (timm DeiT distilled): dim/depth/heads.</summary>
+    public static (int EmbedDim, int Depth, int Heads)? Preset(string size) => size switch
+    {
+        "tiny" => (192, 12, 3),
+        "small" => (384, 12, 6),
+        "base" => (768, 12, 12),
+        _ => null,
+    };
+}
+
+/// <summary>Spectrogram front end: base frame shift (Frame-Shift compression multiplies it by C), the dataset's
+/// normalisation statistics, SpecAugment mask widths (at C = 1) and the mixup probability.</summary>
+public sealed record FrontEndConfig(double FrameShiftMs, double Mean, double Std, int FreqM, int TimeM, double Mixup);
+
+/// <summary>Optimisation settings shared by every phase. Lr decay is the AST reference MultiStepLR:
+/// milestones range(LrDecayStart, 1000, LrDecayStep), factor LrDecayGamma, stepped once per epoch.
+/// <c>Loss</c>: bce (multi-label) or ce (single-label). <c>Metric</c>: map or accuracy (auto: map for bce,
+/// accuracy for ce). <c>NumWorkers</c> 0 = from the core count. <c>CheckpointEverySteps</c> 0 = only at epoch ends.</summary>
+public sealed record TrainingConfig(
+    int BatchSize,
+    int Seed,
+    string Loss,
+    string Metric,
+    int LrDecayStart,
+    int LrDecayStep,
+    double LrDecayGamma,
+    bool EvalEveryEpoch,
+    int NumWorkers,
+    int CheckpointEverySteps)
+{
+    [JsonIgnore] public LossKind LossKind => Loss == "ce" ? LossKind.CrossEntropy : LossKind.BinaryCrossEntropy;
+
+    /// <summary>The metric reported and plotted: "map" or "accuracy" (resolves "auto").</summary>
+    [JsonIgnore] public string ResolvedMetric => Metric != "auto" ? Metric : Loss == "ce" ? "accuracy" : "map";
+
+    /// <summary>Decoder/spectrogram workers: the configured count, or one per core minus the trainer's.</summary>
+    [JsonIgnore] public int ResolvedNumWorkers => NumWorkers > 0 ? NumWorkers : Math.Max(1, Environment.ProcessorCount - 1);
+}
+
+/// <summary>One curriculum phase: compression <c>Method</c> (fshift|pool|patch) with factor C, <c>Pooling</c>
+/// (max|avg, pool only), epochs, peak learning rate and warmup steps (0 = no warmup). Factor 1 = full resolution.</summary>
+public sealed record PhaseConfig(string Method, int Factor, string Pooling, int Epochs, double Lr, int WarmupSteps)
+{
+    public override string ToString() => Factor == 1 ? $"C=1 ({Epochs} ep)" : $"{Method}{(Method == "pool" ? "-" + Pooling : "")} C={Factor} ({Epochs} ep)";
+}
+
+/// <summary>A whole experiment. <c>Curriculum</c> is the run itself (one phase with factor 1 = the baseline);
+/// each entry of <c>Compare</c> is another curriculum run on the same data/model/seed for comparison
+/// (the built-in default compares pool 4 → 2 → 1 against the single-phase baseline).</summary>
+public sealed record ExperimentConfig(
+    DataConfig Data,
+    ModelConfig Model,
+    FrontEndConfig FrontEnd,
+    TrainingConfig Training,
+    IReadOnlyList<PhaseConfig> Curriculum,
+    IReadOnlyList<IReadOnlyList<PhaseConfig>>? Compare = null)
+{
+    static readonly string[] Methods = ["fshift", "pool", "patch"];
+    static readonly string[] Poolings = ["max", "avg"];
+
+    /// <summary>The built-in experiment `actortraining train` runs with no arguments; identical to configs/default.hocon.
+    /// Sized to train both runs (curriculum + baseline) in under 5 minutes on 2 CPU cores.</summary>
+    public static ExperimentConfig Default() => new(
+        new DataConfig("synthetic", null, null, null, null, 0.2,
+            new SyntheticConfig(TrainClipsPerClass: 40, EvalClipsPerClass: 10, Seed: 7, MinSeconds: 1.5, MaxSeconds: 2.5)),
+        new ModelConfig("custom", EmbedDim: 96, Depth: 2, Heads: 4, PatchSize: 16, FStride: 16, TStride: 16, MelBins: 64, TargetLength: 256),
+        new FrontEndConfig(FrameShiftMs: 10, Mean: AudioSetMean, Std: AudioSetStd, FreqM: 8, TimeM: 24, Mixup: 0),
+        new TrainingConfig(BatchSize: 16, Seed: 1, Loss: "ce", Metric: "auto", LrDecayStart: 5, LrDecayStep: 1, LrDecayGamma: 0.85,
+            EvalEveryEpoch: true, NumWorkers: 0, CheckpointEverySteps: 0),
+        [new PhaseConfig("pool", 4, "max", 4, 1e-3, 20), new PhaseConfig("pool", 2, "max", 3, 1e-3, 20), new PhaseConfig("pool", 1, "max", 3, 1e-3, 20)],
+        [[new PhaseConfig("pool", 1, "max", 10, 1e-3, 20)]]);
+
+    // AST reference AudioSet statistics (also AstPreprocessing.AudioSetMean/Std); kept here so Compute/Training
+    // does not depend on the audio front end.
+    public const double AudioSetMean = -4.2677393, AudioSetStd = 4.5689974;
+
+    /// <summary>Every run this experiment asks for: the curriculum first, then each comparison curriculum.</summary>
+    public IReadOnlyList<IReadOnlyList<PhaseConfig>> Runs() => [Curriculum, .. Compare ?? []];
+
+    /// <summary>Checks every value; throws <see cref="ConfigException"/> naming the HOCON key of the first bad one.</summary>
+    public ExperimentConfig Validate()
+    {
+        switch (Data.Source)
+        {
+            case "synthetic":
+                Positive("data.synthetic.train-clips-per-class", Data.Synthetic.TrainClipsPerClass);
+                Positive("data.synthetic.eval-clips-per-class", Data.Synthetic.EvalClipsPerClass);
+                if (!(Data.Synthetic.MinSeconds > 0)) throw new ConfigException("data.synthetic.min-seconds", $"must be > 0, got {Data.Synthetic.MinSeconds}");
+                if (!(Data.Synthetic.MaxSeconds >= Data.Synthetic.MinSeconds))
+                    throw new ConfigException("data.synthetic.max-seconds", $"must be >= data.synthetic.min-seconds ({Data.Synthetic.MinSeconds}), got {Data.Synthetic.MaxSeconds}");
+                break;
+            case "datafile":
+                Required("data.train", Data.TrainDatafile);
+                Required("data.eval", Data.EvalDatafile);
+                Required("data.labels", Data.LabelCsv);
+                break;
+            case "folder":
+                Required("data.folder", Data.FolderRoot);
+                if (!(Data.EvalFraction > 0 && Data.EvalFraction < 1))
+                    throw new ConfigException("data.eval-fraction", $"must be between 0 and 1 (exclusive), got {Data.EvalFraction}");
+                break;
+            default:
+                throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{Data.Source}'");
+        }
+
+        if (Model.Size != "custom" && ModelConfig.Preset(Model.Size) is null)
+            throw new ConfigException("model.size", $"must be tiny, small, base or custom, got '{Model.Size}'");
+        Positive("model.embed-dim", Model.EmbedDim);
+        Positive("model.depth", Model.Depth);
+        Positive("model.heads", Model.Heads);
+        if (Model.EmbedDim % Model.Heads != 0)
+            throw new ConfigException("model.heads", $"must divide model.embed-dim ({Model.EmbedDim}), got {Model.Heads}");
+        Positive("model.patch-size", Model.PatchSize);
+        Positive("model.fstride", Model.FStride);
+        Positive("model.tstride", Model.TStride);
+        if (Model.FStride > Model.PatchSize) throw new ConfigException("model.fstride", $"must be <= model.patch-size ({Model.PatchSize}), got {Model.FStride}");
+        if (Model.TStride > Model.PatchSize) throw new ConfigException("model.tstride", $"must be <= model.patch-size ({Model.PatchSize}), got {Model.TStride}");
+        if (Model.MelBins < Model.PatchSize) throw new ConfigException("model.mel-bins", $"must be >= model.patch-size ({Model.PatchSize}), got {Model.MelBins}");
+        if (Model.TargetLength < Model.PatchSize) throw new ConfigException("model.target-length", $"must be >= model.patch-size ({Model.PatchSize}), got {Model.TargetLength}");
+
+        if (!(FrontEnd.FrameShiftMs > 0)) throw new ConfigException("front-end.frame-shift-ms", $"must be > 0, got {FrontEnd.FrameShiftMs}");
+        if (!(FrontEnd.Std > 0)) throw new ConfigException("front-end.std", $"must be > 0, got {FrontEnd.Std}");
+        if (!double.IsFinite(FrontEnd.Mean)) throw new ConfigException("front-end.mean", $"must be a finite number, got {FrontEnd.Mean}");
+        NonNegative("front-end.freqm", FrontEnd.FreqM);
+        NonNegative("front-end.timem", FrontEnd.TimeM);
+        if (FrontEnd.FreqM > Model.MelBins) throw new ConfigException("front-end.freqm", $"must be <= model.mel-bins ({Model.MelBins}), got {FrontEnd.FreqM}");
+        if (FrontEnd.TimeM > Model.TargetLength) throw new ConfigException("front-end.timem", $"must be <= model.target-length ({Model.TargetLength}), got {FrontEnd.TimeM}");
+        if (!(FrontEnd.Mixup >= 0 && FrontEnd.Mixup <= 1)) throw new ConfigException("front-end.mixup", $"must be a probability in [0, 1], got {FrontEnd.Mixup}");
+
+        Positive("training.batch-size", Training.BatchSize);
+        if (Training.Loss is not ("bce" or "ce")) throw new ConfigException("training.loss", $"must be bce or ce, got '{Training.Loss}'");
+        if (Training.Metric is not ("auto" or "map" or "accuracy")) throw new ConfigException("training.metric", $"must be auto, map or accuracy, got '{Training.Metric}'");
+        Positive("training.lr-decay.start", Training.LrDecayStart);
+        Positive("training.lr-decay.step", Training.LrDecayStep);
+        if (!(Training.LrDecayGamma > 0 && Training.LrDecayGamma <= 1)) throw new ConfigException("training.lr-decay.gamma", $"must be in (0, 1], got {Training.LrDecayGamma}");
+        NonNegative("training.num-workers", Training.NumWorkers);
+        NonNegative("training.checkpoint-every-steps", Training.CheckpointEverySteps);
+
+        ValidateCurriculum("curriculum", Curriculum);
+        if (Compare is not null)
+            for (int r = 0; r < Compare.Count; r++) ValidateCurriculum($"compare[{r}]", Compare[r]);
+        return this;
+    }
+
+    void ValidateCurriculum(string key, IReadOnlyList<PhaseConfig>? phases)
+    {
+        if (phases is null || phases.Count == 0) throw new ConfigException(key, "needs at least one phase");
+        for (int i = 0; i < phases.Count; i++)
+        {
+            var p = phases[i];
+            var at = $"{key}[{i}]";
+            if (!Methods.Contains(p.Method)) throw new ConfigException($"{at}.method", $"must be fshift, pool or patch, got '{p.Method}'");
+            if (!Poolings.Contains(p.Pooling)) throw new ConfigException($"{at}.pooling", $"must be max or avg, got '{p.Pooling}'");
+            Positive($"{at}.factor", p.Factor);
+            if (Model.TargetLength / p.Factor < Model.PatchSize)
+                throw new ConfigException($"{at}.factor", $"{p.Factor} leaves {Model.TargetLength / p.Factor} frames, fewer than one patch ({Model.PatchSize})");
+            Positive($"{at}.epochs", p.Epochs);
+            if (!(p.Lr > 0 && double.IsFinite(p.Lr))) throw new ConfigException($"{at}.lr", $"must be > 0, got {p.Lr}");
+            NonNegative($"{at}.warmup-steps", p.WarmupSteps);
+        }
+        if (phases[^1].Factor != 1) throw new ConfigException($"{key}[{phases.Count - 1}].factor", $"the last phase must be at full resolution (factor 1), got {phases[^1].Factor}");
+    }
+
+    static void Positive(string key, int value) { if (value <= 0) throw new ConfigException(key, $"must be > 0, got {value}"); }
+    static void NonNegative(string key, int value) { if (value < 0) throw new ConfigException(key, $"must be >= 0, got {value}"); }
+    static void Required(string key, string? value) { if (string.IsNullOrWhiteSpace(value)) throw new ConfigException(key, "is required for this data.source"); }
+
+    static readonly JsonSerializerOptions CanonicalJson = new() { WriteIndented = false };
+
+    /// <summary>JSON of the whole experiment (System.Text.Json, declaration order: canonical for a given build).</summary>
+    public string ToJson(bool indented = false) =>
+        JsonSerializer.Serialize(this, indented ? new JsonSerializerOptions { WriteIndented = true } : CanonicalJson);
+
+    public static ExperimentConfig FromJson(string json) =>
+        JsonSerializer.Deserialize<ExperimentConfig>(json) ?? throw new ConfigException("(json)", "empty experiment JSON");
+
+    /// <summary>SHA-256 (hex) of the canonical JSON: the identity a run directory is resumed against.</summary>
+    public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson())));
+}

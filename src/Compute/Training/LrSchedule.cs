@@ -1,0 +1,64 @@
+using TorchSharp;
+
+namespace ActorTraining.Compute.Training;
+
+/// <summary>Everything an <see cref="LrSchedule"/> needs to continue exactly where it stopped (checkpoints store it).
+/// <c>Step</c>: optimiser steps taken in this phase; <c>Epoch</c>: epochs completed in this phase; <c>Lr</c>: current rate.</summary>
+public sealed record LrScheduleState(long Step, int Epoch, double Lr);
+
+/// <summary>Settings of one phase's schedule: peak lr, warmup length and the MultiStepLR decay.</summary>
+public sealed record LrScheduleSettings(double BaseLr, int WarmupSteps, int DecayStart, int DecayStep, double Gamma)
+{
+    public static LrScheduleSettings For(PhaseConfig phase, TrainingConfig training) =>
+        new(phase.Lr, phase.WarmupSteps, training.LrDecayStart, training.LrDecayStep, training.LrDecayGamma);
+}
+
+/// <summary>
+/// The AST reference schedule (traintest.py), one instance per phase (a new phase starts a new schedule):
+/// warmup — before optimiser step s (0-based), if s ≤ W and s is a multiple of W/20 (50 for the reference W = 1000),
+/// lr = s/W · base (so the first W/20 steps run at lr 0, as in the reference); then MultiStepLR stepped at each epoch
+/// end: when the completed-epoch count is in range(DecayStart, 1000, DecayStep), lr ×= gamma.
+/// WarmupSteps = 0 means no warmup (lr = base from the first step).
+/// </summary>
+public sealed class LrSchedule
+{
+    public LrScheduleSettings Settings { get; }
+    public LrScheduleState State { get; private set; }
+
+    public LrSchedule(LrScheduleSettings settings, LrScheduleState? state = null)
+    {
+        Settings = settings;
+        State = state ?? new LrScheduleState(0, 0, settings.BaseLr);
+    }
+
+    /// <summary>Steps between warmup increments: W/20, as the reference's 50 for 1000.</summary>
+    public int WarmupInterval => Math.Max(1, Settings.WarmupSteps / 20);
+
+    /// <summary>Call once before each optimiser step: applies the warmup rule, counts the step, returns the lr to use.</summary>
+    public double NextStep()
+    {
+        var (step, epoch, lr) = State;
+        if (Settings.WarmupSteps > 0 && step <= Settings.WarmupSteps && step % WarmupInterval == 0)
+            lr = (double)step / Settings.WarmupSteps * Settings.BaseLr;
+        State = new LrScheduleState(step + 1, epoch, lr);
+        return lr;
+    }
+
+    /// <summary>Call once at each epoch end (MultiStepLR.step()); returns the lr for the next epoch.</summary>
+    public double EndEpoch()
+    {
+        var epoch = State.Epoch + 1;
+        var lr = IsMilestone(epoch) ? State.Lr * Settings.Gamma : State.Lr;
+        State = State with { Epoch = epoch, Lr = lr };
+        return lr;
+    }
+
+    bool IsMilestone(int epoch) =>
+        epoch >= Settings.DecayStart && epoch < 1000 && (epoch - Settings.DecayStart) % Settings.DecayStep == 0;
+
+    /// <summary>Sets every parameter group of <paramref name="optimizer"/> to <paramref name="lr"/>.</summary>
+    public static void Apply(torch.optim.Optimizer optimizer, double lr)
+    {
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+    }
+}

@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Compute.Training;
+
+/// <summary>One optimisation step as the AST reference takes it, and the reference's optimiser.</summary>
+public static class TrainingStep
+{
+    /// <summary>Adam with the AST reference settings: betas (0.95, 0.999), weight decay 5e-7.</summary>
+    public static optim.Optimizer CreateOptimizer(nn.Module model, double lr) =>
+        optim.Adam(model.parameters(), lr: lr, beta1: 0.95, beta2: 0.999, weight_decay: 5e-7);
+
+    /// <summary>Loss of logits [B, C] against targets [B, C] (floats; mixup makes them soft): BCE with logits
+    /// (mean over all elements, as nn.BCEWithLogitsLoss) or cross-entropy with soft targets (mean over the batch;
+    /// equals nn.CrossEntropyLoss on argmax labels when targets are one-hot).</summary>
+    public static Tensor Loss(Tensor logits, Tensor targets, LossKind kind) => kind switch
+    {
+        LossKind.BinaryCrossEntropy => nn.functional.binary_cross_entropy_with_logits(logits, targets),
+        LossKind.CrossEntropy => -(targets * nn.functional.log_softmax(logits, 1)).sum(1).mean(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    /// <summary>Forward, loss, backward, optimiser step on x [B, T, F] and y [B, C]; returns the loss value.
+    /// Puts the model in training mode. The caller sets the lr (see <see cref="LrSchedule"/>) beforehand.
+    /// Intermediate tensors are disposed here; x and y stay the caller's.</summary>
+    public static float Run(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x, Tensor y, LossKind loss)
+    {
+        using var scope = NewDisposeScope();
+        model.train();
+        optimizer.zero_grad();
+        var logits = model.forward(x);
+        var value = Loss(logits, y.to_type(logits.dtype), loss);
+        value.backward();
+        optimizer.step();
+        return value.item<float>();
+    }
+}

@@ -1,0 +1,255 @@
+using System.Globalization;
+using System.Text.Json;
+using ActorTraining.Compute.Training;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+
+namespace ActorTraining.Host.Configuration;
+
+/// <summary>
+/// Reads an experiment: the built-in configs/default.hocon, then the user's HOCON file over it, then CLI
+/// overrides (<c>key=value</c>, later ones win). Every key the user or an override sets must exist in the
+/// default file (except a top-level <c>akka</c> section, which belongs to the actor system); every value is
+/// type-checked and then <see cref="ExperimentConfig.Validate"/>d. Errors are <see cref="ConfigException"/>s
+/// naming the full key path, e.g. <c>training.batch-size</c> or <c>curriculum[1].factor</c>.
+/// </summary>
+public static class ExperimentConfigLoader
+{
+    const string DefaultResource = "ActorTraining.Host.configs.default.hocon";
+    static readonly string[] PhaseKeys = ["method", "factor", "pooling", "epochs", "lr", "warmup-steps"];
+    static readonly string[] PathKeys = ["data.train", "data.eval", "data.labels", "data.folder"];
+
+    /// <summary>The text of configs/default.hocon (embedded in the executable).</summary>
+    public static string DefaultHocon { get; } = ReadDefault();
+
+    public static ExperimentConfig Load(string? hoconPath, IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        var defaults = ConfigurationFactory.ParseString(DefaultHocon);
+        var layers = new List<(Config Config, string? BaseDir, string Source)>();
+        if (hoconPath is not null)
+        {
+            var full = Path.GetFullPath(hoconPath);
+            if (!File.Exists(full)) throw new ConfigException(hoconPath, "experiment file not found");
+            layers.Add((Parse(File.ReadAllText(full), full), Path.GetDirectoryName(full), full));
+        }
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
+            layers.Add((Parse($"{key} = {HoconLiteral(value)}", $"--set {key}={value}"), Environment.CurrentDirectory, $"--set {key}"));
+
+        var known = defaults.Root.GetObject();
+        foreach (var layer in layers) CheckKnown(layer.Config.Root.GetObject(), known, "");
+
+        var merged = defaults;
+        foreach (var layer in layers) merged = layer.Config.WithFallback(merged);
+        var reader = new Reader(merged);
+
+        var size = reader.String("model.size");
+        var preset = ModelConfig.Preset(size);
+        if (preset is not null)
+            foreach (var key in new[] { "model.embed-dim", "model.depth", "model.heads" })
+                if (layers.Any(l => l.Config.HasPath(key)))
+                    throw new ConfigException(key, $"is fixed by model.size = {size}; set model.size = custom to choose it");
+
+        string? PathValue(string key)
+        {
+            var value = reader.String(key);
+            if (string.IsNullOrWhiteSpace(value)) return null;
+            var from = layers.LastOrDefault(l => l.Config.HasPath(key));
+            return Path.GetFullPath(value, from.BaseDir ?? Environment.CurrentDirectory);
+        }
+
+        var training = new TrainingConfig(
+            BatchSize: reader.Int("training.batch-size"),
+            Seed: reader.Int("training.seed"),
+            Loss: reader.String("training.loss"),
+            Metric: reader.String("training.metric"),
+            LrDecayStart: reader.Int("training.lr-decay.start"),
+            LrDecayStep: reader.Int("training.lr-decay.step"),
+            LrDecayGamma: reader.Double("training.lr-decay.gamma"),
+            EvalEveryEpoch: reader.Bool("training.eval-every-epoch"),
+            NumWorkers: reader.Int("training.num-workers"),
+            CheckpointEverySteps: reader.Int("training.checkpoint-every-steps"));
+        var phaseDefaults = (Lr: reader.Double("training.lr"), Warmup: reader.Int("training.warmup-steps"));
+
+        var config = new ExperimentConfig(
+            new DataConfig(
+                Source: reader.String("data.source"),
+                TrainDatafile: PathValue("data.train"),
+                EvalDatafile: PathValue("data.eval"),
+                LabelCsv: PathValue("data.labels"),
+                FolderRoot: PathValue("data.folder"),
+                EvalFraction: reader.Double("data.eval-fraction"),
+                Synthetic: new SyntheticConfig(
+                    reader.Int("data.synthetic.train-clips-per-class"),
+                    reader.Int("data.synthetic.eval-clips-per-class"),
+                    reader.Int("data.synthetic.seed"),
+                    reader.Double("data.synthetic.min-seconds"),
+                    reader.Double("data.synthetic.max-seconds"))),
+            new ModelConfig(
+                Size: size,
+                EmbedDim: preset?.EmbedDim ?? reader.Int("model.embed-dim"),
+                Depth: preset?.Depth ?? reader.Int("model.depth"),
+                Heads: preset?.Heads ?? reader.Int("model.heads"),
+                PatchSize: reader.Int("model.patch-size"),
+                FStride: reader.Int("model.fstride"),
+                TStride: reader.Int("model.tstride"),
+                MelBins: reader.Int("model.mel-bins"),
+                TargetLength: reader.Int("model.target-length")),
+            new FrontEndConfig(
+                FrameShiftMs: reader.Double("front-end.frame-shift-ms"),
+                Mean: reader.Double("front-end.mean"),
+                Std: reader.Double("front-end.std"),
+                FreqM: reader.Int("front-end.freqm"),
+                TimeM: reader.Int("front-end.timem"),
+                Mixup: reader.Double("front-end.mixup")),
+            training,
+            Phases("curriculum", reader.Array("curriculum"), phaseDefaults),
+            reader.Array("compare").Select((run, i) => Phases($"compare[{i}]", Reader.ArrayOf($"compare[{i}]", run), phaseDefaults)).ToArray());
+        return config.Validate();
+    }
+
+    /// <summary>Turns `--set key=value` arguments into the overrides dictionary (later duplicates win).</summary>
+    public static IReadOnlyDictionary<string, string> ParseOverrides(IEnumerable<string> assignments)
+    {
+        var result = new Dictionary<string, string>();
+        foreach (var a in assignments)
+        {
+            var eq = a.IndexOf('=');
+            if (eq <= 0) throw new ConfigException(a, "an override must look like key=value (e.g. training.batch-size=8)");
+            var key = a[..eq].Trim();
+            result.Remove(key);
+            result[key] = a[(eq + 1)..].Trim();
+        }
+        return result;
+    }
+
+    static IReadOnlyList<PhaseConfig> Phases(string key, IReadOnlyList<HoconValue> items, (double Lr, int Warmup) defaults) =>
+        items.Select((item, i) =>
+        {
+            var at = $"{key}[{i}]";
+            if (!item.IsObject()) throw new ConfigException(at, $"must be a phase object {{ method, factor, pooling, epochs, lr, warmup-steps }}, got '{Describe(item)}'");
+            var fields = item.GetObject().Items;
+            foreach (var name in fields.Keys)
+                if (!PhaseKeys.Contains(name)) throw new ConfigException($"{at}.{name}", $"unknown phase key (known: {string.Join(", ", PhaseKeys)})");
+            HoconValue? Field(string name) => fields.TryGetValue(name, out var v) ? v : null;
+            HoconValue Required(string name) => Field(name) ?? throw new ConfigException($"{at}.{name}", "is required");
+            return new PhaseConfig(
+                Method: Field("method") is { } m ? Reader.Scalar($"{at}.method", m) : "pool",
+                Factor: Reader.ParseInt($"{at}.factor", Required("factor")),
+                Pooling: Field("pooling") is { } p ? Reader.Scalar($"{at}.pooling", p) : "max",
+                Epochs: Reader.ParseInt($"{at}.epochs", Required("epochs")),
+                Lr: Field("lr") is { } lr ? Reader.ParseDouble($"{at}.lr", lr) : defaults.Lr,
+                WarmupSteps: Field("warmup-steps") is { } w ? Reader.ParseInt($"{at}.warmup-steps", w) : defaults.Warmup);
+        }).ToArray();
+
+    // Every key of `given` must exist in `known`, at the same nesting.
+    static void CheckKnown(HoconObject given, HoconObject known, string prefix)
+    {
+        foreach (var (name, value) in given.Items)
+        {
+            var path = prefix + name;
+            if (prefix == "" && name == "akka") continue;
+            if (!known.Items.TryGetValue(name, out var expected))
+                throw new ConfigException(path, $"unknown key{Suggestion(path, known, prefix)}");
+            if (expected.IsObject())
+            {
+                if (!value.IsObject()) throw new ConfigException(path, $"is a section ({{ ... }}), got '{Describe(value)}'");
+                CheckKnown(value.GetObject(), expected.GetObject(), path + ".");
+            }
+            else if (value.IsObject())
+                throw new ConfigException(path, "is a value, not a section");
+        }
+    }
+
+    static string Suggestion(string path, HoconObject known, string prefix)
+    {
+        var name = path[prefix.Length..];
+        var best = known.Items.Keys.MinBy(k => Levenshtein(k, name));
+        return best is not null && Levenshtein(best, name) <= Math.Max(2, name.Length / 3) ? $" (did you mean {prefix}{best}?)" : "";
+    }
+
+    static int Levenshtein(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+
+    static Config Parse(string text, string source)
+    {
+        try { return ConfigurationFactory.ParseString(text); }
+        catch (Exception e) when (e is not ConfigException)
+        {
+            throw new ConfigException(source, $"not valid HOCON: {e.Message}");
+        }
+    }
+
+    // A CLI value as HOCON: lists, objects, quoted strings, numbers and booleans as written; anything else quoted
+    // (so paths with `//` or `:` stay strings).
+    static string HoconLiteral(string value)
+    {
+        var v = value.Trim();
+        if (v.Length > 0 && (v[0] is '[' or '{' or '"')) return v;
+        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || v is "true" or "false") return v;
+        return JsonSerializer.Serialize(v);
+    }
+
+    static string Describe(HoconValue v) => v.IsObject() ? "{ ... }" : v.IsArray() ? "[ ... ]" : v.GetString() ?? "";
+
+    static string ReadDefault()
+    {
+        using var stream = typeof(ExperimentConfigLoader).Assembly.GetManifestResourceStream(DefaultResource)
+            ?? throw new InvalidOperationException($"embedded resource {DefaultResource} missing from the build");
+        return new StreamReader(stream).ReadToEnd();
+    }
+
+    /// <summary>Typed reads from the merged config that name the key on a bad value.</summary>
+    sealed class Reader(Config config)
+    {
+        HoconValue Value(string key) =>
+            config.GetValue(key) ?? throw new ConfigException(key, "is missing");
+
+        public string String(string key) => Scalar(key, Value(key));
+        public int Int(string key) => ParseInt(key, Value(key));
+        public double Double(string key) => ParseDouble(key, Value(key));
+
+        public bool Bool(string key) => Scalar(key, Value(key)) switch
+        {
+            "true" or "on" or "yes" => true,
+            "false" or "off" or "no" => false,
+            var s => throw new ConfigException(key, $"must be true or false, got '{s}'"),
+        };
+
+        public IReadOnlyList<HoconValue> Array(string key) => ArrayOf(key, Value(key));
+
+        public static IReadOnlyList<HoconValue> ArrayOf(string key, HoconValue v)
+        {
+            if (v.Values.Count == 1 && v.Values[0] is HoconArray { Count: 0 }) return [];   // `[]`: IsArray() says false
+            if (!v.IsArray()) throw new ConfigException(key, $"must be a list [ ... ], got '{Describe(v)}'");
+            return v.GetArray().ToList();
+        }
+
+        public static string Scalar(string key, HoconValue v)
+        {
+            if (v.IsObject() || v.IsArray()) throw new ConfigException(key, $"must be a single value, got '{Describe(v)}'");
+            return v.GetString() ?? "";
+        }
+
+        public static int ParseInt(string key, HoconValue v)
+        {
+            var s = Scalar(key, v);
+            return int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i
+                : throw new ConfigException(key, $"must be an integer, got '{s}'");
+        }
+
+        public static double ParseDouble(string key, HoconValue v)
+        {
+            var s = Scalar(key, v);
+            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d
+                : throw new ConfigException(key, $"must be a number, got '{s}'");
+        }
+    }
+}

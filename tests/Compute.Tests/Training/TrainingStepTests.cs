@@ -1,0 +1,90 @@
+using ActorTraining.Compute.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Compute.Tests.Training;
+
+public class TrainingStepTests
+{
+    [Fact]
+    public void BceIsMeanOfPerElementLogLossComputedByHand()
+    {
+        using var scope = NewDisposeScope();
+        var logits = tensor(new float[] { 2f, -1f, 0.5f, 0f }).reshape(2, 2);
+        var y = tensor(new float[] { 1f, 0f, 0.3f, 1f }).reshape(2, 2);
+        double Sig(double z) => 1 / (1 + Math.Exp(-z));
+        double L(double z, double t) => -(t * Math.Log(Sig(z)) + (1 - t) * Math.Log(1 - Sig(z)));
+        var expected = (L(2, 1) + L(-1, 0) + L(0.5, 0.3) + L(0, 1)) / 4;
+        Assert.Equal(expected, TrainingStep.Loss(logits, y, LossKind.BinaryCrossEntropy).item<float>(), 5);
+    }
+
+    [Fact]
+    public void CeWithOneHotTargetsEqualsCrossEntropyOnArgmaxAndAcceptsSoftTargets()
+    {
+        using var scope = NewDisposeScope();
+        var logits = tensor(new float[] { 1f, 2f, 0.5f, -1f, 0f, 3f }).reshape(2, 3);
+        var oneHot = tensor(new float[] { 0, 1, 0, 0, 0, 1 }).reshape(2, 3);
+        var reference = nn.functional.cross_entropy(logits, tensor(new long[] { 1, 2 })).item<float>();
+        Assert.Equal(reference, TrainingStep.Loss(logits, oneHot, LossKind.CrossEntropy).item<float>(), 5);
+        // mixup-style soft target: λ·CE(a) + (1−λ)·CE(b)
+        var soft = tensor(new float[] { 0.7f, 0.3f, 0, 0, 0, 1 }).reshape(2, 3);
+        var ls0 = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(0.5));
+        var ls1 = Math.Log(Math.Exp(-1) + Math.Exp(0) + Math.Exp(3));
+        var expected = (0.7 * (ls0 - 1) + 0.3 * (ls0 - 2) + (ls1 - 3)) / 2;
+        Assert.Equal(expected, TrainingStep.Loss(logits, soft, LossKind.CrossEntropy).item<float>(), 5);
+    }
+
+    [Fact]
+    public void OptimizerIsAdamWithTheReferenceBetasAndWeightDecay()
+    {
+        var model = nn.Linear(3, 2);
+        var opt = TrainingStep.CreateOptimizer(model, 1e-4);
+        var adam = Assert.IsType<TorchSharp.Modules.Adam>(opt);
+        var options = (TorchSharp.Modules.Adam.Options)((TorchSharp.Modules.ParamGroup<TorchSharp.Modules.Adam.Options>)adam.ParamGroups.Single()).Options;
+        Assert.Equal(0.95, options.beta1);
+        Assert.Equal(0.999, options.beta2);
+        Assert.Equal(5e-7, options.weight_decay);
+        Assert.Equal(1e-4, opt.ParamGroups.Single().LearningRate);
+        LrSchedule.Apply(opt, 3e-3);
+        Assert.Equal(3e-3, opt.ParamGroups.Single().LearningRate);
+    }
+
+    [Theory]
+    [InlineData(LossKind.CrossEntropy)]
+    [InlineData(LossKind.BinaryCrossEntropy)]
+    public void StepsLearnASeparableProblemAndEvaluationScoresIt(LossKind kind)
+    {
+        torch.manual_seed(3);
+        // x [B, T, F]: class 0 has energy early in time, class 1 late — a model must look at time order.
+        using var data = NewDisposeScope();
+        var (x, y) = Batch(64, new Random(5));
+        var model = nn.Sequential(nn.Flatten(), nn.Linear(8 * 4, 16), nn.ReLU(), nn.Linear(16, 2));
+        var opt = TrainingStep.CreateOptimizer(model, 1e-2);
+        var losses = Enumerable.Range(0, 60).Select(_ => TrainingStep.Run(model, opt, x, y, kind)).ToArray();
+        Assert.True(losses[^1] < losses[0] / 4, $"loss {losses[0]} -> {losses[^1]}");
+        Assert.True(model.training);
+
+        var (ex, ey) = Batch(32, new Random(6));
+        var result = Evaluation.Run(model, [(ex[..16], ey[..16]), (ex[16..], ey[16..])], kind);
+        Assert.False(model.training);
+        Assert.Equal(32, result.Scores.GetLength(0));
+        Assert.All(result.Scores.Cast<float>(), s => Assert.InRange(s, 0f, 1f));   // sigmoid scores, as the reference
+        Assert.True(result.Stats.Accuracy >= 0.95, $"accuracy {result.Stats.Accuracy}");
+        Assert.True(result.Stats.MeanAuc >= 0.95, $"mAUC {result.Stats.MeanAuc}");
+    }
+
+    static (Tensor X, Tensor Y) Batch(int n, Random rng)
+    {
+        var x = new float[n * 8 * 4];
+        var y = new float[n * 2];
+        for (int i = 0; i < n; i++)
+        {
+            int label = i % 2;
+            y[i * 2 + label] = 1;
+            for (int t = 0; t < 8; t++)
+                for (int f = 0; f < 4; f++)
+                    x[(i * 8 + t) * 4 + f] = (float)(rng.NextDouble() - 0.5) + ((t < 4) == (label == 0) ? 1.5f : 0f);
+        }
+        return (tensor(x).reshape(n, 8, 4), tensor(y).reshape(n, 2));
+    }
+}

@@ -1,0 +1,122 @@
+using ActorTraining.Compute.Training;
+using ActorTraining.Host.Configuration;
+
+namespace ActorTraining.Host.Tests.Configuration;
+
+public sealed class ExperimentConfigLoaderTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("experiment-config-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string Write(string hocon)
+    {
+        var path = Path.Combine(_dir, $"exp{Guid.NewGuid():N}.hocon");
+        File.WriteAllText(path, hocon);
+        return path;
+    }
+
+    static Dictionary<string, string> Set(params string[] kv) => new(ExperimentConfigLoader.ParseOverrides(kv));
+
+    [Fact]
+    public void TheShippedDefaultFileIsTheBuiltInDefault()
+    {
+        var fromFile = ExperimentConfigLoader.Load(null);
+        Assert.Equal(ExperimentConfig.Default().ToJson(), fromFile.ToJson());
+        Assert.Equal(ExperimentConfig.Default().Hash(), fromFile.Hash());
+        // and the repository copy is the embedded one
+        var repoCopy = Path.Combine(AppContext.BaseDirectory, "../../../../../configs/default.hocon");
+        Assert.Equal(File.ReadAllText(repoCopy), ExperimentConfigLoader.DefaultHocon);
+    }
+
+    [Fact]
+    public void AFileSetsOnlyWhatItChangesAndResolvesPathsAgainstItsFolder()
+    {
+        var path = Write("""
+            data { source = datafile, train = "lists/train.json", eval = lists/eval.json, labels = /abs/labels.csv }
+            model.size = tiny
+            training { batch-size = 12, loss = bce, lr-decay.gamma = 0.5 }
+            curriculum = [ { method = fshift, factor = 2, epochs = 3 }, { factor = 1, epochs = 2, lr = 5e-5, warmup-steps = 1000 } ]
+            compare = []
+            akka.loglevel = DEBUG
+            """);
+        var c = ExperimentConfigLoader.Load(path);
+        Assert.Equal(Path.Combine(_dir, "lists/train.json"), c.Data.TrainDatafile);
+        Assert.Equal(Path.Combine(_dir, "lists/eval.json"), c.Data.EvalDatafile);
+        Assert.Equal("/abs/labels.csv", c.Data.LabelCsv);
+        Assert.Equal((192, 12, 3), (c.Model.EmbedDim, c.Model.Depth, c.Model.Heads));
+        Assert.Equal(12, c.Training.BatchSize);
+        Assert.Equal(LossKind.BinaryCrossEntropy, c.Training.LossKind);
+        Assert.Equal("map", c.Training.ResolvedMetric);
+        Assert.Equal(0.5, c.Training.LrDecayGamma);
+        Assert.Equal(5, c.Training.LrDecayStart);                  // untouched keys keep the default
+        Assert.Equal(new PhaseConfig("fshift", 2, "max", 3, 1e-3, 20), c.Curriculum[0]);   // lr/warmup from training.*
+        Assert.Equal(new PhaseConfig("pool", 1, "max", 2, 5e-5, 1000), c.Curriculum[1]);
+        Assert.Empty(c.Compare!);
+    }
+
+    [Fact]
+    public void OverridesWinOverTheFileAndTakeListsNumbersAndPaths()
+    {
+        var path = Write("training.batch-size = 12");
+        var c = ExperimentConfigLoader.Load(path, Set(
+            "training.batch-size=8",
+            "front-end.mean=-6.8",
+            "data.source=datafile", "data.train=corpus//a:b.json", "data.eval=/e.json", "data.labels=l.csv",
+            "curriculum=[{method=patch, factor=2, epochs=1}, {factor=1, epochs=1}]",
+            "compare=[[{factor=1, epochs=2}], [{method=pool, pooling=avg, factor=2, epochs=1}, {factor=1, epochs=1}]]"));
+        Assert.Equal(8, c.Training.BatchSize);
+        Assert.Equal(-6.8, c.FrontEnd.Mean);
+        Assert.Equal(Path.GetFullPath("corpus//a:b.json"), c.Data.TrainDatafile);   // --set paths: working directory
+        Assert.Equal(["patch", "pool"], c.Curriculum.Select(p => p.Method));
+        Assert.Equal(2, c.Compare!.Count);
+        Assert.Equal("avg", c.Compare[1][0].Pooling);
+        Assert.Equal(3, c.Runs().Count);
+    }
+
+    [Theory]
+    [InlineData("training.batch-sise = 3", "training.batch-sise", "did you mean training.batch-size?")]
+    [InlineData("trainning { seed = 3 }", "trainning", "did you mean training?")]
+    [InlineData("model.depthh = 3", "model.depthh", "unknown key")]
+    [InlineData("training.batch-size = lots", "training.batch-size", "must be an integer, got 'lots'")]
+    [InlineData("training.batch-size = 0", "training.batch-size", "must be > 0")]
+    [InlineData("front-end.mixup = half", "front-end.mixup", "must be a number")]
+    [InlineData("training.eval-every-epoch = sometimes", "training.eval-every-epoch", "true or false")]
+    [InlineData("training.loss = hinge", "training.loss", "bce or ce")]
+    [InlineData("training = 3", "training", "is a section")]
+    [InlineData("model.size = tiny\nmodel.embed-dim = 64", "model.embed-dim", "model.size = custom")]
+    [InlineData("curriculum = [ { factor = 2, epochs = 1 }, { factor = 1 } ]", "curriculum[1].epochs", "is required")]
+    [InlineData("curriculum = [ { factor = 1, epochs = 1, speed = 3 } ]", "curriculum[0].speed", "unknown phase key")]
+    [InlineData("curriculum = [ { factor = x, epochs = 1 } ]", "curriculum[0].factor", "must be an integer")]
+    [InlineData("curriculum = [ { factor = 2, epochs = 1 } ]", "curriculum[0].factor", "full resolution")]
+    [InlineData("curriculum = [ { method = squash, factor = 1, epochs = 1 } ]", "curriculum[0].method", "fshift, pool or patch")]
+    [InlineData("compare = [ [ { factor = 1, epochs = 0 } ] ]", "compare[0][0].epochs", "must be > 0")]
+    [InlineData("compare = [ { factor = 1, epochs = 1 } ]", "compare[0]", "must be a list")]
+    [InlineData("curriculum = 4", "curriculum", "must be a list")]
+    [InlineData("data.source = datafile", "data.train", "required")]
+    public void BadKeysAndValuesAreErrorsNamingTheFullKey(string hocon, string key, string reason)
+    {
+        var e = Assert.Throws<ConfigException>(() => ExperimentConfigLoader.Load(Write(hocon)));
+        Assert.Equal(key, e.Key);
+        Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void BadOverridesNameTheKeyToo()
+    {
+        Assert.Equal("training.batch-sise", Assert.Throws<ConfigException>(() => ExperimentConfigLoader.Load(null, Set("training.batch-sise=4"))).Key);
+        Assert.Equal("training.seed", Assert.Throws<ConfigException>(() => ExperimentConfigLoader.Load(null, Set("training.seed=abc"))).Key);
+        Assert.Equal("noequals", Assert.Throws<ConfigException>(() => ExperimentConfigLoader.ParseOverrides(["noequals"])).Key);
+    }
+
+    [Fact]
+    public void MissingFileAndBrokenHoconNameTheFile()
+    {
+        var missing = Path.Combine(_dir, "nope.hocon");
+        Assert.Equal(missing, Assert.Throws<ConfigException>(() => ExperimentConfigLoader.Load(missing)).Key);
+        // Akka's HOCON parser is lenient (unclosed braces parse); an unresolved substitution is one thing it rejects.
+        var broken = Write("training.batch-size = ${nowhere}");
+        var e = Assert.Throws<ConfigException>(() => ExperimentConfigLoader.Load(broken));
+        Assert.Equal(broken, e.Key);
+        Assert.Contains("not valid HOCON", e.Message);
+    }
+}
