@@ -1,0 +1,55 @@
+using ActorTraining.Compute.Model;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Compute.Compression;
+
+/// <summary>One phase's temporal compression: a method and a factor C ≥ 1.</summary>
+public sealed record Compression(CompressionMethod Method, int Factor, PoolingKind Pooling = PoolingKind.Max)
+{
+    public static Compression None { get; } = new(CompressionMethod.Pool, 1);
+
+    public int Factor { get; init; } = Factor >= 1
+        ? Factor
+        : throw new ArgumentOutOfRangeException(nameof(Factor), Factor, "compression factor must be ≥ 1");
+
+    /// <summary>Front-end hop: 10·C ms for fshift, the base hop otherwise.</summary>
+    public double FrameShiftMs(double baseShiftMs = 10) =>
+        Method == CompressionMethod.FShift ? baseShiftMs * Factor : baseShiftMs;
+
+    /// <summary>Frames per clip fed to the model: fine / C (floor) for fshift and pool, fine for patch.</summary>
+    public int TargetLength(int fineTargetLength) =>
+        Method == CompressionMethod.Patch ? fineTargetLength : fineTargetLength / Factor;
+
+    /// <summary>SpecAugment time-mask width in this phase's frames.</summary>
+    public int TimeMask(int fineTimem) =>
+        Method == CompressionMethod.Patch ? fineTimem : fineTimem / Factor;
+
+    /// <summary>Model geometry for this phase, from the C = 1 configuration.</summary>
+    public AstConfig ModelConfig(AstConfig fine) => Method switch
+    {
+        CompressionMethod.Patch => fine with { PatchT = fine.PatchT * Factor, TStride = fine.TStride * Factor },
+        _ => fine with { TargetLength = TargetLength(fine.TargetLength) },
+    };
+
+    /// <summary>
+    /// Pool: pools [T, F] or [B, T, F] over time with kernel = stride = C (a trailing remainder &lt; C frames is
+    /// dropped). FShift and Patch: returns the input unchanged (the front end or the model does the work).
+    /// </summary>
+    public Tensor ApplyToFbank(Tensor fbank)
+    {
+        if (Method != CompressionMethod.Pool || Factor == 1) return fbank;
+        if (fbank.dim() is not (2 or 3))
+            throw new ArgumentException($"fbank must be [T, F] or [B, T, F], got [{string.Join(", ", fbank.shape)}]", nameof(fbank));
+        if (fbank.shape[^2] < Factor)
+            throw new ArgumentException($"fbank has {fbank.shape[^2]} frames, fewer than the pooling factor {Factor}", nameof(fbank));
+        using var scope = NewDisposeScope();
+        var channelsFirst = fbank.transpose(-1, -2); // [.., F, T]: pool over the last axis
+        var pooled = Pooling == PoolingKind.Max
+            ? nn.functional.max_pool1d(channelsFirst, Factor, Factor)
+            : nn.functional.avg_pool1d(channelsFirst, Factor, Factor);
+        return pooled.transpose(-1, -2).contiguous().MoveToOuterDisposeScope();
+    }
+
+    public override string ToString() =>
+        Method == CompressionMethod.Pool ? $"pool-{Pooling.ToString().ToLowerInvariant()} C={Factor}" : $"{Method.ToString().ToLowerInvariant()} C={Factor}";
+}

@@ -1,0 +1,43 @@
+namespace ActorTraining.Compute.Model;
+
+/// <summary>
+/// Geometry of an Audio Spectrogram Transformer: width, depth, heads, classes, and the input/patch layout.
+/// Input is [T = TargetLength, F = MelBins]; frequency is the patch grid's height, time its width (as AST).
+/// </summary>
+public sealed record AstConfig(int EmbedDim, int Depth, int Heads, int NumClasses, int MelBins = 128,
+    int TargetLength = 1024, int PatchF = 16, int PatchT = 16, int FStride = 10, int TStride = 10)
+{
+    /// <summary>Patch rows along frequency: (MelBins − PatchF) / FStride + 1 (conv output size, floor).</summary>
+    public int FDim => (MelBins - PatchF) / FStride + 1;
+
+    /// <summary>Patch columns along time: (TargetLength − PatchT) / TStride + 1.</summary>
+    public int TDim => (TargetLength - PatchT) / TStride + 1;
+
+    public int NumPatches => FDim * TDim;
+
+    /// <summary>Tokens per clip seen by the transformer: cls + dist + patches.</summary>
+    public int NumTokens => NumPatches + 2;
+
+    public static AstConfig Tiny(int numClasses) => new(192, 12, 3, numClasses);
+    public static AstConfig Small(int numClasses) => new(384, 12, 6, numClasses);
+    public static AstConfig Base(int numClasses) => new(768, 12, 12, numClasses);
+
+    /// <summary>Throws ArgumentException naming the first invalid value.</summary>
+    public AstConfig Validate()
+    {
+        Require(EmbedDim > 0, nameof(EmbedDim), EmbedDim);
+        Require(Depth > 0, nameof(Depth), Depth);
+        Require(Heads > 0 && EmbedDim % Heads == 0, nameof(Heads), Heads, $"must divide EmbedDim {EmbedDim}");
+        Require(NumClasses > 0, nameof(NumClasses), NumClasses);
+        Require(PatchF > 0 && PatchF <= MelBins, nameof(PatchF), PatchF, $"must be in 1..MelBins ({MelBins})");
+        Require(PatchT > 0 && PatchT <= TargetLength, nameof(PatchT), PatchT, $"must be in 1..TargetLength ({TargetLength})");
+        Require(FStride > 0, nameof(FStride), FStride);
+        Require(TStride > 0, nameof(TStride), TStride);
+        return this;
+    }
+
+    private static void Require(bool ok, string name, int value, string why = "must be positive")
+    {
+        if (!ok) throw new ArgumentException($"AstConfig.{name} = {value}: {why}", name);
+    }
+}

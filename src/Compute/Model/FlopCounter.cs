@@ -1,0 +1,21 @@
+namespace ActorTraining.Compute.Model;
+
+/// <summary>
+/// Analytic FLOPs per sample. Convention: one multiply-add = 2 FLOPs; counted are the patch-embedding conv,
+/// the qkv/proj/fc1/fc2 matmuls, attention scores QKᵀ and the weighted sum AV, and the classifier Linear.
+/// Not counted (each O(N·D), &lt; 1 % for AST sizes): biases, LayerNorms, GELU, softmax, positional add.
+/// Backward = 2 × forward (gradients w.r.t. activations and weights each cost about one forward).
+/// Per block with N tokens and width D: 24·N·D² (qkv 6, proj 2, MLP 16) + 4·N²·D (QKᵀ 2, AV 2).
+/// </summary>
+public static class FlopCounter
+{
+    public static (double Forward, double Backward) PerSample(AstConfig config)
+    {
+        double d = config.EmbedDim, n = config.NumTokens, patches = config.NumPatches;
+        double patchEmbed = 2 * patches * d * config.PatchF * config.PatchT;
+        double perBlock = 24 * n * d * d + 4 * n * n * d;
+        double head = 2 * d * config.NumClasses;
+        double forward = patchEmbed + config.Depth * perBlock + head;
+        return (forward, 2 * forward);
+    }
+}
