@@ -14,7 +14,8 @@ namespace ActorTraining.Actors;
 /// </summary>
 public sealed class PhaseSupervisor : ReceivePersistentActor
 {
-    public const string Id = "phase-supervisor";
+    /// <summary>Journal identity of run <paramref name="runIndex"/> of an experiment (0 = the curriculum, k = compare[k−1]).</summary>
+    public static string IdOf(int runIndex) => $"phase-supervisor-r{runIndex}";
 
     readonly Props _trainerProps;
     readonly Props _evaluatorProps;
@@ -24,10 +25,11 @@ public sealed class PhaseSupervisor : ReceivePersistentActor
     IActorRef? _trainer;
     IActorRef? _evaluator;
 
-    public override string PersistenceId => Id;
+    public override string PersistenceId { get; }
 
-    public PhaseSupervisor(Props trainerProps, Props evaluatorProps, IActorRef listener)
+    public PhaseSupervisor(string persistenceId, Props trainerProps, Props evaluatorProps, IActorRef listener)
     {
+        PersistenceId = persistenceId;
         _trainerProps = trainerProps;
         _evaluatorProps = evaluatorProps;
         _listener = listener;
@@ -97,7 +99,12 @@ public sealed class PhaseSupervisor : ReceivePersistentActor
     {
         foreach (var path in _state.CheckpointsToDelete())
         {
-            try { if (File.Exists(path)) File.Delete(path); }
+            try
+            {
+                if (File.Exists(path)) File.Delete(path);
+                var manifest = CheckpointManifest.PathFor(path);
+                if (File.Exists(manifest)) File.Delete(manifest);
+            }
             catch (IOException ex) { _log.Warning("could not delete superseded checkpoint {0}: {1}", path, ex.Message); }
         }
     }
@@ -120,6 +127,6 @@ public sealed class PhaseSupervisor : ReceivePersistentActor
         return Directive.Stop;
     });
 
-    public static Props Props(Props trainer, Props evaluator, IActorRef listener) =>
-        Akka.Actor.Props.Create(() => new PhaseSupervisor(trainer, evaluator, listener));
+    public static Props Props(string persistenceId, Props trainer, Props evaluator, IActorRef listener) =>
+        Akka.Actor.Props.Create(() => new PhaseSupervisor(persistenceId, trainer, evaluator, listener));
 }
