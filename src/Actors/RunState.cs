@@ -62,7 +62,7 @@ public sealed record RunState(
         // Only the phase being trained commits; a late message from an earlier phase, or a repeat, changes nothing.
         if (Completed || c.Phase != CurrentPhase || CompletedPhases.Contains(c.Phase)) return [];
         var last = LastCheckpoint(c.Phase);
-        if (last is not null && (c.Epoch, c.DataPosition, c.Step).CompareTo((last.Epoch, last.DataPosition, last.Step)) <= 0) return [];
+        if (last is not null && Progress(c).CompareTo(Progress(last)) <= 0) return [];
         return [c];
     }
 
@@ -94,6 +94,9 @@ public sealed record RunState(
         }
         return events;
     }
+
+    // How far into a phase a checkpoint is; the epoch-end one follows a mid-epoch one taken after the same last step.
+    static (int, long, long, int) Progress(CheckpointCommitted c) => (c.Epoch, c.DataPosition, c.Step, c.EpochComplete ? 1 : 0);
 
     static PhaseStarted StartOf(PhasePlan p) => new(p.Index, p.Method, p.Factor, p.Pooling, p.InputFrames);
 

@@ -67,6 +67,13 @@ public class RunStateTests
     }
 
     [Fact]
+    public void TheEpochEndCheckpointIsCommittedAfterAMidEpochOneOfTheSameLastStep()
+    {
+        var (state, _) = Run(RunState.Empty, new StartRun("h1", Plan), new CommitCheckpoint(Ckpt(0, 0, 8, 100, false)));
+        Assert.Single(state.Process(new CommitCheckpoint(Ckpt(0, 0, 8, 100, true))));
+    }
+
+    [Fact]
     public void EpochEndIsEvaluatedThenTheLastEpochCompletesThePhaseAndStartsTheNextWithATransfer()
     {
         var (state, events) = Run(RunState.Empty, new StartRun("h1", Plan),

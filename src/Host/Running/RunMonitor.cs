@@ -21,6 +21,8 @@ public sealed class RunMonitor : ReceiveActor
             $"{e.WallSeconds:F1} s, trainer idle {e.IdleSeconds:F1} s ({100 * e.IdleSeconds / Math.Max(1e-9, e.WallSeconds):F0} %), " +
             $"{e.Flops / 1e12:F3} TFLOPs{(e.SkippedFiles > 0 ? $", {e.SkippedFiles} files skipped" : "")}"));
         Receive<CheckpointCommitted>(_ => { });
+        Receive<RunStarted>(_ => { });
+        Receive<PhaseCompleted>(_ => { });
         Receive<SampleFailed>(f =>
         {
             if (skipped.Add(f.Item.AudioPath)) display.Line($"warning: skipped unreadable audio {f.Item.AudioPath}: {f.Reason}");
