@@ -2,7 +2,7 @@ namespace ActorTraining.Compute.Audio;
 
 /// <summary>
 /// Any audio (or video-with-audio) file → mono float32 at options.SampleRate. The container is recognised from
-/// magic bytes, not the extension: WAV (NAudio), MP3 (NLayer), Ogg Vorbis (NVorbis), everything else via ffmpeg.
+/// magic bytes, not the extension: WAV (our RIFF reader, see WavDecoder), MP3 (NLayer), Ogg Vorbis (NVorbis), everything else via ffmpeg.
 /// Mono = average of channels; resampling = <see cref="KaiserResampler"/> (ffmpeg sources are resampled by ffmpeg).
 /// Every failure is an <see cref="AudioDecodeException"/> naming the file and the reason.
 /// Stateless and thread-safe.

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
@@ -6,22 +7,28 @@ using System.Globalization;
 namespace ActorTraining.Compute.Audio;
 
 /// <summary>
-/// Everything NAudio/NLayer/NVorbis do not cover (FLAC, M4A/AAC, MP4/MKV/WebM audio tracks, Opus, ADPCM WAV …) through
+/// Everything WavDecoder/NLayer/NVorbis do not cover (FLAC, M4A/AAC, MP4/MKV/WebM audio tracks, Opus, ADPCM WAV …) through
 /// the `ffmpeg` executable: it seeks (-ss before -i, so long files are not decoded from the start), takes the first
 /// audio stream, resamples to the target rate and streams float32 WAV on stdout. Channels are kept and averaged
 /// by us, because ffmpeg's own downmix is not a plain average (it weights centre/surround and drops LFE).
 /// Resampler: SoX's (soxr, `aresample=resampler=soxr`, high quality band-limited) when this ffmpeg was built with
 /// libsoxr, which Debian's is; otherwise libswresample's default windowed-sinc.
 /// </summary>
-internal static class FfmpegDecoder
+public static class FfmpegDecoder
 {
-    public const string Executable = "ffmpeg";
+    /// <summary>Environment variable naming the ffmpeg to run (default: `ffmpeg` on PATH).</summary>
+    public const string ExecutableVariable = "ACTORTRAINING_FFMPEG";
 
-    private static readonly Lazy<bool> HasSoxr = new(() =>
+    public static string Executable =>
+        Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } custom ? custom : "ffmpeg";
+
+    private static readonly ConcurrentDictionary<string, bool> SoxrByExecutable = new();
+
+    private static bool HasSoxr => SoxrByExecutable.GetOrAdd(Executable, static exe =>
     {
         try
         {
-            var psi = new ProcessStartInfo(Executable, "-hide_banner -buildconf") { RedirectStandardOutput = true, RedirectStandardError = true };
+            var psi = new ProcessStartInfo(exe, "-hide_banner -buildconf") { RedirectStandardOutput = true, RedirectStandardError = true };
             using var p = Process.Start(psi)!;
             var errTask = p.StandardError.ReadToEndAsync();
             var text = p.StandardOutput.ReadToEnd() + errTask.Result;
@@ -32,11 +39,12 @@ internal static class FfmpegDecoder
     });
 
     /// <summary>Which resampler ffmpeg runs here ("soxr" or "swr"), for logs and benchmark reports.</summary>
-    public static string Resampler => HasSoxr.Value ? "soxr" : "swr";
+    public static string Resampler => HasSoxr ? "soxr" : "swr";
 
-    public static DecodedAudio Decode(string path, DecodeOptions options)
+    internal static DecodedAudio Decode(string path, DecodeOptions options)
     {
-        var psi = new ProcessStartInfo(Executable)
+        var executable = Executable;
+        var psi = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = false, UseShellExecute = false,
         };
@@ -45,7 +53,7 @@ internal static class FfmpegDecoder
         try { process = Process.Start(psi) ?? throw new Win32Exception("Process.Start returned null"); }
         catch (Win32Exception e)
         {
-            throw new AudioDecodeException(path, $"needs ffmpeg to decode this format, but '{Executable}' could not be started ({e.Message}); install the Debian package ffmpeg", e);
+            throw new AudioDecodeException(path, $"needs ffmpeg to decode this format, but '{executable}' could not be started ({e.Message}); install the Debian package ffmpeg", e);
         }
         using (process)
         {
@@ -72,7 +80,7 @@ internal static class FfmpegDecoder
         if (o.MaxSeconds is { } max) { yield return "-t"; yield return max.ToString("R", inv); }
         yield return "-i"; yield return path;
         yield return "-map"; yield return "0:a:0";
-        if (HasSoxr.Value) { yield return "-af"; yield return "aresample=resampler=soxr"; }
+        if (HasSoxr) { yield return "-af"; yield return "aresample=resampler=soxr"; }
         yield return "-ar"; yield return o.SampleRate.ToString(inv);
         yield return "-c:a"; yield return "pcm_f32le";
         yield return "-f"; yield return "wav";

@@ -30,6 +30,9 @@ internal static class WavDecoder
         CheckHeader(path, format);
         int channels = format.Channels, bytesPerSample = format.BitsPerSample / 8, blockAlign = format.BlockAlign;
 
+        // Writers that stream to a pipe cannot go back to fill in sizes: 0xFFFFFFFF (or 0 followed by data) means "to the end".
+        if (dataLength == uint.MaxValue || (dataLength == 0 && stream.Length > dataPosition))
+            dataLength = stream.Length - dataPosition;
         if (dataPosition + dataLength > stream.Length)
             throw new AudioDecodeException(path,
                 $"truncated WAV: header declares {dataLength} data bytes but the file has {stream.Length - dataPosition}");

@@ -24,12 +24,13 @@ public sealed record Compression(CompressionMethod Method, int Factor, PoolingKi
     public int TimeMask(int fineTimem) =>
         Method == CompressionMethod.Patch ? fineTimem : fineTimem / Factor;
 
-    /// <summary>Model geometry for this phase, from the C = 1 configuration.</summary>
-    public AstConfig ModelConfig(AstConfig fine) => Method switch
+    /// <summary>Model geometry for this phase, from the C = 1 configuration (validated: a factor too large for
+    /// the input throws ArgumentException naming PatchT).</summary>
+    public AstConfig ModelConfig(AstConfig fine) => (Method switch
     {
         CompressionMethod.Patch => fine with { PatchT = fine.PatchT * Factor, TStride = fine.TStride * Factor },
         _ => fine with { TargetLength = TargetLength(fine.TargetLength) },
-    };
+    }).Validate();
 
     /// <summary>
     /// Pool: pools [T, F] or [B, T, F] over time with kernel = stride = C (a trailing remainder &lt; C frames is

@@ -47,31 +47,49 @@ public sealed class FbankExtractor
     /// <summary>[frames, MelBins] float32 on the CPU; [0, MelBins] for a waveform shorter than one frame.</summary>
     public Tensor Compute(float[] waveform) => ComputeBatch([waveform])[0];
 
-    /// <summary>Frames of all clips go through one FFT and one matmul; the result is split back per clip.</summary>
+    /// <summary>
+    /// Frames of several clips go through one FFT and one matmul, in groups of about <see cref="GroupFrames"/> frames:
+    /// short clips are batched (per-call overhead dominates them), while a group stays small enough for the
+    /// elementwise passes stay in cache (concatenating 16 ten-second clips into one tensor ran slower in a short run).
+    /// </summary>
     public IReadOnlyList<Tensor> ComputeBatch(IReadOnlyList<float[]> waveforms)
+    {
+        var results = new Tensor[waveforms.Count];
+        var group = new List<int>();
+        int frames = 0;
+        for (int i = 0; i < waveforms.Count; i++)
+        {
+            int n = _options.FrameCount(waveforms[i].Length);
+            if (n == 0) { results[i] = zeros(0, _options.MelBins, float32); continue; }
+            group.Add(i);
+            frames += n;
+            if (frames >= GroupFrames) { ComputeGroup(waveforms, group, results); group.Clear(); frames = 0; }
+        }
+        if (group.Count > 0) ComputeGroup(waveforms, group, results);
+        return results;
+    }
+
+    /// <summary>Frames per FFT/matmul call: about one 10 s clip at a 10 ms shift.</summary>
+    public const int GroupFrames = 1024;
+
+    private void ComputeGroup(IReadOnlyList<float[]> waveforms, List<int> group, Tensor[] results)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var counts = waveforms.Select(w => _options.FrameCount(w.Length)).ToArray();
-        var framed = new List<Tensor>();
-        for (int i = 0; i < waveforms.Count; i++)
+        var counts = new long[group.Count];
+        var framed = new Tensor[group.Count];
+        for (int k = 0; k < group.Count; k++)
         {
-            if (counts[i] == 0) continue;
-            var x = torch.tensor(waveforms[i]).to(_computeType);
+            var w = waveforms[group[k]];
+            counts[k] = _options.FrameCount(w.Length);
+            var x = torch.tensor(w).to(_computeType);
             x = x - x.mean();
-            framed.Add(x.as_strided([counts[i], _options.WindowSize], [_options.WindowShift, 1]));
+            framed[k] = x.as_strided([counts[k], _options.WindowSize], [_options.WindowShift, 1]);
         }
-        var results = new Tensor[waveforms.Count];
-        if (framed.Count > 0)
-        {
-            var features = LogMel(framed.Count == 1 ? framed[0] : cat(framed, 0));
-            var parts = features.split(counts.Where(c => c > 0).Select(c => (long)c).ToArray(), 0);
-            for (int i = 0, k = 0; i < waveforms.Count; i++)
-                if (counts[i] > 0) results[i] = parts[k++].to(float32).contiguous().MoveToOuterDisposeScope();
-        }
-        for (int i = 0; i < waveforms.Count; i++)
-            results[i] ??= zeros(0, _options.MelBins, float32).MoveToOuterDisposeScope();
-        return results;
+        var features = LogMel(framed.Length == 1 ? framed[0] : cat(framed, 0)).to(float32);
+        if (group.Count == 1) { results[group[0]] = features.contiguous().MoveToOuterDisposeScope(); return; }
+        var parts = features.split(counts, 0);
+        for (int k = 0; k < group.Count; k++) results[group[k]] = parts[k].contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>torchaudio's _get_window + fbank body for frames [m, WindowSize].</summary>

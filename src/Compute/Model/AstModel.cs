@@ -37,9 +37,6 @@ public sealed class AstModel : nn.Module<Tensor, Tensor>
         var pooled = (tokens[.., 0] + tokens[.., 1]) / 2;
         return mlp_head.forward(pooled).MoveToOuterDisposeScope();
     }
-
-    /// <summary>Direct access for weight transfer and import (same objects as in the state dict).</summary>
-    internal DistilledVit Backbone => v;
 }
 
 /// <summary>timm's VisionTransformer/DistilledVisionTransformer, the `v` of AST.</summary>
@@ -71,9 +68,6 @@ internal sealed class DistilledVit : nn.Module<Tensor, Tensor>
         TimmInit.Apply(this);
     }
 
-    public Parameter PosEmbed => pos_embed;
-    public Conv2d PatchProjection => patch_embed.Projection;
-
     public override Tensor forward(Tensor image)
     {
         var x = patch_embed.forward(image); // [B, N, D]
@@ -95,8 +89,6 @@ internal sealed class PatchEmbed : nn.Module<Tensor, Tensor>
             stride: (config.FStride, config.TStride));
         RegisterComponents();
     }
-
-    public Conv2d Projection => proj;
 
     // [B, 1, F, T] → [B, f_dim·t_dim, D]; token order is frequency-major, as flatten(2) in timm.
     public override Tensor forward(Tensor image) => proj.forward(image).flatten(2).transpose(1, 2);

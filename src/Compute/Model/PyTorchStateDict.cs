@@ -41,7 +41,7 @@ public static class PyTorchStateDict
     private static Hashtable Unwrap(Hashtable table)
     {
         foreach (var wrapper in new[] { "model", "state_dict" })
-            if (table[wrapper] is Hashtable inner && table.Values.OfType<Tensor>().Count() == 0) return inner;
+            if (table[wrapper] is Hashtable inner && !table.Values.OfType<Tensor>().Any()) return inner;
         return table;
     }
 

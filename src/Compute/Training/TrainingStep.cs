@@ -25,6 +25,19 @@ public static class TrainingStep
     /// Intermediate tensors are disposed here; x and y stay the caller's.</summary>
     public static float Run(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x, Tensor y, LossKind loss)
     {
+        return RunCore(model, optimizer, x, y, loss);
+    }
+
+    /// <summary>As <see cref="Run(nn.Module{Tensor, Tensor}, optim.Optimizer, Tensor, Tensor, LossKind)"/>, first taking
+    /// the step's lr from <paramref name="schedule"/> (<see cref="LrSchedule.NextStep"/>) and applying it.</summary>
+    public static float Run(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, LrSchedule schedule, Tensor x, Tensor y, LossKind loss)
+    {
+        LrSchedule.Apply(optimizer, schedule.NextStep());
+        return RunCore(model, optimizer, x, y, loss);
+    }
+
+    static float RunCore(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x, Tensor y, LossKind loss)
+    {
         using var scope = NewDisposeScope();
         model.train();
         optimizer.zero_grad();

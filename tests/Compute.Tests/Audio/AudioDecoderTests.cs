@@ -69,6 +69,7 @@ public sealed class AudioDecoderTests : IDisposable
     [Theory]
     [InlineData("flac", new[] { "-c:a", "flac" }, true)]
     [InlineData("mp3", new[] { "-c:a", "libmp3lame", "-b:a", "192k" }, false)]
+    [InlineData("mp3", new[] { "-c:a", "libmp3lame", "-b:a", "128k", "-id3v2_version", "0", "-write_xing", "0" }, false)] // bare frames, no ID3 tag
     [InlineData("m4a", new[] { "-c:a", "aac", "-b:a", "192k" }, false)]
     [InlineData("ogg", new[] { "-c:a", "libvorbis", "-q:a", "6" }, false)]
     [InlineData("opus", new[] { "-c:a", "libopus", "-b:a", "128k" }, false)]

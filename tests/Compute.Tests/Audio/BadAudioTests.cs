@@ -105,9 +105,43 @@ public sealed class BadAudioTests : IDisposable
     }
 
     [Fact]
+    public void StreamedWavWithUnknownDataSizeReadsToTheEnd()
+    {
+        var path = _files.WriteRawWav("streamed.wav", 1, 1, 16000, 16, Pcm16(1600), dataSizeOverride: 0xFFFFFFFF);
+        Assert.Equal(1600, AudioDecoder.Decode(path).Length);
+    }
+
+    [Fact]
     public void DataChunkClaimingFourGigabytes()
     {
         var path = _files.WriteRawWav("huge.wav", 1, 1, 16000, 16, Pcm16(1600), dataSizeOverride: 0xFFFFFFF0);
         AssertFails(path, "truncated");
+    }
+}
+
+[CollectionDefinition(nameof(ProcessEnvironmentCollection), DisableParallelization = true)]
+public sealed class ProcessEnvironmentCollection;
+
+/// <summary>Changes a process-wide environment variable, so it runs alone.</summary>
+[Collection(nameof(ProcessEnvironmentCollection))]
+public sealed class FfmpegMissingTests : IDisposable
+{
+    private readonly TestFiles _files = new();
+    public void Dispose() => _files.Dispose();
+
+    [Fact]
+    public void MissingFfmpegIsAClearError()
+    {
+        var wav = _files.WriteWav("src.wav", TestFiles.Tones(16000, 0.3, 1), 16000, 16);
+        var flac = _files.Ffmpeg(wav, "x.flac", "-c:a", "flac");
+        Environment.SetEnvironmentVariable(FfmpegDecoder.ExecutableVariable, "/nonexistent/ffmpeg");
+        try
+        {
+            var e = Assert.Throws<AudioDecodeException>(() => AudioDecoder.Decode(flac));
+            Assert.Contains("needs ffmpeg", e.Reason);
+            Assert.Contains("/nonexistent/ffmpeg", e.Reason);
+            Assert.Equal(4800, AudioDecoder.Decode(wav).Length); // WAV does not need ffmpeg
+        }
+        finally { Environment.SetEnvironmentVariable(FfmpegDecoder.ExecutableVariable, null); }
     }
 }

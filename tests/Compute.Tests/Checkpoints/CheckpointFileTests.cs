@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Tests.Checkpoints;
 
+[Collection(TorchGlobalRngCollection.Name)]
 public sealed class CheckpointFileTests : IDisposable
 {
     private static readonly AstConfig Config = new(64, 2, 2, 4, MelBins: 32, TargetLength: 64, FStride: 16, TStride: 16);

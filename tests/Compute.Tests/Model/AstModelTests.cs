@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Tests.Model;
 
-public class AstModelTests
+[Collection(TorchGlobalRngCollection.Name)]
+public class AstModelTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     internal static AstConfig Small(int targetLength = 256, int stride = 16, int depth = 2, int classes = 5) =>
         new(EmbedDim: 64, Depth: depth, Heads: 2, NumClasses: classes, MelBins: 128, TargetLength: targetLength,
@@ -91,6 +92,7 @@ public class AstModelTests
             if (steps == 0) first = last;
             if (last < first / 20) break;
         }
+        output.WriteLine($"loss {first:F4} → {last:F4} in {steps + 1} steps");
         Assert.True(last < first / 10, $"loss {first} → {last} after {steps} steps did not fall 10×");
     }
 }

@@ -7,6 +7,7 @@ using Phase = ActorTraining.Compute.Compression.Compression;
 
 namespace ActorTraining.Compute.Tests.Model;
 
+[Collection(TorchGlobalRngCollection.Name)]
 public class PhaseTransferTests(ITestOutputHelper output)
 {
     private static readonly AstConfig Fine = new(64, 2, 2, 4, MelBins: 64, TargetLength: 256, FStride: 16, TStride: 16);

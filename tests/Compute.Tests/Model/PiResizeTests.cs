@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Tests.Model;
 
+[Collection(TorchGlobalRngCollection.Name)]
 public class PiResizeTests(ITestOutputHelper output)
 {
     // Token embedding of each patch under each output channel: [patches, D] (float64).

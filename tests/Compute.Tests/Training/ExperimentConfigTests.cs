@@ -17,6 +17,15 @@ public class ExperimentConfigTests
     }
 
     [Fact]
+    public void LabelsNameTheBaselineAndTheSchedule()
+    {
+        var c = ExperimentConfig.Default();
+        Assert.Equal("pool-max 4→2→1", ExperimentConfig.Label(c.Curriculum));
+        Assert.Equal("baseline", ExperimentConfig.Label(c.Compare![0]));
+        Assert.Equal("fshift 2→1", ExperimentConfig.Label([new PhaseConfig("fshift", 2, "max", 1, 1e-4, 0), new PhaseConfig("pool", 1, "max", 1, 1e-4, 0)]));
+    }
+
+    [Fact]
     public void HashIsStableThroughJsonAndChangesWithAnyValue()
     {
         var c = ExperimentConfig.Default();

@@ -60,12 +60,21 @@ public class TrainingStepTests
         var (x, y) = Batch(64, new Random(5));
         var model = nn.Sequential(nn.Flatten(), nn.Linear(8 * 4, 16), nn.ReLU(), nn.Linear(16, 2));
         var opt = TrainingStep.CreateOptimizer(model, 1e-2);
-        var losses = Enumerable.Range(0, 60).Select(_ => TrainingStep.Run(model, opt, x, y, kind)).ToArray();
+        var schedule = new LrSchedule(new LrScheduleSettings(1e-2, WarmupSteps: 10, DecayStart: 5, DecayStep: 1, Gamma: 0.5));
+        var losses = Enumerable.Range(0, 60).Select(_ => TrainingStep.Run(model, opt, schedule, x, y, kind)).ToArray();
+        Assert.Equal(60, schedule.State.Step);
+        Assert.Equal(1e-2, opt.ParamGroups.Single().LearningRate);
         Assert.True(losses[^1] < losses[0] / 4, $"loss {losses[0]} -> {losses[^1]}");
         Assert.True(model.training);
 
         var (ex, ey) = Batch(32, new Random(6));
-        var result = Evaluation.Run(model, [(ex[..16], ey[..16]), (ex[16..], ey[16..])], kind);
+        var evaluation = new Evaluation(kind);
+        evaluation.Add(model, ex[..16], ey[..16]);
+        evaluation.Add(model, ex[16..], ey[16..]);
+        var result = evaluation.Result();
+        var atOnce = Evaluation.Run(model, [(ex, ey)], kind);
+        Assert.Equal(atOnce.Scores.Cast<float>(), result.Scores.Cast<float>(), (a, b) => Math.Abs(a - b) < 1e-5f);
+        Assert.Equal(atOnce.Loss, result.Loss, 5);
         Assert.False(model.training);
         Assert.Equal(32, result.Scores.GetLength(0));
         Assert.All(result.Scores.Cast<float>(), s => Assert.InRange(s, 0f, 1f));   // sigmoid scores, as the reference

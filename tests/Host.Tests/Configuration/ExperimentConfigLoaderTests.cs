@@ -49,7 +49,7 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
         Assert.Equal("map", c.Training.ResolvedMetric);
         Assert.Equal(0.5, c.Training.LrDecayGamma);
         Assert.Equal(5, c.Training.LrDecayStart);                  // untouched keys keep the default
-        Assert.Equal(new PhaseConfig("fshift", 2, "max", 3, 1e-3, 20), c.Curriculum[0]);   // lr/warmup from training.*
+        Assert.Equal(new PhaseConfig("fshift", 2, "max", 3, 5e-4, 20), c.Curriculum[0]);   // lr/warmup from training.*
         Assert.Equal(new PhaseConfig("pool", 1, "max", 2, 5e-5, 1000), c.Curriculum[1]);
         Assert.Empty(c.Compare!);
     }

@@ -1,0 +1,33 @@
+namespace ActorTraining.Compute.Reporting;
+
+/// <summary>
+/// One line of metrics.jsonl / metrics.csv: the state of a run after one epoch.
+/// <c>Run</c>: label of the curriculum (e.g. "pool-max 4→2→1", "baseline"). <c>PhaseIndex</c> 0-based;
+/// <c>Epoch</c> 1-based within the phase, <c>RunEpoch</c> 1-based over the whole run; <c>Step</c> optimiser steps
+/// so far in the run. <c>Metric</c> is the value of <c>MetricName</c> (map | accuracy) — the one plotted and
+/// compared. FLOPs, wall seconds and trainer idle seconds are cumulative over the run (training FLOPs:
+/// forward + backward of every training sample; evaluation not counted). <c>TokensPerClip</c>: patches the
+/// model sees per clip in this phase.
+/// </summary>
+public sealed record EpochRecord(
+    string Run,
+    int PhaseIndex,
+    string Method,
+    int Factor,
+    string Pooling,
+    int TokensPerClip,
+    int Epoch,
+    int RunEpoch,
+    long Step,
+    double Lr,
+    double TrainLoss,
+    double EvalLoss,
+    string MetricName,
+    double Metric,
+    double MeanAveragePrecision,
+    double MeanAuc,
+    double DPrime,
+    double Accuracy,
+    double CumulativeFlops,
+    double WallSeconds,
+    double TrainerIdleSeconds);

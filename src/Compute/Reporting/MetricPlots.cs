@@ -1,0 +1,53 @@
+using ScottPlot;
+
+namespace ActorTraining.Compute.Reporting;
+
+/// <summary>PNG plots of the run metric against cumulative training FLOPs and against wall time, one line per
+/// run, phase boundaries marked by dashed vertical lines in the run's colour (labelled with the next phase's C).</summary>
+public static class MetricPlots
+{
+    public sealed record Files(string VersusFlops, string VersusWallTime);
+
+    /// <summary>Writes <c>{outPrefix}-flops.png</c> and <c>{outPrefix}-wall.png</c>; returns their paths.</summary>
+    public static Files Write(IReadOnlyList<RunSeries> runs, string outPrefix, int width = 1000, int height = 600)
+    {
+        if (runs.Count == 0) throw new ArgumentException("no runs to plot", nameof(runs));
+        var dir = Path.GetDirectoryName(Path.GetFullPath(outPrefix));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        var files = new Files(outPrefix + "-flops.png", outPrefix + "-wall.png");
+        Plot(runs, r => r.CumulativeFlops / 1e9, "cumulative training GFLOPs", files.VersusFlops, width, height);
+        Plot(runs, r => r.WallSeconds, "wall time (s)", files.VersusWallTime, width, height);
+        return files;
+    }
+
+    static void Plot(IReadOnlyList<RunSeries> runs, Func<EpochRecord, double> x, string xLabel, string path, int width, int height)
+    {
+        var plot = new Plot();
+        var metric = runs[0].Records[0].MetricName;
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var color = palette.GetColor(i);
+            var records = runs[i].Records;
+            var line = plot.Add.Scatter(records.Select(x).ToArray(), records.Select(r => r.Metric).ToArray(), color);
+            line.LegendText = runs[i].Label;
+            line.LineWidth = 2;
+            line.MarkerSize = 6;
+            for (int j = 1; j < records.Count; j++)
+            {
+                if (records[j].PhaseIndex == records[j - 1].PhaseIndex) continue;
+                var boundary = plot.Add.VerticalLine(x(records[j - 1]), 1.5f, color, LinePattern.Dashed);
+                boundary.LabelText = $"→ C={records[j].Factor}";
+                boundary.LabelFontColor = color;
+                boundary.LabelBackgroundColor = Colors.White;
+                boundary.LabelBorderColor = color;
+            }
+        }
+        plot.Title($"{metric} vs {xLabel}" + (runs.Count > 1 ? "" : $" — {runs[0].Label}"));
+        plot.XLabel(xLabel);
+        plot.YLabel(metric);
+        plot.Axes.Bottom.Min = 0;
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.SavePng(path, width, height);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using ActorTraining.Compute.Audio;
+using ActorTraining.Compute.Features;
+
+namespace ActorTraining.Host.Tests;
+
+/// <summary>`features` and `stats` through the real executable, on audio sox generates.</summary>
+public sealed class AudioVerbTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("actortraining-verbs-").FullName;
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+    private string Sox(string name, params string[] synth)
+    {
+        var path = Path.Combine(_dir, name);
+        var psi = new ProcessStartInfo("sox") { RedirectStandardError = true };
+        foreach (var a in new[] { "-n", "-r", "44100", "-c", "2", "-b", "16", path, "synth" }.Concat(synth)) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err);
+        return path;
+    }
+
+    [Fact]
+    public void FeaturesWritesTheSameFbankAsTheLibrary()
+    {
+        var wav = Sox("tone.flac", "1.5", "sine", "300-3000", "sine", "440");
+        var npy = Path.Combine(_dir, "tone.npy");
+        var r = Cli.Run("features", wav, "--out", npy, "--frame-shift-ms", "20", "--mel-bins", "64");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var (data, shape) = NpyFile.Read(npy);
+        Assert.Equal([74L, 64L], shape); // 1.5 s at 16 kHz: 1 + (24000 − 400) / 320
+        using var expected = new FbankExtractor(new FbankOptions(20, 64)).Compute(AudioDecoder.Decode(wav));
+        Assert.Equal(expected.data<float>().ToArray(), data);
+        Assert.Contains("74 frames", r.Stdout);
+    }
+
+    [Fact]
+    public void FeaturesOnABrokenFileFailsWithOneLineNamingIt()
+    {
+        var bad = Path.Combine(_dir, "broken.wav");
+        File.WriteAllBytes(bad, [.. "RIFF"u8, 0, 0, 0, 0]);
+        var r = Cli.Run("features", bad, "--out", Path.Combine(_dir, "x.npy"));
+        Assert.NotEqual(0, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(bad, line);
+        Assert.False(File.Exists(Path.Combine(_dir, "x.npy")));
+    }
+
+    [Fact]
+    public void FeaturesWithoutOutIsAnError()
+    {
+        var r = Cli.Run("features", Sox("a.wav", "0.2", "sine", "440"));
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("--out", r.Stderr + r.Stdout);
+    }
+
+    [Fact]
+    public void StatsPrintsMeanAndStdAndReportsSkippedFiles()
+    {
+        Sox("a.wav", "1", "sine", "440");
+        Sox("b.wav", "0.7", "pinknoise");
+        File.WriteAllText(Path.Combine(_dir, "bad.wav"), "not audio");
+        var datafile = Path.Combine(_dir, "train.json");
+        File.WriteAllText(datafile, """{"data":[{"wav":"a.wav","labels":"x"},{"wav":"b.wav","labels":"y"},{"wav":"bad.wav","labels":"y"}]}""");
+        var r = Cli.Run("stats", datafile, "--frame-shift-ms", "20", "--target-length", "64");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var (mean, std) = CorpusStats.Compute([Path.Combine(_dir, "a.wav"), Path.Combine(_dir, "b.wav")], new FbankOptions(20), 64);
+        Assert.Contains($"mean {mean.ToString("0.0000000", System.Globalization.CultureInfo.InvariantCulture)}", r.Stdout);
+        Assert.Contains($"std {std.ToString("0.0000000", System.Globalization.CultureInfo.InvariantCulture)}", r.Stdout);
+        Assert.Contains("clips 2, skipped 1", r.Stdout);
+        Assert.Contains("bad.wav", r.Stderr);
+    }
+
+    [Fact]
+    public void StatsOnAMalformedDatafileNamesTheEntryAndKey()
+    {
+        var datafile = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(datafile, """{"data":[{"wav":"a.wav","labels":"x"},{"wave":"b.wav","labels":"y"}]}""");
+        var r = Cli.Run("stats", datafile);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("data[1] is missing key 'wav'", r.Stderr);
+        Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
