@@ -32,6 +32,7 @@ public sealed class TrainingSession : IDisposable
     long _step;
     double _wallBefore, _idleBefore, _idle, _lossSum, _flops;
     long _samples;
+    double _lastLr;
     int _skipped;
     Stopwatch _epochClock = new();
 
@@ -114,6 +115,7 @@ public sealed class TrainingSession : IDisposable
         _idle += _thread.TakeIdleSeconds(); // how long the thread waited for this batch
         var lr = _schedule.NextStep();
         LrSchedule.Apply(_optimizer, lr);
+        _lastLr = lr;
         float loss;
         using (var scope = NewDisposeScope())
         {
@@ -155,7 +157,7 @@ public sealed class TrainingSession : IDisposable
             TorchRng.Capture(), _settings.Config.Training.Seed, 0, _settings.ConfigHash);
         var sha = CheckpointFile.Save(path, _model, _optimizer, info);
         var committed = new CheckpointCommitted(path, sha, _phase.Index, _epoch, _step, _position, epochComplete,
-            _wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped);
+            _wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped, _lastLr);
         return committed;
     }
 

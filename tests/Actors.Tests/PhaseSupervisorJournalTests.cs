@@ -16,7 +16,7 @@ public sealed class PhaseSupervisorJournalTests(Xunit.Abstractions.ITestOutputHe
     {
         var path = Path.Combine(_runDir, $"p0-s{step}.ckpt");
         File.WriteAllText(path, "weights");
-        return new(path, "abc", 0, 0, step, pos, end, 2.0, 0.5, 3.0, pos, 1e6, 1);
+        return new(path, "abc", 0, 0, step, pos, end, 2.0, 0.5, 3.0, pos, 1e6, 1, 1e-3);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public class RunStateTests
 
     static CheckpointCommitted Ckpt(int phase, int epoch, long step, long pos, bool end) =>
         new($"/run/checkpoints/p{phase}-e{epoch}-s{step}.ckpt", $"sha{phase}{epoch}{step}", phase, epoch, step, pos, end,
-            1.5, 0.25, 10.0 * pos, pos, 1e9, 0);
+            1.5, 0.25, 10.0 * pos, pos, 1e9, 0, 1e-3);
 
     static (RunState State, List<ISupervisorEvent> Events) Run(RunState state, params object[] commands)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ActorTraining.Compute.Reporting;
 using ActorTraining.Compute.Training;
 using ActorTraining.Host.Configuration;
 using ActorTraining.Host.Running;
@@ -56,22 +57,30 @@ public static class TrainCommand
         try
         {
             var results = await new TrainingRun(experiment, data, runDir, experiment.Training.ResolvedNumWorkers).RunAll(system);
-            var metric = experiment.Training.ResolvedMetric;
             Console.WriteLine();
-            var named = new List<(string, Actors.RunState)>();
+            var jsonl = Path.Combine(runDir, RunLog.JsonlName);
+            var log = File.Exists(jsonl) ? RunLog.Read(jsonl) : [];
             foreach (var r in results)
             {
-                var name = r.RunIndex == 0 ? "curriculum" : $"compare[{r.RunIndex - 1}]";
-                named.Add((name, r.State));
-                Console.WriteLine(RunSummary.Phases(name, r.State, experiment, data.Labels.Count, metric));
-                if (r.Skipped.Count > 0)
-                {
-                    Console.WriteLine($"  {r.Skipped.Count} unreadable audio files skipped:");
-                    foreach (var path in r.Skipped) Console.WriteLine($"    {path}");
-                }
-                if (r.State.LastCheckpoint() is { } last) Console.WriteLine($"  last checkpoint: {last.Path}");
+                var label = ExperimentConfig.Label(experiment.Runs()[r.RunIndex]);
+                var records = log.Where(x => x.Run == label).ToList();
+                if (records.Count == 0) continue;
+                Console.Write(PhaseSummary.FormatTable(label, records, r.Skipped));
+                if (r.State.LastCheckpoint() is { } checkpoint) Console.WriteLine($"final checkpoint: {checkpoint.Path}");
+                Console.WriteLine();
             }
-            if (named.Count > 1) Console.WriteLine(RunSummary.Comparison(named, metric));
+            if (results.Count > 1 && results.All(r => r.Failure is null))
+            {
+                var series = RunSeries.LoadAll(runDir);
+                Console.Write(RunComparison.FormatTable(series));
+                var plots = MetricPlots.Write(series, Path.Combine(runDir, "comparison"));
+                Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
+            }
+            else if (results.Count == 1 && results[0].Failure is null)
+            {
+                var plots = MetricPlots.Write(RunSeries.LoadAll(runDir), Path.Combine(runDir, "metric"));
+                Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
+            }
             var failed = results.FirstOrDefault(r => r.Failure is not null);
             if (failed is not null)
             {

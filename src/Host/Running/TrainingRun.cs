@@ -1,5 +1,6 @@
 using Akka.Actor;
 using ActorTraining.Actors;
+using ActorTraining.Compute.Reporting;
 using ActorTraining.Compute.Training;
 using ActorTraining.Messages;
 
@@ -32,12 +33,13 @@ public sealed class TrainingRun(ExperimentConfig config, TrainingData data, stri
         var settings = new RunSettings(config, runIndex, data.Train, data.Eval, data.Labels,
             Path.Combine(runDirectory, "checkpoints"), workers);
         var plan = settings.Plan();
-        var name = runIndex == 0 ? "curriculum" : $"compare[{runIndex - 1}]";
+        var name = ExperimentConfig.Label(config.Runs()[runIndex]);
         Console.WriteLine($"run {runIndex + 1}/{runCount} ({name}): {string.Join(" → ", config.Runs()[runIndex])}");
         var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         var skipped = new SortedSet<string>(StringComparer.Ordinal);
         var monitor = system.ActorOf(RunMonitor.Props(new ProgressDisplay(name, config.Training.BatchSize), plan, outcome, skipped,
-            config.Training.ResolvedMetric), $"monitor-r{runIndex}");
+            config.Training.ResolvedMetric, name, state => EpochRecords.From(state, config, runIndex, data.Labels.Count),
+            new RunLog(runDirectory)), $"monitor-r{runIndex}");
         var supervisor = system.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(runIndex), Trainer.Props(settings),
             Evaluator.Props(settings), monitor), $"run-r{runIndex}");
         supervisor.Tell(new StartRun(settings.ConfigHash, plan));
