@@ -4,6 +4,10 @@ using ActorTraining.Host.Commands;
 // Configuration and wiring only: each verb lives in Commands/, one file per verb.
 var root = new RootCommand("actortraining: coarse-to-fine training of Audio Spectrogram Transformers (arXiv 2401.08415) on an Akka.NET pipeline");
 root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(FeaturesCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());

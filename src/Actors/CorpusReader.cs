@@ -1,0 +1,76 @@
+using Akka.Actor;
+using ActorTraining.Messages;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// Turns the corpus into work items, one epoch at a time: the epoch's order is a permutation seeded from
+/// (seed, epoch), so a run resumed at a data position continues the same order. Releases items only on demand
+/// (<see cref="RequestWork"/> from the batcher), so the corpus size never reaches memory further down. Picks mixup
+/// partners from a per-sample seed.
+/// </summary>
+public sealed class CorpusReader : ReceiveActor
+{
+    readonly PipelineSpec _spec;
+    readonly IActorRef _decoders;
+    int _epoch = -1;
+    int[] _order = [];
+    long _next;
+    bool _endSent;
+
+    public CorpusReader(PipelineSpec spec, IActorRef decoders)
+    {
+        _spec = spec;
+        _decoders = decoders;
+        Receive<StartEpoch>(s =>
+        {
+            _epoch = s.Epoch;
+            _order = spec.Shuffle ? SampleSeed.Permutation(spec.Entries.Count, spec.Seed, s.Epoch) : Enumerable.Range(0, spec.Entries.Count).ToArray();
+            _next = Math.Min(s.FromPosition, _order.Length);
+            _endSent = false;
+        });
+        Receive<RequestWork>(r =>
+        {
+            for (int i = 0; i < r.Count && _next < _order.Length; i++, _next++)
+                _decoders.Tell(Item(_next), Sender);
+            if (_next >= _order.Length && !_endSent)
+            {
+                _endSent = true;
+                Sender.Tell(new EpochEnd(_epoch, _order.Length));
+            }
+        });
+    }
+
+    WorkItem Item(long position)
+    {
+        var entry = _spec.Entries[_order[position]];
+        var seed = SampleSeed.For(_spec.Seed, _epoch, position);
+        string? mixPath = null;
+        float[]? mixTarget = null;
+        if (_spec.Augment && _spec.MixupProbability > 0)
+        {
+            var rng = new Random(SampleSeed.For(_spec.Seed, _epoch, position, stream: 1));
+            if (rng.NextDouble() < _spec.MixupProbability)
+            {
+                var partner = _spec.Entries[rng.Next(_spec.Entries.Count)];
+                mixPath = partner.AudioPath;
+                mixTarget = Target(partner.Labels, partner.AudioPath);
+            }
+        }
+        return new WorkItem(_epoch, position, entry.AudioPath, Target(entry.Labels, entry.AudioPath), mixPath, mixTarget, seed);
+    }
+
+    float[] Target(IReadOnlyList<string> labels, string path)
+    {
+        var target = new float[_spec.Labels.Count];
+        foreach (var label in labels)
+        {
+            var index = _spec.Labels.IndexOf(label);
+            if (index < 0) throw new InvalidOperationException($"{path}: label '{label}' is not in the label list");
+            target[index] = 1f;
+        }
+        return target;
+    }
+
+    public static Props Props(PipelineSpec spec, IActorRef decoders) => Akka.Actor.Props.Create(() => new CorpusReader(spec, decoders));
+}

@@ -1,0 +1,39 @@
+using ActorTraining.Compute.Data;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// What one data pipeline (reader → decoders → spectrograms → compressor → batcher) produces: which clips, in which
+/// order (shuffled per epoch from <paramref name="Seed"/>, or as listed), with which front end (frame shift and mel
+/// bins; the phase's compression), at which input length, normalised how, augmented or not, in batches of what size.
+/// <paramref name="Workers"/> sizes the decoder and spectrogram pools; <paramref name="PrefetchBatches"/> bounds the
+/// work in flight (see <see cref="Batcher"/>).
+/// </summary>
+public sealed record PipelineSpec(
+    IReadOnlyList<DatasetEntry> Entries,
+    LabelSet Labels,
+    int Seed,
+    bool Shuffle,
+    bool Augment,
+    double MixupProbability,
+    double BaseFrameShiftMs,
+    int MelBins,
+    int FineTargetFrames,
+    string Method,
+    int Factor,
+    string Pooling,
+    int InputFrames,
+    double Mean,
+    double Std,
+    int FreqMask,
+    int TimeMask,
+    int BatchSize,
+    int Workers,
+    int PrefetchBatches = 2)
+{
+    /// <summary>Most work items between the reader and a formed batch at any time (arrived or on their way).</summary>
+    public int InFlightLimit => BatchSize * (PrefetchBatches + 1);
+
+    /// <summary>Seconds of audio worth decoding: what the fine input length covers, plus a frame.</summary>
+    public double MaxSeconds => (FineTargetFrames * BaseFrameShiftMs + 25) / 1000.0;
+}

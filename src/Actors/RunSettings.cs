@@ -1,0 +1,60 @@
+using ActorTraining.Compute.Data;
+using ActorTraining.Compute.Model;
+using ActorTraining.Compute.Training;
+using ActorTraining.Messages;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// Everything one run's trainer and evaluator need besides their orders: the experiment, which of its curricula
+/// this run is (0 = the curriculum, k = compare[k−1]), the loaded train/eval corpora and labels, where checkpoints go.
+/// </summary>
+public sealed record RunSettings(
+    ExperimentConfig Config,
+    int RunIndex,
+    IReadOnlyList<DatasetEntry> TrainEntries,
+    IReadOnlyList<DatasetEntry> EvalEntries,
+    LabelSet Labels,
+    string CheckpointDirectory,
+    int Workers)
+{
+    public IReadOnlyList<PhaseConfig> Curriculum => Config.Runs()[RunIndex];
+
+    public string ConfigHash => Config.Hash();
+
+    /// <summary>The model at full resolution (C = 1); each phase derives its geometry from it.</summary>
+    public AstConfig FineModel => FineModelOf(Config, Labels.Count);
+
+    public static AstConfig FineModelOf(ExperimentConfig config, int classes)
+    {
+        var m = config.Model;
+        var (dim, depth, heads) = ModelConfig.Preset(m.Size) ?? (m.EmbedDim, m.Depth, m.Heads);
+        return new AstConfig(dim, depth, heads, classes, m.MelBins, m.TargetLength, m.PatchSize, m.PatchSize, m.FStride, m.TStride);
+    }
+
+    public AstConfig PhaseModel(PhasePlan phase) =>
+        PhaseCompression.Of(phase.Method, phase.Factor, phase.Pooling).ModelConfig(FineModel);
+
+    /// <summary>The curriculum as the supervisor plans it (input frames per phase from the compression).</summary>
+    public IReadOnlyList<PhasePlan> Plan() => PlanOf(Config, RunIndex);
+
+    public static IReadOnlyList<PhasePlan> PlanOf(ExperimentConfig config, int runIndex) =>
+        config.Runs()[runIndex].Select((p, i) => new PhasePlan(i, p.Method, p.Factor, p.Pooling, p.Epochs, p.Lr, p.WarmupSteps,
+            PhaseCompression.Of(p.Method, p.Factor, p.Pooling).TargetLength(config.Model.TargetLength))).ToList();
+
+    /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation).</summary>
+    public PipelineSpec Pipeline(PhasePlan phase, bool training) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
+        Labels, training, Workers);
+
+    public static PipelineSpec PipelineOf(ExperimentConfig config, PhasePlan phase, IReadOnlyList<DatasetEntry> entries,
+        LabelSet labels, bool training, int workers)
+    {
+        var compression = PhaseCompression.Of(phase.Method, phase.Factor, phase.Pooling);
+        var fe = config.FrontEnd;
+        return new PipelineSpec(entries, labels, config.Training.Seed, Shuffle: training, Augment: training,
+            MixupProbability: fe.Mixup, BaseFrameShiftMs: fe.FrameShiftMs, MelBins: config.Model.MelBins,
+            FineTargetFrames: config.Model.TargetLength, Method: phase.Method, Factor: phase.Factor, Pooling: phase.Pooling,
+            InputFrames: phase.InputFrames, Mean: fe.Mean, Std: fe.Std, FreqMask: fe.FreqM,
+            TimeMask: compression.TimeMask(fe.TimeM), BatchSize: config.Training.BatchSize, Workers: workers);
+    }
+}

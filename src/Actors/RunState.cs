@@ -1,0 +1,152 @@
+using System.Collections.Immutable;
+using ActorTraining.Messages;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// The phase supervisor's state: everything it knows, rebuilt from its journal. Pure: <see cref="Process"/> turns a
+/// command into events, <see cref="Apply"/> folds an event in; the questions a (re)started run asks — what to train,
+/// what to evaluate, which checkpoint files may go — are functions of it.
+/// </summary>
+public sealed record RunState(
+    string? ConfigHash,
+    ImmutableArray<PhasePlan> Phases,
+    int CurrentPhase,
+    ImmutableList<int> CompletedPhases,
+    ImmutableList<CheckpointCommitted> Checkpoints,
+    ImmutableList<EpochCompleted> Epochs,
+    bool Completed)
+{
+    public static readonly RunState Empty = new(null, ImmutableArray<PhasePlan>.Empty, -1, ImmutableList<int>.Empty,
+        ImmutableList<CheckpointCommitted>.Empty, ImmutableList<EpochCompleted>.Empty, false);
+
+    public bool Started => ConfigHash is not null;
+
+    /// <summary>Events a command causes. Commands: <see cref="StartRun"/>, <see cref="CommitCheckpoint"/>, <see cref="EvaluationDone"/>.</summary>
+    /// <exception cref="RunConfigMismatchException">StartRun with a config hash other than the journal's.</exception>
+    public IReadOnlyList<ISupervisorEvent> Process(object command) => command switch
+    {
+        StartRun start => ProcessStart(start),
+        CommitCheckpoint commit => ProcessCommit(commit.Checkpoint),
+        EvaluationDone done => ProcessEvaluation(done),
+        _ => throw new ArgumentException($"RunState does not handle {command.GetType().Name}", nameof(command)),
+    };
+
+    public RunState Apply(ISupervisorEvent e) => e switch
+    {
+        RunStarted s => this with { ConfigHash = s.ConfigHash, Phases = s.Phases.ToImmutableArray() },
+        PhaseStarted p => this with { CurrentPhase = p.Index },
+        CheckpointCommitted c => this with { Checkpoints = Checkpoints.Add(c) },
+        EpochCompleted ep => this with { Epochs = Epochs.Add(ep) },
+        PhaseCompleted pc => this with { CompletedPhases = CompletedPhases.Add(pc.Index) },
+        RunCompleted => this with { Completed = true },
+        _ => throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e)),
+    };
+
+    public RunState ApplyAll(IEnumerable<ISupervisorEvent> events) => events.Aggregate(this, (s, e) => s.Apply(e));
+
+    IReadOnlyList<ISupervisorEvent> ProcessStart(StartRun start)
+    {
+        if (start.Phases.Count == 0) throw new ArgumentException("the curriculum has no phase", nameof(start));
+        if (ConfigHash is null)
+        {
+            var first = start.Phases[0];
+            return [new RunStarted(start.ConfigHash, start.Phases), StartOf(first)];
+        }
+        if (ConfigHash != start.ConfigHash) throw new RunConfigMismatchException(ConfigHash, start.ConfigHash);
+        return [];
+    }
+
+    IReadOnlyList<ISupervisorEvent> ProcessCommit(CheckpointCommitted c)
+    {
+        // Only the phase being trained commits; a late message from an earlier phase, or a repeat, changes nothing.
+        if (Completed || c.Phase != CurrentPhase || CompletedPhases.Contains(c.Phase)) return [];
+        var last = LastCheckpoint(c.Phase);
+        if (last is not null && Progress(c).CompareTo(Progress(last)) <= 0) return [];
+        return [c];
+    }
+
+    IReadOnlyList<ISupervisorEvent> ProcessEvaluation(EvaluationDone done)
+    {
+        if (Completed || Epochs.Any(e => e.Phase == done.Phase && e.Epoch == done.Epoch)) return [];
+        var end = EpochEndCheckpoint(done.Phase, done.Epoch);
+        if (end is null) return [];
+        var metrics = new Dictionary<string, double>(done.Metrics)
+        {
+            ["train_loss"] = end.EpochSamples > 0 ? end.EpochLossSum / end.EpochSamples : double.NaN,
+        };
+        var events = new List<ISupervisorEvent>
+        {
+            new EpochCompleted(done.Phase, done.Epoch, metrics, end.EpochFlops, end.EpochWallSeconds,
+                end.EpochIdleSeconds, end.EpochSamples, end.EpochSkipped),
+        };
+        var plan = Phases[done.Phase];
+        var evaluated = Epochs.Count(e => e.Phase == done.Phase) + 1;
+        if (evaluated >= plan.Epochs)
+        {
+            events.Add(new PhaseCompleted(done.Phase));
+            if (done.Phase + 1 < Phases.Length) events.Add(StartOf(Phases[done.Phase + 1]));
+            else
+            {
+                var final = LastCheckpoint(done.Phase)!;
+                events.Add(new RunCompleted(final.Path, final.Sha256));
+            }
+        }
+        return events;
+    }
+
+    // How far into a phase a checkpoint is; the epoch-end one follows a mid-epoch one taken after the same last step.
+    static (int, long, long, int) Progress(CheckpointCommitted c) => (c.Epoch, c.DataPosition, c.Step, c.EpochComplete ? 1 : 0);
+
+    static PhaseStarted StartOf(PhasePlan p) => new(p.Index, p.Method, p.Factor, p.Pooling, p.InputFrames);
+
+    public CheckpointCommitted? LastCheckpoint(int phase) => Checkpoints.LastOrDefault(c => c.Phase == phase);
+
+    public CheckpointCommitted? LastCheckpoint() => Checkpoints.LastOrDefault();
+
+    CheckpointCommitted? EpochEndCheckpoint(int phase, int epoch) =>
+        Checkpoints.LastOrDefault(c => c.Phase == phase && c.Epoch == epoch && c.EpochComplete);
+
+    /// <summary>
+    /// What the trainer must do now, or null when it has nothing to train (run done, or the current phase's last
+    /// epoch is trained and only its evaluation is outstanding). Resume from the phase's last committed checkpoint;
+    /// with none, carry the previous phase's final weights over (or initialise, for phase 0).
+    /// </summary>
+    public TrainPhase? TrainOrder()
+    {
+        if (!Started || Completed || CurrentPhase < 0) return null;
+        var plan = Phases[CurrentPhase];
+        var last = LastCheckpoint(CurrentPhase);
+        if (last is not null)
+            return last.EpochComplete && last.Epoch >= plan.Epochs - 1 ? null : new TrainPhase(plan, last, null);
+        var previous = CurrentPhase > 0 ? LastCheckpoint(CurrentPhase - 1) : null;
+        return new TrainPhase(plan, null, previous is null ? null : new CheckpointRef(previous.Path, previous.Sha256));
+    }
+
+    /// <summary>Epoch-end checkpoints whose evaluation has not been recorded (evaluation was running at a crash).</summary>
+    public IReadOnlyList<EvaluateCheckpoint> PendingEvaluations() =>
+        Checkpoints.Where(c => c.EpochComplete && !Epochs.Any(e => e.Phase == c.Phase && e.Epoch == c.Epoch))
+            .GroupBy(c => (c.Phase, c.Epoch)).Select(g => g.Last())
+            .Select(c => new EvaluateCheckpoint(new CheckpointRef(c.Path, c.Sha256), Phases[c.Phase], c.Epoch))
+            .ToList();
+
+    /// <summary>
+    /// Committed checkpoint files still needed: the newest one, each finished phase's final one, and epoch ends
+    /// waiting for evaluation. Every other committed file may be deleted.
+    /// </summary>
+    public IReadOnlySet<string> CheckpointsToKeep()
+    {
+        var keep = new HashSet<string>();
+        if (LastCheckpoint() is { } newest) keep.Add(newest.Path);
+        foreach (var phase in Checkpoints.Select(c => c.Phase).Distinct())
+            if (phase != CurrentPhase || CompletedPhases.Contains(phase)) keep.Add(LastCheckpoint(phase)!.Path);
+        foreach (var pending in PendingEvaluations()) keep.Add(pending.Checkpoint.Path);
+        return keep;
+    }
+
+    public IReadOnlyList<string> CheckpointsToDelete()
+    {
+        var keep = CheckpointsToKeep();
+        return Checkpoints.Select(c => c.Path).Distinct().Where(p => !keep.Contains(p)).ToList();
+    }
+}

@@ -1,0 +1,46 @@
+using Akka.Actor;
+using ActorTraining.Compute.Features;
+using ActorTraining.Messages;
+using TorchSharp;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// Kaldi-compatible log-mel fbank of a decoded clip. Under Frame-Shift compression the hop is 10·C ms (the window
+/// stays 25 ms), so the coarse spectrogram is computed directly, not derived. Each worker has its own extractor.
+/// One of a pool; runs on the pipeline dispatcher.
+/// </summary>
+public sealed class SpectrogramWorker : ReceiveActor
+{
+    public SpectrogramWorker(PipelineSpec spec, IActorRef compressor, IActorRef batcher)
+    {
+        var shift = spec.Method == "fshift" ? spec.BaseFrameShiftMs * spec.Factor : spec.BaseFrameShiftMs;
+        var extractor = new FbankExtractor(new FbankOptions(FrameShiftMs: shift, MelBins: spec.MelBins));
+        Receive<DecodedClip>(clip =>
+        {
+            float[] values;
+            int frames;
+            try
+            {
+                using var scope = torch.NewDisposeScope();
+                var fbank = extractor.Compute(clip.Waveform);
+                frames = (int)fbank.shape[0];
+                values = fbank.contiguous().data<float>().ToArray();
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                batcher.Tell(new SampleFailed(clip.Item, $"no spectrogram: {ex.Message}"));
+                return;
+            }
+            if (frames == 0)
+            {
+                batcher.Tell(new SampleFailed(clip.Item, "audio shorter than one 25 ms frame"));
+                return;
+            }
+            compressor.Tell(new SpectrogramReady(clip.Item, values, frames, spec.MelBins, clip.Target));
+        });
+    }
+
+    public static Props Props(PipelineSpec spec, IActorRef compressor, IActorRef batcher) =>
+        Akka.Actor.Props.Create(() => new SpectrogramWorker(spec, compressor, batcher));
+}

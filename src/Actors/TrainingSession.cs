@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using ActorTraining.Compute.Checkpoints;
+using ActorTraining.Compute.Model;
+using ActorTraining.Compute.Training;
+using ActorTraining.Messages;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// A trainer's torch state for one phase — model, optimiser, LR schedule, the epoch's running totals. Lives on the
+/// trainer's <see cref="TorchThread"/> only; every method is called there and returns plain values the actor can
+/// message about. One dispose scope per batch.
+/// </summary>
+public sealed class TrainingSession : IDisposable
+{
+    public sealed record Ready(int Epoch, long Position, long Step);
+    public sealed record StepDone(long Step, float Loss, long Position, double Lr, CheckpointCommitted? Checkpoint);
+    public sealed record EpochDone(CheckpointCommitted Checkpoint, bool PhaseDone);
+
+    readonly RunSettings _settings;
+    readonly TorchThread _thread;
+    readonly PhasePlan _phase;
+    readonly AstModel _model;
+    readonly optim.Optimizer _optimizer;
+    readonly LrSchedule _schedule;
+    readonly double _flopsPerSample;
+    readonly LossKind _loss;
+    int _epoch;
+    long _position;
+    long _step;
+    double _wallBefore, _idleBefore, _idle, _lossSum, _flops;
+    long _samples;
+    double _lastLr;
+    int _skipped;
+    Stopwatch _epochClock = new();
+
+    TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AstModel model, optim.Optimizer optimizer,
+        LrSchedule schedule)
+    {
+        _settings = settings;
+        _thread = thread;
+        _phase = phase;
+        _model = model;
+        _optimizer = optimizer;
+        _schedule = schedule;
+        var (fwd, bwd) = FlopCounter.PerSample(model.Config);
+        _flopsPerSample = fwd + bwd;
+        _loss = settings.Config.Training.LossKind;
+    }
+
+    /// <summary>Builds the phase's model: resumed from its own checkpoint, carried over from the previous phase's final one, or initialised from the seed.</summary>
+    public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, TrainPhase order)
+    {
+        var phase = order.Phase;
+        var config = settings.PhaseModel(phase);
+        var schedule = new LrScheduleSettings(phase.Lr, phase.WarmupSteps, settings.Config.Training.LrDecayStart,
+            settings.Config.Training.LrDecayStep, settings.Config.Training.LrDecayGamma);
+        AstModel model;
+        if (order.Resume is { } resume)
+        {
+            model = new AstModel(config);
+            var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr);
+            var info = LoadCheckpoint(resume.Path, resume.Sha256, model, optimizer);
+            TorchRng.Restore(info.TorchRngState);
+            var session = new TrainingSession(settings, thread, phase, model, optimizer, new LrSchedule(schedule, CommittedCheckpoint.Decode(info.LrScheduleState)))
+            {
+                _step = resume.Step,
+            };
+            if (resume.EpochComplete) session.StartEpoch(resume.Epoch + 1, 0);
+            else
+            {
+                session.StartEpoch(resume.Epoch, resume.DataPosition);
+                session._wallBefore = resume.EpochWallSeconds;
+                session._idleBefore = resume.EpochIdleSeconds;
+                session._lossSum = resume.EpochLossSum;
+                session._samples = resume.EpochSamples;
+                session._flops = resume.EpochFlops;
+                session._skipped = resume.EpochSkipped;
+            }
+            return (session, new Ready(session._epoch, session._position, session._step));
+        }
+        if (order.TransferFrom is { } from)
+        {
+            var previous = settings.Plan()[phase.Index - 1];
+            using var source = new AstModel(settings.PhaseModel(previous));
+            LoadCheckpoint(from.Path, from.Sha256, source, null);
+            model = PhaseTransfer.Transfer(source, config);
+        }
+        else
+        {
+            // Phase 0 starts from weights drawn from the run's seed, the same on every run.
+            torch.manual_seed(settings.Config.Training.Seed);
+            model = new AstModel(config);
+        }
+        var fresh = new TrainingSession(settings, thread, phase, model, TrainingStep.CreateOptimizer(model, phase.Lr), new LrSchedule(schedule));
+        fresh.StartEpoch(0, 0);
+        return (fresh, new Ready(0, 0, 0));
+    }
+
+    void StartEpoch(int epoch, long position)
+    {
+        _epoch = epoch;
+        _position = position;
+        _wallBefore = _idleBefore = _idle = _lossSum = _flops = 0;
+        _samples = 0;
+        _skipped = 0;
+        _thread.TakeIdleSeconds();
+        _epochClock = Stopwatch.StartNew();
+    }
+
+    public StepDone Step(TrainingBatch batch)
+    {
+        _idle += _thread.TakeIdleSeconds(); // how long the thread waited for this batch
+        var lr = _schedule.NextStep();
+        LrSchedule.Apply(_optimizer, lr);
+        _lastLr = lr;
+        float loss;
+        using (var scope = NewDisposeScope())
+        {
+            var x = tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]);
+            var y = tensor(batch.Targets, [batch.Size, batch.NumClasses]);
+            loss = TrainingStep.Run(_model, _optimizer, x, y, _loss);
+        }
+        _step++;
+        _position = batch.EndPosition;
+        _lossSum += loss * batch.Size;
+        _samples += batch.Size;
+        _flops += _flopsPerSample * batch.Size;
+        _skipped += batch.Skipped.Count;
+        var every = _settings.Config.Training.CheckpointEverySteps;
+        var checkpoint = every > 0 && _step % every == 0 ? WriteCheckpoint(epochComplete: false) : null;
+        return new StepDone(_step, loss, _position, lr, checkpoint);
+    }
+
+    /// <summary>After the epoch's last batch: MultiStepLR steps, the epoch-end checkpoint is written, the next epoch begins.</summary>
+    public EpochDone EndEpoch(EpochDrained drained)
+    {
+        _position = drained.Positions;
+        _skipped += drained.Skipped.Count;
+        _schedule.EndEpoch();
+        var checkpoint = WriteCheckpoint(epochComplete: true);
+        var phaseDone = _epoch + 1 >= _phase.Epochs;
+        if (!phaseDone) StartEpoch(_epoch + 1, 0);
+        return new EpochDone(checkpoint, phaseDone);
+    }
+
+    CheckpointCommitted WriteCheckpoint(bool epochComplete)
+    {
+        Directory.CreateDirectory(_settings.CheckpointDirectory);
+        var path = Path.Combine(_settings.CheckpointDirectory,
+            $"r{_settings.RunIndex}-p{_phase.Index}-e{_epoch}-s{_step}{(epochComplete ? "-end" : "")}.ckpt");
+        new CheckpointManifest(_settings.Config.ToJson(), _settings.RunIndex, _phase, _settings.Labels.Mids,
+            _settings.Labels.DisplayNames).Write(path);
+        var info = new TrainingCheckpointInfo(_phase.Index, _step, _epoch, _position, CommittedCheckpoint.Encode(_schedule.State),
+            TorchRng.Capture(), _settings.Config.Training.Seed, 0, _settings.ConfigHash);
+        var sha = CheckpointFile.Save(path, _model, _optimizer, info);
+        var committed = new CheckpointCommitted(path, sha, _phase.Index, _epoch, _step, _position, epochComplete,
+            _wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped, _lastLr);
+        return committed;
+    }
+
+    static TrainingCheckpointInfo LoadCheckpoint(string path, string sha256, AstModel model, optim.Optimizer? optimizer) =>
+        CommittedCheckpoint.Load(path, sha256, model, optimizer);
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using System.CommandLine;
+using System.Globalization;
+using ActorTraining.Compute.Data;
+using ActorTraining.Host.Running;
+using ActorTraining.Messages;
+
+namespace ActorTraining.Host.Commands;
+
+/// <summary>`actortraining evaluate --checkpoint K --data F`: metrics of a checkpoint on an AST datafile.</summary>
+public static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint file written by train", Required = true };
+        var data = new Option<string>("--data") { Description = "AST datafile JSON ({\"data\":[{\"wav\":..., \"labels\":...}]})", Required = true };
+        var command = new Command("evaluate", "Evaluate a checkpoint on a datafile (accuracy, mAP, mAUC, d′)") { checkpoint, data };
+        command.SetAction(async (parse, cancel) =>
+        {
+            try
+            {
+                var path = parse.GetValue(checkpoint)!;
+                var labels = CheckpointJob.LabelsOf(path);
+                var datafile = parse.GetValue(data)!;
+                var entries = AstDatafile.Load(datafile);
+                for (int i = 0; i < entries.Count; i++)
+                    foreach (var label in entries[i].Labels)
+                        if (labels.IndexOf(label) < 0)
+                            throw new DatasetException(datafile, $"data[{i}] has label '{label}', which the checkpoint's model does not know ({labels.Count} classes)");
+                var done = await CheckpointJob.Run<EvaluationDone>(path, entries, (k, phase) => new EvaluateCheckpoint(k, phase, 0));
+                Console.WriteLine($"{entries.Count} clips from {Path.GetFullPath(datafile)}");
+                foreach (var (name, value) in done.Metrics.OrderBy(m => m.Key))
+                    Console.WriteLine($"{name,-10} {value.ToString("F4", CultureInfo.InvariantCulture)}");
+                return 0;
+            }
+            catch (Exception e) when (CliErrors.IsUserError(e))
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+}

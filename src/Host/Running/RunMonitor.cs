@@ -1,0 +1,58 @@
+using Akka.Actor;
+using ActorTraining.Actors;
+using ActorTraining.Compute.Reporting;
+using ActorTraining.Messages;
+
+namespace ActorTraining.Host.Running;
+
+/// <summary>
+/// The host's listener for one run: shows progress and epoch results, collects skipped (unreadable) files, logs
+/// every evaluated epoch to metrics.jsonl/csv (from the supervisor's state, so epochs a crash kept from the log are
+/// written on resume), and completes the outcome with <see cref="RunCompleted"/> or <see cref="RunFailed"/>.
+/// </summary>
+public sealed class RunMonitor : ReceiveActor
+{
+    public RunMonitor(ProgressDisplay display, IReadOnlyList<PhasePlan> plan, TaskCompletionSource<IControlMessage> outcome,
+        ISet<string> skipped, string metric, string runLabel, Func<RunState, IReadOnlyList<EpochRecord>> records, RunLog log)
+    {
+        var logged = (File.Exists(log.JsonlPath) ? log.Read() : []).Where(r => r.Run == runLabel).Select(r => (r.PhaseIndex, r.Epoch)).ToHashSet();
+        RunCompleted? completed = null;
+        Receive<RunState>(state =>
+        {
+            foreach (var r in records(state))
+                if (logged.Add((r.PhaseIndex, r.Epoch))) log.Append(r);
+            if (completed is not null) outcome.TrySetResult(completed);
+        });
+        Context.System.EventStream.Subscribe(Self, typeof(SampleFailed));
+        Receive<TrainingProgress>(display.Show);
+        Receive<PhaseStarted>(p => display.Line(
+            $"phase {p.Index + 1}/{plan.Count}: {p.Method}{(p.Method == "pool" ? "-" + p.Pooling : "")} C={p.Factor}, {p.InputFrames} input frames"));
+        Receive<EpochCompleted>(e =>
+        {
+            display.Line(
+                $"  phase {e.Phase + 1} epoch {e.Epoch + 1}/{plan[e.Phase].Epochs}: {metric} {Get(e, metric):F4}, train loss {Get(e, "train_loss"):F4}, " +
+                $"{e.WallSeconds:F1} s, trainer idle {e.IdleSeconds:F1} s ({100 * e.IdleSeconds / Math.Max(1e-9, e.WallSeconds):F0} %), " +
+                $"{e.Flops / 1e12:F3} TFLOPs{(e.SkippedFiles > 0 ? $", {e.SkippedFiles} files skipped" : "")}");
+            Sender.Tell(GetRunState.Instance); // the state answers with every epoch, for the metrics log
+        });
+        Receive<CheckpointCommitted>(_ => { });
+        Receive<RunStarted>(_ => { });
+        Receive<PhaseCompleted>(_ => { });
+        Receive<SampleFailed>(f =>
+        {
+            if (skipped.Add(f.Item.AudioPath)) display.Line($"warning: skipped unreadable audio {f.Item.AudioPath}: {f.Reason}");
+        });
+        Receive<RunCompleted>(c =>
+        {
+            completed = c;
+            Sender.Tell(GetRunState.Instance); // log what is not logged yet, then report the end
+        });
+        Receive<RunFailed>(f => outcome.TrySetResult(f));
+    }
+
+    static double Get(EpochCompleted e, string key) => e.Metrics.TryGetValue(key, out var v) ? v : double.NaN;
+
+    public static Props Props(ProgressDisplay display, IReadOnlyList<PhasePlan> plan, TaskCompletionSource<IControlMessage> outcome,
+        ISet<string> skipped, string metric, string runLabel, Func<RunState, IReadOnlyList<EpochRecord>> records, RunLog log) =>
+        Akka.Actor.Props.Create(() => new RunMonitor(display, plan, outcome, skipped, metric, runLabel, records, log));
+}

@@ -1,0 +1,52 @@
+using Akka.Actor;
+using ActorTraining.Actors;
+using ActorTraining.Compute.Reporting;
+using ActorTraining.Compute.Training;
+using ActorTraining.Messages;
+
+namespace ActorTraining.Host.Running;
+
+/// <summary>
+/// `train`: every curriculum of the experiment (the curriculum, then each comparison run), one after another, each
+/// driven by its own persistent <see cref="PhaseSupervisor"/> in the run directory's journal. Rerunning on the same
+/// directory resumes each run where its journal says (a finished run is not trained again).
+/// </summary>
+public sealed class TrainingRun(ExperimentConfig config, TrainingData data, string runDirectory, int workers)
+{
+    public sealed record Result(int RunIndex, RunState State, IReadOnlyCollection<string> Skipped, string? Failure);
+
+    public async Task<IReadOnlyList<Result>> RunAll(ActorSystem system)
+    {
+        var results = new List<Result>();
+        var runs = config.Runs();
+        for (int r = 0; r < runs.Count; r++)
+        {
+            var result = await RunOne(system, r, runs.Count);
+            results.Add(result);
+            if (result.Failure is not null) break;
+        }
+        return results;
+    }
+
+    async Task<Result> RunOne(ActorSystem system, int runIndex, int runCount)
+    {
+        var settings = new RunSettings(config, runIndex, data.Train, data.Eval, data.Labels,
+            Path.Combine(runDirectory, "checkpoints"), workers);
+        var plan = settings.Plan();
+        var name = ExperimentConfig.Label(config.Runs()[runIndex]);
+        Console.WriteLine($"run {runIndex + 1}/{runCount} ({name}): {string.Join(" → ", config.Runs()[runIndex])}");
+        var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var skipped = new SortedSet<string>(StringComparer.Ordinal);
+        var monitor = system.ActorOf(RunMonitor.Props(new ProgressDisplay(name, config.Training.BatchSize), plan, outcome, skipped,
+            config.Training.ResolvedMetric, name, state => EpochRecords.From(state, config, runIndex, data.Labels.Count),
+            new RunLog(runDirectory)), $"monitor-r{runIndex}");
+        var supervisor = system.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(runIndex), Trainer.Props(settings),
+            Evaluator.Props(settings), monitor), $"run-r{runIndex}");
+        supervisor.Tell(new StartRun(settings.ConfigHash, plan));
+        var end = await outcome.Task;
+        var state = await supervisor.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(30));
+        await supervisor.GracefulStop(TimeSpan.FromSeconds(30));
+        system.Stop(monitor);
+        return new Result(runIndex, state, skipped, (end as RunFailed)?.Reason);
+    }
+}

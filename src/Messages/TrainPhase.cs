@@ -1,0 +1,9 @@
+namespace ActorTraining.Messages;
+
+/// <summary>
+/// Supervisor → trainer: train <paramref name="Phase"/>. Exactly one start: <paramref name="Resume"/> (a committed
+/// checkpoint of this phase: continue at its epoch and data position with its optimiser and LR state),
+/// <paramref name="TransferFrom"/> (the previous phase's final checkpoint: carry the weights over, fresh optimiser and
+/// schedule), or neither (phase 0 from a seeded initialisation).
+/// </summary>
+public sealed record TrainPhase(PhasePlan Phase, CheckpointCommitted? Resume, CheckpointRef? TransferFrom) : IControlMessage;

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using ActorTraining.Actors;
+using ActorTraining.Compute.Data;
+using ActorTraining.Compute.Training;
+using ActorTraining.Messages;
+using Xunit.Abstractions;
+
+namespace ActorTraining.Actors.Tests;
+
+/// <summary>
+/// Streams generated corpora of 2,000 and 20,000 short WAV files through reader → decoder pool → spectrogram pool →
+/// compressor → batcher into a consumer that is deliberately slower than the pipeline (it asks for the next batch
+/// only a while after each one, like a busy trainer). Without back-pressure the surplus would pile up in mailboxes
+/// and memory would grow with the corpus; with it, the process's peak working set is the same for both sizes.
+/// </summary>
+public sealed class PipelineMemoryTests : TestKit, IDisposable
+{
+    const int BatchSize = 32;
+    const long AllowedGrowthBytes = 48L << 20;
+
+    readonly string _dir = Directory.CreateTempSubdirectory("memory-corpus-").FullName;
+    readonly ITestOutputHelper _output;
+
+    public PipelineMemoryTests(ITestOutputHelper output) : base(PipelineDispatcher.Config(2), "memory", output) => _output = output;
+
+    /// <summary>A consumer that pulls one batch at a time and "works" on each for a fixed time before asking again.</summary>
+    sealed class SlowConsumer : ReceiveActor
+    {
+        public SlowConsumer(TimeSpan work, TaskCompletionSource<(int Batches, long Samples)> done)
+        {
+            int batches = 0;
+            long samples = 0;
+            Receive<TrainingBatch>(b =>
+            {
+                batches++;
+                samples += b.Size;
+                Context.System.Scheduler.ScheduleTellOnce(work, Sender, new RequestBatches(1), Self);
+            });
+            Receive<EpochDrained>(_ => done.TrySetResult((batches, samples)));
+        }
+    }
+
+    IReadOnlyList<DatasetEntry> Generate(string name, int count)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
+        var entries = new List<DatasetEntry>(count);
+        var wave = new float[3200]; // 0.2 s at 16 kHz
+        for (int i = 0; i < count; i++)
+        {
+            var f = 200 + (i % 50) * 20;
+            for (int n = 0; n < wave.Length; n++) wave[n] = 0.3f * MathF.Sin(2 * MathF.PI * f * n / 16000f);
+            var path = Path.Combine(folder, $"clip{i:D5}.wav");
+            WavFile.WriteMono16(path, wave, 16000);
+            entries.Add(new DatasetEntry(path, [i % 2 == 0 ? "/m/a" : "/m/b"]));
+        }
+        return entries;
+    }
+
+    (long PeakWorkingSet, double Seconds, long Samples) Stream(IReadOnlyList<DatasetEntry> entries, TimeSpan work)
+    {
+        var labels = new LabelSet(["/m/a", "/m/b"], ["a", "b"]);
+        var spec = new PipelineSpec(entries, labels, Seed: 5, Shuffle: true, Augment: true, MixupProbability: 0,
+            BaseFrameShiftMs: 10, MelBins: 64, FineTargetFrames: 16, Method: "pool", Factor: 1, Pooling: "max", InputFrames: 16,
+            Mean: -4.27, Std: 4.57, FreqMask: 8, TimeMask: 4, BatchSize: BatchSize, Workers: 2);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var process = Process.GetCurrentProcess();
+        long peak = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                process.Refresh();
+                peak = Math.Max(peak, process.WorkingSet64);
+                try { await Task.Delay(20, sampling.Token); } catch (TaskCanceledException) { }
+            }
+        });
+        var done = new TaskCompletionSource<(int Batches, long Samples)>();
+        var clock = Stopwatch.StartNew();
+        var consumer = Sys.ActorOf(Props.Create(() => new SlowConsumer(work, done)));
+        var batcher = Sys.ActorOf(Batcher.Props(spec, consumer));
+        batcher.Tell(new StartEpoch(0, 0), consumer);
+        batcher.Tell(new RequestBatches(1), consumer);
+        Assert.True(done.Task.Wait(TimeSpan.FromMinutes(4)), "the pipeline did not drain the epoch in time");
+        clock.Stop();
+        sampling.Cancel();
+        sampler.Wait();
+        Sys.Stop(batcher);
+        Sys.Stop(consumer);
+        return (peak, clock.Elapsed.TotalSeconds, done.Task.Result.Samples);
+    }
+
+    [Fact]
+    public void PeakMemoryDoesNotGrowWithTheCorpusSize()
+    {
+        var warmup = Generate("warmup", 300);
+        var small = Generate("small", 2_000);
+        var large = Generate("large", 20_000);
+        var work = TimeSpan.FromMilliseconds(50); // ≤ 640 clips/s: slower than the pipeline (~900 clips/s on 2 cores)
+
+        Stream(warmup, TimeSpan.Zero);
+        var s = Stream(small, work);
+        var l = Stream(large, work);
+        _output.WriteLine($"2,000 files: peak working set {s.PeakWorkingSet / 1048576.0:F1} MiB, {s.Seconds:F1} s ({s.Samples / s.Seconds:F0} clips/s)");
+        _output.WriteLine($"20,000 files: peak working set {l.PeakWorkingSet / 1048576.0:F1} MiB, {l.Seconds:F1} s ({l.Samples / l.Seconds:F0} clips/s)");
+        Assert.Equal(2_000, s.Samples);
+        Assert.Equal(20_000, l.Samples);
+        Assert.True(l.PeakWorkingSet - s.PeakWorkingSet < AllowedGrowthBytes,
+            $"peak working set grew by {(l.PeakWorkingSet - s.PeakWorkingSet) / 1048576.0:F1} MiB from 2,000 to 20,000 files (allowed {AllowedGrowthBytes >> 20} MiB)");
+    }
+
+    public new void Dispose()
+    {
+        base.Dispose();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,104 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using ActorTraining.Actors;
+using ActorTraining.Messages;
+using Xunit.Abstractions;
+
+namespace ActorTraining.Actors.Tests;
+
+/// <summary>The data pipeline (reader → decoder pool → spectrogram pool → compressor → batcher) on real generated WAVs.</summary>
+public sealed class PipelineTests : TestKit, IClassFixture<PipelineTests.Corpus>
+{
+    readonly Corpus _corpus;
+    readonly ITestOutputHelper _output;
+
+    public PipelineTests(ITestOutputHelper output, Corpus corpus) : base(PipelineDispatcher.Config(3), "pipeline", output)
+    {
+        _output = output;
+        _corpus = corpus;
+    }
+
+    public sealed class Corpus : IDisposable
+    {
+        public readonly string Folder = Directory.CreateTempSubdirectory("pipeline-corpus-").FullName;
+        public readonly (IReadOnlyList<Compute.Data.DatasetEntry> Train, IReadOnlyList<Compute.Data.DatasetEntry> Eval, Compute.Data.LabelSet Labels) Data;
+        public Corpus() => Data = TestCorpus.Synthetic(Folder, clipsPerClass: 4);
+        public void Dispose() { try { Directory.Delete(Folder, true); } catch (IOException) { } }
+    }
+
+    (List<TrainingBatch> Batches, EpochDrained Drained) Epoch(PipelineSpec spec, int epoch, long from)
+    {
+        var consumer = CreateTestProbe();
+        var batcher = Sys.ActorOf(Batcher.Props(spec, consumer.Ref));
+        batcher.Tell(new StartEpoch(epoch, from));
+        batcher.Tell(new RequestBatches(1000));
+        var batches = new List<TrainingBatch>();
+        while (true)
+        {
+            var m = consumer.ReceiveOne(TimeSpan.FromSeconds(60));
+            if (m is TrainingBatch b) batches.Add(b);
+            else if (m is EpochDrained d) { Sys.Stop(batcher); return (batches, d); }
+            else Assert.Fail($"unexpected {m}");
+        }
+    }
+
+    [Fact]
+    public void BatchesComeInWorkItemOrderAndAreTheSameWhateverTheNumberOfWorkers()
+    {
+        var (train, _, labels) = _corpus.Data;
+        var (one, _) = Epoch(TestCorpus.Spec(train, labels, workers: 1), epoch: 1, from: 0);
+        var (three, drained) = Epoch(TestCorpus.Spec(train, labels, workers: 3), epoch: 1, from: 0);
+        Assert.Equal(train.Count, drained.Positions);
+        Assert.Equal([5L, 10, 15, 20, 24], one.Select(b => b.EndPosition));
+        Assert.Equal(one.Count, three.Count);
+        for (int i = 0; i < one.Count; i++)
+        {
+            Assert.Equal(one[i].Targets, three[i].Targets);
+            Assert.Equal(one[i].Inputs, three[i].Inputs);
+        }
+        // a different epoch is a different order
+        var (other, _) = Epoch(TestCorpus.Spec(train, labels, workers: 1), epoch: 2, from: 0);
+        Assert.NotEqual(one[0].Inputs, other[0].Inputs);
+        // inputs are normalised spectrograms, not padding: per-batch statistics in a plausible range
+        var mean = one[0].Inputs.Average();
+        _output.WriteLine($"batch 0 input mean {mean:F3}, min {one[0].Inputs.Min():F3}, max {one[0].Inputs.Max():F3}");
+        Assert.InRange(one[0].Inputs.Max() - one[0].Inputs.Min(), 0.5, 100);
+    }
+
+    [Fact]
+    public void AnEpochResumedAtADataPositionContinuesWithExactlyTheSameBatches()
+    {
+        var (train, _, labels) = _corpus.Data;
+        var spec = TestCorpus.Spec(train, labels, workers: 2);
+        var (full, _) = Epoch(spec, epoch: 0, from: 0);
+        var (resumed, _) = Epoch(spec, epoch: 0, from: 10);
+        Assert.Equal(full.Skip(2).Select(b => b.EndPosition), resumed.Select(b => b.EndPosition));
+        for (int i = 0; i < resumed.Count; i++) Assert.Equal(full[i + 2].Inputs, resumed[i].Inputs);
+    }
+
+    [Fact]
+    public void UnreadableFilesAreSkippedListedAndTheEpochGoesOn()
+    {
+        var (train, _, labels) = _corpus.Data;
+        var broken = Path.Combine(_corpus.Folder, "broken.wav");
+        File.WriteAllBytes(broken, "RIFF not really a wave file"u8.ToArray());
+        var missing = Path.Combine(_corpus.Folder, "missing.wav");
+        var entries = train.Take(6).Append(new Compute.Data.DatasetEntry(broken, train[0].Labels)).Append(new Compute.Data.DatasetEntry(missing, train[1].Labels)).ToList();
+        var (batches, drained) = Epoch(TestCorpus.Spec(entries, labels, workers: 2, training: false), epoch: 0, from: 0);
+        Assert.Equal(6, batches.Sum(b => b.Size));
+        var skipped = batches.SelectMany(b => b.Skipped).Concat(drained.Skipped).ToList();
+        Assert.Equal([broken, missing], skipped.Order());
+    }
+
+    [Fact]
+    public void PoolingAndFrameShiftGiveTheCompressedInputLength()
+    {
+        var (train, _, labels) = _corpus.Data;
+        var (pooled, _) = Epoch(TestCorpus.Spec(train.Take(5).ToList(), labels, workers: 1, training: false, method: "pool", factor: 4), 0, 0);
+        var (shifted, _) = Epoch(TestCorpus.Spec(train.Take(5).ToList(), labels, workers: 1, training: false, method: "fshift", factor: 2), 0, 0);
+        Assert.Equal(32, pooled[0].Frames);
+        Assert.Equal(64, shifted[0].Frames);
+        Assert.Equal(5 * 32 * 64, pooled[0].Inputs.Length);
+    }
+
+}
