@@ -173,7 +173,13 @@ def main():
     manifest_path = os.path.join(out, "manifest.json")
     if not args.force and os.path.exists(manifest_path):
         with open(manifest_path) as f:
-            if json.load(f).get("recipe_hash") == recipe_hash:
+            manifest = json.load(f)
+        if manifest.get("recipe_hash") == recipe_hash:
+            try:
+                problems, _ = verify(out, manifest["clips"])
+            except (OSError, EOFError, wave.Error) as e:
+                problems = [str(e)]
+            if not problems:
                 print(f"make_keywords: {out} already holds this corpus (recipe {recipe_hash[:12]}); --force regenerates")
                 return
     os.makedirs(out, exist_ok=True)
