@@ -91,7 +91,7 @@ public sealed class Trainer : ReceiveActor
         Receive<Status.Failure>(f =>
         {
             var cause = f.Cause is AggregateException { InnerException: { } inner } ? inner : f.Cause;
-            _log.Error(cause, "training failed");
+            _log.Error("training failed: {0}", cause.Message);
             Context.Parent.Tell(new RunFailed(TrainingFailure.Describe(cause)));
         });
     }

@@ -139,6 +139,8 @@ public sealed class TrainingSession : IDisposable
     {
         _position = drained.Positions;
         _skipped += drained.Skipped.Count;
+        if (_samples == 0)
+            throw new InvalidDataException($"phase {_phase.Index + 1} epoch {_epoch + 1}: no readable audio — all {_skipped} clips were skipped");
         _schedule.EndEpoch();
         var checkpoint = WriteCheckpoint(epochComplete: true);
         var phaseDone = _epoch + 1 >= _phase.Epochs;
@@ -155,7 +157,14 @@ public sealed class TrainingSession : IDisposable
             _settings.Labels.DisplayNames).Write(path);
         var info = new TrainingCheckpointInfo(_phase.Index, _step, _epoch, _position, CommittedCheckpoint.Encode(_schedule.State),
             TorchRng.Capture(), _settings.Config.Training.Seed, 0, _settings.ConfigHash);
-        var sha = CheckpointFile.Save(path, _model, _optimizer, info);
+        string sha;
+        try { sha = CheckpointFile.Save(path, _model, _optimizer, info); }
+        catch (IOException)
+        {
+            // e.g. the disk is full: drop the partial temporary file; the last committed checkpoint is untouched
+            try { File.Delete(path + ".tmp"); } catch (IOException) { }
+            throw;
+        }
         var committed = new CheckpointCommitted(path, sha, _phase.Index, _epoch, _step, _position, epochComplete,
             _wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped, _lastLr);
         return committed;
