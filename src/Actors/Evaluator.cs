@@ -63,7 +63,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         var config = _settings.PhaseModel(phase);
         _thread.Run(() =>
         {
-            using var model = new AstModel(config);
+            using var model = TorchRng.Preserving(() => new AstModel(config));
             CommittedCheckpoint.Load(checkpoint.Path, checkpoint.Sha256, model, null);
             return work(model, Batches(queue, self));
         }).PipeTo(Self);

@@ -60,7 +60,7 @@ public sealed class TrainingSession : IDisposable
         AstModel model;
         if (order.Resume is { } resume)
         {
-            model = new AstModel(config);
+            model = TorchRng.Preserving(() => new AstModel(config));
             var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr);
             var info = LoadCheckpoint(resume.Path, resume.Sha256, model, optimizer);
             TorchRng.Restore(info.TorchRngState);
@@ -84,15 +84,14 @@ public sealed class TrainingSession : IDisposable
         if (order.TransferFrom is { } from)
         {
             var previous = settings.Plan()[phase.Index - 1];
-            using var source = new AstModel(settings.PhaseModel(previous));
+            using var source = TorchRng.Preserving(() => new AstModel(settings.PhaseModel(previous)));
             LoadCheckpoint(from.Path, from.Sha256, source, null);
-            model = PhaseTransfer.Transfer(source, config);
+            model = TorchRng.Preserving(() => PhaseTransfer.Transfer(source, config));
         }
         else
         {
             // Phase 0 starts from weights drawn from the run's seed, the same on every run.
-            torch.manual_seed(settings.Config.Training.Seed);
-            model = new AstModel(config);
+            model = TorchRng.Seeded(settings.Config.Training.Seed, () => new AstModel(config));
         }
         var fresh = new TrainingSession(settings, thread, phase, model, TrainingStep.CreateOptimizer(model, phase.Lr), new LrSchedule(schedule));
         fresh.StartEpoch(0, 0);
