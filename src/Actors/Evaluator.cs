@@ -63,7 +63,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         var config = _settings.PhaseModel(phase);
         _thread.Run(() =>
         {
-            using var model = new AstModel(config);
+            using var model = TorchRng.Preserving(() => new AstModel(config));
             CommittedCheckpoint.Load(checkpoint.Path, checkpoint.Sha256, model, null);
             return work(model, Batches(queue, self));
         }).PipeTo(Self);
@@ -126,7 +126,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         Receive<Status.Failure>(f =>
         {
             var cause = f.Cause is AggregateException { InnerException: { } inner } ? inner : f.Cause;
-            _log.Error(cause, "evaluation failed");
+            _log.Error("evaluation failed: {0}", cause.Message);
             _replyTo!.Tell(new RunFailed($"evaluation failed: {TrainingFailure.Describe(cause)}"));
             Finish();
         });

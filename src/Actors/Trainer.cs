@@ -68,7 +68,7 @@ public sealed class Trainer : ReceiveActor
             _rateSteps++;
             var rate = _rateSteps / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
             Context.Parent.Tell(new TrainingProgress(_phase!.Index, _settings.Curriculum.Count, _epoch, _phase.Epochs, done.Step,
-                done.Position, _epochSize, done.Loss, rate, 0));
+                done.Position, _epochSize, done.Loss, rate));
             if (done.Checkpoint is { } c) Context.Parent.Tell(new CommitCheckpoint(c));
         });
         Receive<EpochDrained>(_ => Sender.Equals(_batcher), drained =>
@@ -91,7 +91,7 @@ public sealed class Trainer : ReceiveActor
         Receive<Status.Failure>(f =>
         {
             var cause = f.Cause is AggregateException { InnerException: { } inner } ? inner : f.Cause;
-            _log.Error(cause, "training failed");
+            _log.Error("training failed: {0}", cause.Message);
             Context.Parent.Tell(new RunFailed(TrainingFailure.Describe(cause)));
         });
     }

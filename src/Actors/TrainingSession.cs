@@ -60,7 +60,7 @@ public sealed class TrainingSession : IDisposable
         AstModel model;
         if (order.Resume is { } resume)
         {
-            model = new AstModel(config);
+            model = TorchRng.Preserving(() => new AstModel(config));
             var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr);
             var info = LoadCheckpoint(resume.Path, resume.Sha256, model, optimizer);
             TorchRng.Restore(info.TorchRngState);
@@ -84,15 +84,14 @@ public sealed class TrainingSession : IDisposable
         if (order.TransferFrom is { } from)
         {
             var previous = settings.Plan()[phase.Index - 1];
-            using var source = new AstModel(settings.PhaseModel(previous));
+            using var source = TorchRng.Preserving(() => new AstModel(settings.PhaseModel(previous)));
             LoadCheckpoint(from.Path, from.Sha256, source, null);
-            model = PhaseTransfer.Transfer(source, config);
+            model = TorchRng.Preserving(() => PhaseTransfer.Transfer(source, config));
         }
         else
         {
             // Phase 0 starts from weights drawn from the run's seed, the same on every run.
-            torch.manual_seed(settings.Config.Training.Seed);
-            model = new AstModel(config);
+            model = TorchRng.Seeded(settings.Config.Training.Seed, () => new AstModel(config));
         }
         var fresh = new TrainingSession(settings, thread, phase, model, TrainingStep.CreateOptimizer(model, phase.Lr), new LrSchedule(schedule));
         fresh.StartEpoch(0, 0);
@@ -139,6 +138,8 @@ public sealed class TrainingSession : IDisposable
     {
         _position = drained.Positions;
         _skipped += drained.Skipped.Count;
+        if (_samples == 0)
+            throw new InvalidDataException($"phase {_phase.Index + 1} epoch {_epoch + 1}: no readable audio — all {_skipped} clips were skipped");
         _schedule.EndEpoch();
         var checkpoint = WriteCheckpoint(epochComplete: true);
         var phaseDone = _epoch + 1 >= _phase.Epochs;
@@ -155,7 +156,14 @@ public sealed class TrainingSession : IDisposable
             _settings.Labels.DisplayNames).Write(path);
         var info = new TrainingCheckpointInfo(_phase.Index, _step, _epoch, _position, CommittedCheckpoint.Encode(_schedule.State),
             TorchRng.Capture(), _settings.Config.Training.Seed, 0, _settings.ConfigHash);
-        var sha = CheckpointFile.Save(path, _model, _optimizer, info);
+        string sha;
+        try { sha = CheckpointFile.Save(path, _model, _optimizer, info); }
+        catch (IOException)
+        {
+            // e.g. the disk is full: drop the partial temporary file; the last committed checkpoint is untouched
+            try { File.Delete(path + ".tmp"); } catch (IOException) { }
+            throw;
+        }
         var committed = new CheckpointCommitted(path, sha, _phase.Index, _epoch, _step, _position, epochComplete,
             _wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped, _lastLr);
         return committed;

@@ -13,9 +13,9 @@ namespace ActorTraining.Actors.Tests;
 /// </summary>
 public sealed class EndToEndTrainingTests : TestKit, IDisposable
 {
-    // Chance is 1/6 ≈ 0.167. This seed and schedule reach ≥ 0.45 on this machine; 0.35 leaves room for
+    // Chance is 1/6 ≈ 0.167. This seed and schedule reached 0.83 on this machine (2 cores); 0.6 leaves room for
     // numerical differences between CPUs while staying far above chance.
-    const double RequiredAccuracy = 0.35;
+    const double RequiredAccuracy = 0.6;
 
     readonly string _dir;
     readonly ITestOutputHelper _output;
@@ -36,7 +36,7 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
         var config = defaults with
         {
             Training = defaults.Training with { BatchSize = 8, LrDecayStart = 10 },
-            Curriculum = [new PhaseConfig("pool", 2, "max", 4, 1e-3, 20), new PhaseConfig("pool", 1, "max", 26, 1e-3, 0)],
+            Curriculum = [new PhaseConfig("pool", 2, "max", 4, 1e-3, 20), new PhaseConfig("pool", 1, "max", 16, 1e-3, 0)],
             Compare = [],
         };
         var corpus = TestCorpus.Synthetic(Path.Combine(_dir, "corpus"), clipsPerClass: 40, evalClipsPerClass: 10, minSeconds: 1.5, maxSeconds: 2.5);
@@ -50,7 +50,7 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
         foreach (var e in state.Epochs)
             _output.WriteLine($"phase {e.Phase} epoch {e.Epoch}: accuracy {e.Metrics["accuracy"]:F4} loss {e.Metrics["train_loss"]:F4} " +
                               $"wall {e.WallSeconds:F1} s idle {e.IdleSeconds:F2} s");
-        Assert.Equal(30, state.Epochs.Count);
+        Assert.Equal(20, state.Epochs.Count);
         Assert.True(state.Completed);
         var final = state.Epochs[^1].Metrics["accuracy"];
         Assert.True(final >= RequiredAccuracy, $"final accuracy {final:F4} < {RequiredAccuracy}");

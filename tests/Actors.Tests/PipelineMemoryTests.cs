@@ -15,6 +15,7 @@ namespace ActorTraining.Actors.Tests;
 /// only a while after each one, like a busy trainer). Without back-pressure the surplus would pile up in mailboxes
 /// and memory would grow with the corpus; with it, the process's peak working set is the same for both sizes.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class PipelineMemoryTests : TestKit, IDisposable
 {
     const int BatchSize = 32;

@@ -11,7 +11,8 @@ namespace ActorTraining.Host.Tests;
 
 /// <summary>
 /// `train` as a real child process, killed with SIGKILL mid-phase and mid-epoch (right after the journal committed a
-/// mid-epoch checkpoint of the second phase), then rerun to completion on the same run directory. Its final weights
+/// mid-epoch checkpoint — once in the first phase, then again after a rerun in the second), then rerun to completion
+/// on the same run directory. Its final weights
 /// must equal, bit for bit, those of an uninterrupted run with the same configuration (libtorch fixed to one thread).
 /// </summary>
 public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
@@ -44,27 +45,12 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         Assert.True(reference.ExitCode == 0, reference.Stdout + reference.Stderr);
         output.WriteLine($"uninterrupted run: {clock.Elapsed.TotalSeconds:F1} s");
 
-        // Start the same training and kill -9 it once the journal holds a mid-epoch checkpoint of phase 2, epoch 2.
-        var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        psi.ArgumentList.Add(dll);
-        foreach (var arg in TrainArgs(killed, config)) psi.ArgumentList.Add(arg);
-        using (var child = Process.Start(psi)!)
-        {
-            _ = child.StandardOutput.ReadToEndAsync();
-            _ = child.StandardError.ReadToEndAsync();
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-            Commit? at = null;
-            while (at is null && !child.HasExited && DateTime.UtcNow < deadline)
-            {
-                at = Commits(killed).FirstOrDefault(c => c is { Phase: 1, Epoch: 1, EpochComplete: false });
-                if (at is null) Thread.Sleep(20);
-            }
-            Assert.True(at is not null, "the run never committed a mid-epoch checkpoint in phase 2 before it ended");
-            child.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, no flush
-            child.WaitForExit();
-            output.WriteLine($"killed after the commit of {Path.GetFileName(at!.Path)} (phase 2, epoch 2, position {at.DataPosition}, step {at.Step})");
-        }
+        // Start the same training and kill -9 it once the journal holds a mid-epoch checkpoint of phase 1, epoch 2;
+        // rerun and kill again at a mid-epoch checkpoint of phase 2, epoch 2; then rerun to the end.
+        var first = KillWhen(killed, config, c => c is { Phase: 0, Epoch: 1, EpochComplete: false });
+        output.WriteLine($"killed after the commit of {Path.GetFileName(first.Path)} (phase 1, epoch 2, position {first.DataPosition}, step {first.Step})");
+        var second = KillWhen(killed, config, c => c is { Phase: 1, Epoch: 1, EpochComplete: false });
+        output.WriteLine($"killed after the commit of {Path.GetFileName(second.Path)} (phase 2, epoch 2, position {second.DataPosition}, step {second.Step})");
         var last = Commits(killed).Last();
         Assert.Equal(1, last.Phase);
         Assert.False(last.EpochComplete);
@@ -93,6 +79,28 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(CheckpointFile.ReadHeader(a).Sha256, CheckpointFile.ReadHeader(b).Sha256);
         // the metrics the journal recorded for every epoch agree too
         Assert.Equal(EpochMetrics(straight), EpochMetrics(killed));
+    }
+
+    Commit KillWhen(string runDir, string config, Func<Commit, bool> when)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        psi.ArgumentList.Add(dll);
+        foreach (var arg in TrainArgs(runDir, config)) psi.ArgumentList.Add(arg);
+        using var child = Process.Start(psi)!;
+        _ = child.StandardOutput.ReadToEndAsync();
+        _ = child.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        Commit? at = null;
+        while (at is null && !child.HasExited && DateTime.UtcNow < deadline)
+        {
+            at = Commits(runDir).FirstOrDefault(when);
+            if (at is null) Thread.Sleep(20);
+        }
+        Assert.True(at is not null, "the run never committed the awaited checkpoint before it ended");
+        child.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, no flush
+        child.WaitForExit();
+        return at!;
     }
 
     sealed record Commit(string Path, int Phase, int Epoch, long Step, long DataPosition, bool EpochComplete);

@@ -14,6 +14,9 @@ public sealed class RunLog(string runDirectory)
 {
     public const string JsonlName = "metrics.jsonl", CsvName = "metrics.csv";
 
+    // d′ is infinite when every class separates perfectly (mAUC = 1) and a metric can be NaN: write them as named literals.
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public string JsonlPath { get; } = Path.Combine(runDirectory, JsonlName);
     public string CsvPath { get; } = Path.Combine(runDirectory, CsvName);
 
@@ -24,7 +27,7 @@ public sealed class RunLog(string runDirectory)
         {
             stream.SetLength(CompleteLength(stream));   // drop a line torn by a crash mid-write
             stream.Seek(0, SeekOrigin.End);
-            var line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(record) + "\n");
+            var line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(record, Json) + "\n");
             stream.Write(line);
             stream.Flush(flushToDisk: true);
         }
@@ -59,7 +62,7 @@ public sealed class RunLog(string runDirectory)
         {
             if (string.IsNullOrWhiteSpace(lines[i])) continue;
             EpochRecord? r;
-            try { r = JsonSerializer.Deserialize<EpochRecord>(lines[i]); }
+            try { r = JsonSerializer.Deserialize<EpochRecord>(lines[i], Json); }
             catch (JsonException e) when (i == lines.Length - 1) { _ = e; continue; }
             catch (JsonException e) { throw new InvalidDataException($"{jsonlPath}:{i + 1}: not a metrics record ({e.Message})"); }
             if (r is null) continue;

@@ -20,7 +20,7 @@ public sealed class ProgressDisplay(string runName, int batchSize)
         var eta = p.BatchesPerSecond > 0 ? TimeSpan.FromSeconds(batchesLeft / p.BatchesPerSecond) : TimeSpan.Zero;
         var text = $"[{runName}] phase {p.Phase + 1}/{p.PhaseCount} epoch {p.Epoch + 1}/{p.Epochs} " +
                    $"{p.Position}/{p.EpochSize} clips  step {p.Step}  {p.BatchesPerSecond:F1} batches/s  " +
-                   $"ETA {eta:mm\\:ss}  loss {p.Loss:F4}";
+                   $"phase ETA {eta:mm\\:ss}  loss {p.Loss:F4}";
         if (_interactive)
         {
             Console.Write("\r" + text.PadRight(Math.Min(Console.BufferWidth > 0 ? Console.BufferWidth - 1 : 120, 160)));

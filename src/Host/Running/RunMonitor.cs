@@ -19,8 +19,15 @@ public sealed class RunMonitor : ReceiveActor
         RunCompleted? completed = null;
         Receive<RunState>(state =>
         {
-            foreach (var r in records(state))
-                if (logged.Add((r.PhaseIndex, r.Epoch))) log.Append(r);
+            try
+            {
+                foreach (var r in records(state))
+                    if (logged.Add((r.PhaseIndex, r.Epoch))) log.Append(r);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                display.Line($"warning: could not write {log.JsonlPath}: {e.Message}");
+            }
             if (completed is not null) outcome.TrySetResult(completed);
         });
         Context.System.EventStream.Subscribe(Self, typeof(SampleFailed));

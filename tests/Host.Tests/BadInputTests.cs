@@ -1,0 +1,71 @@
+namespace ActorTraining.Host.Tests;
+
+/// <summary>Bad data given to `train`: one clear line naming the file, key or value; no stack trace.</summary>
+public sealed class BadInputTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("bad-input-").FullName;
+
+    Cli.Result Train(string train, string eval, string labels) => Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "train",
+        "--run-dir", Path.Combine(_dir, "run"), "--set", "data.source=datafile", "--set", $"data.train={train}",
+        "--set", $"data.eval={eval}", "--set", $"data.labels={labels}", "--set", "compare=[]");
+
+    string Labels()
+    {
+        var csv = Path.Combine(_dir, "labels.csv");
+        File.WriteAllText(csv, "index,mid,display_name\n0,/m/a,\"A\"\n1,/m/b,\"B\"\n");
+        return csv;
+    }
+
+    string Datafile(string name, string json)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    [Fact]
+    public void AMissingDatafileIsNamed()
+    {
+        var missing = Path.Combine(_dir, "nope.json");
+        var r = Train(missing, missing, Labels());
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(missing, r.Stderr);
+        Assert.Contains("not found", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void ALabelNotInTheCsvIsNamed()
+    {
+        var wav = Path.Combine(_dir, "a.wav");
+        File.WriteAllBytes(wav, []);
+        var data = Datafile("train.json", $$"""{"data":[{"wav":"{{wav}}","labels":"/m/a"},{"wav":"{{wav}}","labels":"/m/zebra"}]}""");
+        var r = Train(data, data, Labels());
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("/m/zebra", r.Stderr);
+        Assert.Contains("data[1]", r.Stderr);
+    }
+
+    [Fact]
+    public void AnEmptyCorpusIsAClearError()
+    {
+        var data = Datafile("empty.json", """{"data":[]}""");
+        var r = Train(data, data, Labels());
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("empty corpus", r.Stderr);
+        Assert.Contains(data, r.Stderr);
+    }
+
+    [Fact]
+    public void AnUnknownConfigKeyIsNamed()
+    {
+        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "train", "--run-dir", Path.Combine(_dir, "run"), "--set", "training.batch-sise=4");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("training.batch-sise", r.Stderr);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+}
