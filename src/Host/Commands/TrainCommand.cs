@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ActorTraining.Actors;
 using ActorTraining.Compute.Reporting;
 using ActorTraining.Compute.Training;
 using ActorTraining.Host.Configuration;
@@ -53,10 +54,11 @@ public static class TrainCommand
         var experimentFile = Path.Combine(runDir, "experiment.json");
         if (!File.Exists(experimentFile)) File.WriteAllText(experimentFile, experiment.ToJson(indented: true));
 
+        var runId = RunIdentity.ReadOrCreate(runDir);
         using var system = ActorSystemFactory.Create(runDir, postgres, verbose);
         try
         {
-            var results = await new TrainingRun(experiment, data, runDir, experiment.Training.ResolvedNumWorkers).RunAll(system);
+            var results = await new TrainingRun(experiment, data, runDir, runId, experiment.Training.ResolvedNumWorkers).RunAll(system);
             Console.WriteLine();
             var jsonl = Path.Combine(runDir, RunLog.JsonlName);
             var log = File.Exists(jsonl) ? RunLog.Read(jsonl) : [];
