@@ -132,6 +132,19 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         Assert.Equal(EpochMetrics(straight, pg), EpochMetrics(killed, pg));
     }
 
+    [Fact]
+    public void AMissingDatabaseIsAClearErrorNamingTheServerNotATimeout()
+    {
+        var missing = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = "no_such_database" }.ConnectionString;
+        var clock = Stopwatch.StartNew();
+        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "train", "--config", Config(), "--run-dir", Path.Combine(_dir, "nowhere"), "--postgres", missing);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: {r.Stderr}");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"error: PostgreSQL journal at 127.0.0.1:{server.Port}/no_such_database", r.Stderr);
+        Assert.Contains("does not exist", r.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "nowhere")), "nothing is created before the journal is known to be reachable");
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, true); } catch (IOException) { }

@@ -31,6 +31,15 @@ public static class StatusCommand
                 Console.Error.WriteLine($"error: {dir}: no {RunIdentity.FileName} file here — not a run directory, or nothing trained yet");
                 return 2;
             }
+            if (pg is not null)
+            {
+                try { PersistenceConfig.CheckPostgres(pg); }
+                catch (JournalUnavailableException e)
+                {
+                    Console.Error.WriteLine($"error: {e.Message}");
+                    return 2;
+                }
+            }
             using var system = ActorSystem.Create("status", PersistenceConfig.ForRun(dir, pg)
                 .WithFallback(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")));
             try

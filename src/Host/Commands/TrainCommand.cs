@@ -33,6 +33,7 @@ public static class TrainCommand
             {
                 var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
                 if (parse.GetValue(threads) is { } n) torch.set_num_threads(n);
+                if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
                 var dir = Path.GetFullPath(parse.GetValue(runDir)!);
                 Directory.CreateDirectory(dir);
                 return await Train(experiment, dir, parse.GetValue(postgres), parse.GetValue(verbose));
