@@ -23,6 +23,10 @@ public static class RunIdentity
     public static string ReadOrCreate(string runDirectory)
     {
         if (Read(runDirectory) is { } id) return id;
+        // A journal without an id file was written under the older ids (phase-supervisor-r<k>): a new id would silently
+        // start the run over on top of its checkpoints.
+        if (File.Exists(Path.Combine(runDirectory, PersistenceConfig.JournalFile)))
+            throw new InvalidDataException($"{runDirectory}: its {PersistenceConfig.JournalFile} has no {FileName} file beside it (made before run ids); use a new --run-dir");
         id = Guid.NewGuid().ToString("N");
         var file = Path.Combine(runDirectory, FileName);
         var temp = file + ".tmp";
