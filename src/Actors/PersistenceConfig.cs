@@ -15,6 +15,8 @@ public static class PersistenceConfig
 
     public static Config ForRun(string runDirectory, string? postgresConnectionString = null)
     {
+        // linq2db's "PostgreSQL" asks the server for its version and picks the dialect (9.2 … 15+); tables are created
+        // on first use (auto-initialize), so an empty database is enough.
         var (journal, snapshots, provider, parallelism) = postgresConnectionString is { Length: > 0 } pg
             ? (pg, pg, "PostgreSQL", 2)
             : (Sqlite(Path.Combine(runDirectory, JournalFile)), Sqlite(Path.Combine(runDirectory, SnapshotFile)), "SQLite.MS", 1);
