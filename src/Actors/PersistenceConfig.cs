@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using Akka.Persistence.Sql;
+using Npgsql;
 
 namespace ActorTraining.Actors;
 
@@ -14,6 +15,8 @@ public static class PersistenceConfig
 
     public static Config ForRun(string runDirectory, string? postgresConnectionString = null)
     {
+        // linq2db's "PostgreSQL" asks the server for its version and picks the dialect (9.2 … 15+); tables are created
+        // on first use (auto-initialize), so an empty database is enough.
         var (journal, snapshots, provider, parallelism) = postgresConnectionString is { Length: > 0 } pg
             ? (pg, pg, "PostgreSQL", 2)
             : (Sqlite(Path.Combine(runDirectory, JournalFile)), Sqlite(Path.Combine(runDirectory, SnapshotFile)), "SQLite.MS", 1);
@@ -38,6 +41,27 @@ public static class PersistenceConfig
               }
             }
             """).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>
+    /// Opens one connection to the PostgreSQL journal, so a wrong connection string, a server that is down or a missing
+    /// database is a clear error naming the server — the persistence plugin itself would only let the first write time out.
+    /// </summary>
+    public static void CheckPostgres(string connectionString)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try { builder = new NpgsqlConnectionStringBuilder(connectionString); }
+        catch (ArgumentException e) { throw new JournalUnavailableException($"--postgres: not a valid Npgsql connection string: {e.Message}", e); }
+        var where = $"{builder.Host}:{builder.Port}/{builder.Database}"; // never the password
+        try
+        {
+            using var connection = new NpgsqlConnection(connectionString);
+            connection.Open();
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or ArgumentException)
+        {
+            throw new JournalUnavailableException($"PostgreSQL journal at {where}: {e.Message}", e);
+        }
     }
 
     static string Sqlite(string file) => $"Data Source={Path.GetFullPath(file)}";

@@ -14,8 +14,11 @@ namespace ActorTraining.Actors;
 /// </summary>
 public sealed class PhaseSupervisor : ReceivePersistentActor
 {
-    /// <summary>Journal identity of run <paramref name="runIndex"/> of an experiment (0 = the curriculum, k = compare[k−1]).</summary>
-    public static string IdOf(int runIndex) => $"phase-supervisor-r{runIndex}";
+    /// <summary>
+    /// Journal identity of run <paramref name="runIndex"/> (0 = the curriculum, k = compare[k−1]) of the run directory
+    /// <paramref name="runId"/> (<see cref="RunIdentity"/>).
+    /// </summary>
+    public static string IdOf(string runId, int runIndex) => $"run-{runId}-phase-supervisor-r{runIndex}";
 
     readonly Props _trainerProps;
     readonly Props _evaluatorProps;

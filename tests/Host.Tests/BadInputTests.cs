@@ -24,6 +24,19 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void ARunDirectoryWhoseJournalPredatesRunIdsIsRefusedNotStartedOver()
+    {
+        var run = Path.Combine(_dir, "run");
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, "journal.db"), "");
+        var missing = Path.Combine(_dir, "nope.json");
+        var r = Train(missing, missing, Labels());
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"error: {run}: its journal.db has no run-id file beside it", r.Stderr);
+        Assert.False(File.Exists(Path.Combine(run, "run-id")));
+    }
+
+    [Fact]
     public void AMissingDatafileIsNamed()
     {
         var missing = Path.Combine(_dir, "nope.json");

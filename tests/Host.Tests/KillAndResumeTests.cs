@@ -1,11 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json;
 using ActorTraining.Compute.Checkpoints;
-using ActorTraining.Compute.Model;
-using ActorTraining.Compute.Training;
-using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
+using static ActorTraining.Host.Tests.TrainedRunProbe;
 
 namespace ActorTraining.Host.Tests;
 
@@ -69,8 +65,8 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         Assert.True(next.Step > last.Step && next.DataPosition > last.DataPosition);
         Assert.Single(JournalEvents(killed, "RunStarted"));
 
-        var a = FinalCheckpoint(straight);
-        var b = FinalCheckpoint(killed);
+        var a = FinalCheckpoint(straight, 1, 2);
+        var b = FinalCheckpoint(killed, 1, 2);
         var (equal, maxDiff) = CompareWeights(a, b);
         output.WriteLine($"final checkpoints: {Path.GetFileName(a)} sha {CheckpointFile.ReadHeader(a).Sha256[..16]}, " +
                          $"{Path.GetFileName(b)} sha {CheckpointFile.ReadHeader(b).Sha256[..16]}; weights equal: {equal}, max |diff| {maxDiff}");
@@ -81,95 +77,8 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(EpochMetrics(straight), EpochMetrics(killed));
     }
 
-    Commit KillWhen(string runDir, string config, Func<Commit, bool> when)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        psi.ArgumentList.Add(dll);
-        foreach (var arg in TrainArgs(runDir, config)) psi.ArgumentList.Add(arg);
-        using var child = Process.Start(psi)!;
-        _ = child.StandardOutput.ReadToEndAsync();
-        _ = child.StandardError.ReadToEndAsync();
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-        Commit? at = null;
-        while (at is null && !child.HasExited && DateTime.UtcNow < deadline)
-        {
-            at = Commits(runDir).FirstOrDefault(when);
-            if (at is null) Thread.Sleep(20);
-        }
-        Assert.True(at is not null, "the run never committed the awaited checkpoint before it ended");
-        child.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, no flush
-        child.WaitForExit();
-        return at!;
-    }
-
-    sealed record Commit(string Path, int Phase, int Epoch, long Step, long DataPosition, bool EpochComplete);
-
-    static List<Commit> Commits(string runDir) => JournalEvents(runDir, "CheckpointCommitted").Select(e => new Commit(
-        e.GetProperty("Path").GetString()!, Int(e, "Phase"), Int(e, "Epoch"), Int(e, "Step"), Int(e, "DataPosition"),
-        e.TryGetProperty("EpochComplete", out var done) && done.GetBoolean())).ToList();
-
-    static List<string> EpochMetrics(string runDir) => JournalEvents(runDir, "EpochCompleted")
-        .Select(e => $"{Int(e, "Phase")}/{Int(e, "Epoch")}: {e.GetProperty("Metrics").GetRawText()}").ToList();
-
-    // Newtonsoft (Akka's default serializer) leaves out default values and wraps ints as {"$":"I5"}.
-    static int Int(JsonElement e, string name)
-    {
-        if (!e.TryGetProperty(name, out var v)) return 0;
-        if (v.ValueKind == JsonValueKind.Number) return v.GetInt32();
-        var s = v.GetProperty("$").GetString()!;
-        return int.Parse(s[1..]);
-    }
-
-    static List<JsonElement> JournalEvents(string runDir, string type)
-    {
-        var file = Path.Combine(runDir, "journal.db");
-        var events = new List<JsonElement>();
-        if (!File.Exists(file)) return events;
-        try
-        {
-            using var connection = new SqliteConnection($"Data Source={file};Mode=ReadOnly");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT message FROM journal ORDER BY ordering";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                var json = JsonDocument.Parse((byte[])reader[0]).RootElement;
-                if (json.GetProperty("$type").GetString()!.StartsWith($"ActorTraining.Messages.{type},", StringComparison.Ordinal))
-                    events.Add(json.Clone());
-            }
-        }
-        catch (SqliteException) { } // busy or not created yet: try again on the next poll
-        return events;
-    }
-
-    static string FinalCheckpoint(string runDir) =>
-        Directory.GetFiles(Path.Combine(runDir, "checkpoints"), "r0-p1-e2-*-end.ckpt").Single();
-
-    static (bool Equal, double MaxDiff) CompareWeights(string a, string b)
-    {
-        using var ma = Load(a);
-        using var mb = Load(b);
-        var da = ma.state_dict();
-        var db = mb.state_dict();
-        bool equal = da.Keys.SequenceEqual(db.Keys);
-        double max = 0;
-        foreach (var key in da.Keys)
-        {
-            equal &= da[key].eq(db[key]).all().item<bool>();
-            max = Math.Max(max, (da[key] - db[key]).abs().max().item<float>());
-        }
-        return (equal, max);
-    }
-
-    static AstModel Load(string path)
-    {
-        var model = new AstModel(CheckpointFile.ReadHeader(path).Model);
-        using var optimizer = TrainingStep.CreateOptimizer(model, 1e-3);
-        CheckpointFile.Load(path, model, optimizer);
-        return model;
-    }
+    Commit KillWhen(string runDir, string config, Func<Commit, bool> when) =>
+        TrainedRunProbe.KillWhen(_dir, TrainArgs(runDir, config), runDir, postgres: null, when);
 
     public void Dispose()
     {

@@ -26,13 +26,27 @@ public static class StatusCommand
                 Console.Error.WriteLine($"error: {dir}: no run journal ({PersistenceConfig.JournalFile}) here — not a run directory, or nothing trained yet");
                 return 2;
             }
+            if (RunIdentity.Read(dir) is not { } runId)
+            {
+                Console.Error.WriteLine($"error: {dir}: no {RunIdentity.FileName} file here — not a run directory, or nothing trained yet");
+                return 2;
+            }
+            if (pg is not null)
+            {
+                try { PersistenceConfig.CheckPostgres(pg); }
+                catch (JournalUnavailableException e)
+                {
+                    Console.Error.WriteLine($"error: {e.Message}");
+                    return 2;
+                }
+            }
             using var system = ActorSystem.Create("status", PersistenceConfig.ForRun(dir, pg)
                 .WithFallback(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")));
             try
             {
                 for (int r = 0; r < MaxRuns; r++)
                 {
-                    var reader = system.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf(r)));
+                    var reader = system.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf(runId, r)));
                     var state = await reader.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(30));
                     if (!state.Started) break;
                     Print(r, state);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ActorTraining.Actors;
 using ActorTraining.Compute.Reporting;
 using ActorTraining.Compute.Training;
 using ActorTraining.Host.Configuration;
@@ -32,6 +33,7 @@ public static class TrainCommand
             {
                 var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
                 if (parse.GetValue(threads) is { } n) torch.set_num_threads(n);
+                if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
                 var dir = Path.GetFullPath(parse.GetValue(runDir)!);
                 Directory.CreateDirectory(dir);
                 return await Train(experiment, dir, parse.GetValue(postgres), parse.GetValue(verbose));
@@ -47,6 +49,7 @@ public static class TrainCommand
 
     static async Task<int> Train(ExperimentConfig experiment, string runDir, string? postgres, bool verbose)
     {
+        var runId = RunIdentity.ReadOrCreate(runDir);
         Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}");
         var data = TrainingData.Load(experiment, runDir);
         Console.WriteLine($"data: {data.Train.Count} training clips, {data.Eval.Count} evaluation clips, {data.Labels.Count} classes");
@@ -56,7 +59,7 @@ public static class TrainCommand
         using var system = ActorSystemFactory.Create(runDir, postgres, verbose);
         try
         {
-            var results = await new TrainingRun(experiment, data, runDir, experiment.Training.ResolvedNumWorkers).RunAll(system);
+            var results = await new TrainingRun(experiment, data, runDir, runId, experiment.Training.ResolvedNumWorkers).RunAll(system);
             Console.WriteLine();
             var jsonl = Path.Combine(runDir, RunLog.JsonlName);
             var log = File.Exists(jsonl) ? RunLog.Read(jsonl) : [];

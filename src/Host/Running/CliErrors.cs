@@ -10,5 +10,5 @@ public static class CliErrors
 {
     public static bool IsUserError(Exception e) => e is ConfigException or DatasetException or AudioDecodeException
         or CheckpointCorruptException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-        or Actors.RunConfigMismatchException;
+        or Actors.RunConfigMismatchException or Actors.JournalUnavailableException;
 }

@@ -11,7 +11,7 @@ namespace ActorTraining.Host.Running;
 /// driven by its own persistent <see cref="PhaseSupervisor"/> in the run directory's journal. Rerunning on the same
 /// directory resumes each run where its journal says (a finished run is not trained again).
 /// </summary>
-public sealed class TrainingRun(ExperimentConfig config, TrainingData data, string runDirectory, int workers)
+public sealed class TrainingRun(ExperimentConfig config, TrainingData data, string runDirectory, string runId, int workers)
 {
     public sealed record Result(int RunIndex, RunState State, IReadOnlyCollection<string> Skipped, string? Failure);
 
@@ -40,7 +40,7 @@ public sealed class TrainingRun(ExperimentConfig config, TrainingData data, stri
         var monitor = system.ActorOf(RunMonitor.Props(new ProgressDisplay(name, config.Training.BatchSize), plan, outcome, skipped,
             config.Training.ResolvedMetric, name, state => EpochRecords.From(state, config, runIndex, data.Labels.Count),
             new RunLog(runDirectory)), $"monitor-r{runIndex}");
-        var supervisor = system.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(runIndex), Trainer.Props(settings),
+        var supervisor = system.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(runId, runIndex), Trainer.Props(settings),
             Evaluator.Props(settings), monitor), $"run-r{runIndex}");
         supervisor.Tell(new StartRun(settings.ConfigHash, plan));
         var end = await outcome.Task;

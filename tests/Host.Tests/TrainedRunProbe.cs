@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ActorTraining.Actors;
+using ActorTraining.Compute.Checkpoints;
+using ActorTraining.Compute.Model;
+using ActorTraining.Compute.Training;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Host.Tests;
+
+/// <summary>
+/// What the kill-and-resume tests look at from outside a `train` process: the curriculum run's events as its journal
+/// holds them (the run directory's SQLite file, or a PostgreSQL database), a child process killed with SIGKILL at a
+/// chosen commit, and the final weights.
+/// </summary>
+public static class TrainedRunProbe
+{
+    public sealed record Commit(string Path, int Phase, int Epoch, long Step, long DataPosition, bool EpochComplete);
+
+    /// <summary>Starts `actortraining <paramref name="args"/>` and kill -9s it once the journal holds a commit matching <paramref name="when"/>.</summary>
+    public static Commit KillWhen(string workingDirectory, string[] args, string runDir, string? postgres, Func<Commit, bool> when)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        psi.ArgumentList.Add(dll);
+        foreach (var arg in args) psi.ArgumentList.Add(arg);
+        using var child = Process.Start(psi)!;
+        _ = child.StandardOutput.ReadToEndAsync();
+        _ = child.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        Commit? at = null;
+        while (at is null && !child.HasExited && DateTime.UtcNow < deadline)
+        {
+            at = Commits(runDir, postgres).FirstOrDefault(when);
+            if (at is null) Thread.Sleep(20);
+        }
+        Assert.True(at is not null, "the run never committed the awaited checkpoint before it ended");
+        child.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, no flush
+        child.WaitForExit();
+        return at!;
+    }
+
+    public static List<Commit> Commits(string runDir, string? postgres = null) => JournalEvents(runDir, "CheckpointCommitted", postgres).Select(e => new Commit(
+        e.GetProperty("Path").GetString()!, Int(e, "Phase"), Int(e, "Epoch"), Int(e, "Step"), Int(e, "DataPosition"),
+        e.TryGetProperty("EpochComplete", out var done) && done.GetBoolean())).ToList();
+
+    public static List<string> EpochMetrics(string runDir, string? postgres = null) => JournalEvents(runDir, "EpochCompleted", postgres)
+        .Select(e => $"{Int(e, "Phase")}/{Int(e, "Epoch")}: {e.GetProperty("Metrics").GetRawText()}").ToList();
+
+    // Newtonsoft (Akka's default serializer) leaves out default values and wraps ints as {"$":"I5"}.
+    static int Int(JsonElement e, string name)
+    {
+        if (!e.TryGetProperty(name, out var v)) return 0;
+        if (v.ValueKind == JsonValueKind.Number) return v.GetInt32();
+        var s = v.GetProperty("$").GetString()!;
+        return int.Parse(s[1..]);
+    }
+
+    /// <summary>
+    /// Events of type <paramref name="type"/> of the run directory's curriculum run, in journal order: read from its
+    /// journal.db, or from PostgreSQL by the run directory's persistence id. Empty while nothing is written yet.
+    /// </summary>
+    public static List<JsonElement> JournalEvents(string runDir, string type, string? postgres = null)
+    {
+        var events = new List<JsonElement>();
+        if (RunIdentity.Read(runDir) is not { } runId) return events;
+        var id = PhaseSupervisor.IdOf(runId, 0);
+        const string query = "SELECT message FROM journal WHERE persistence_id = @id ORDER BY ordering";
+        try
+        {
+            if (postgres is null)
+            {
+                var file = Path.Combine(runDir, PersistenceConfig.JournalFile);
+                if (!File.Exists(file)) return events;
+                using var connection = new SqliteConnection($"Data Source={file};Mode=ReadOnly");
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = query;
+                command.Parameters.AddWithValue("@id", id);
+                Read(command.ExecuteReader());
+            }
+            else
+            {
+                using var connection = new NpgsqlConnection(postgres);
+                connection.Open();
+                using var command = new NpgsqlCommand(query, connection);
+                command.Parameters.AddWithValue("id", id);
+                Read(command.ExecuteReader());
+            }
+        }
+        catch (SqliteException) { } // busy or not created yet: try again on the next poll
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable) { } // not created yet
+        return events;
+
+        void Read(System.Data.Common.DbDataReader reader)
+        {
+            using (reader)
+                while (reader.Read())
+                {
+                    var json = JsonDocument.Parse((byte[])reader[0]).RootElement;
+                    if (json.GetProperty("$type").GetString()!.StartsWith($"ActorTraining.Messages.{type},", StringComparison.Ordinal))
+                        events.Add(json.Clone());
+                }
+        }
+    }
+
+    /// <summary>The end-of-epoch checkpoint of the curriculum run's phase <paramref name="phase"/>, epoch <paramref name="epoch"/> (0-based).</summary>
+    public static string FinalCheckpoint(string runDir, int phase, int epoch) =>
+        Directory.GetFiles(Path.Combine(runDir, "checkpoints"), $"r0-p{phase}-e{epoch}-*-end.ckpt").Single();
+
+    public static (bool Equal, double MaxDiff) CompareWeights(string a, string b)
+    {
+        using var ma = Load(a);
+        using var mb = Load(b);
+        var da = ma.state_dict();
+        var db = mb.state_dict();
+        bool equal = da.Keys.SequenceEqual(db.Keys);
+        double max = 0;
+        foreach (var key in da.Keys)
+        {
+            equal &= da[key].eq(db[key]).all().item<bool>();
+            max = Math.Max(max, (da[key] - db[key]).abs().max().item<float>());
+        }
+        return (equal, max);
+    }
+
+    static AstModel Load(string path)
+    {
+        var model = new AstModel(CheckpointFile.ReadHeader(path).Model);
+        using var optimizer = TrainingStep.CreateOptimizer(model, 1e-3);
+        CheckpointFile.Load(path, model, optimizer);
+        return model;
+    }
+}
