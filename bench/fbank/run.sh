@@ -11,6 +11,7 @@ clips="$(mktemp -d)"; trap 'rm -rf "$clips"' EXIT
 dotnet build "$root/bench/FbankBench/FbankBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
 bench="$root/bench/FbankBench/bin/Release/net10.0/ActorTraining.FbankBench.dll"
 echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-/usr/bin/python3 "$here/torchaudio_fbank.py" "$clips" "$threads" "$seconds"
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$here/torchaudio_fbank.py" "$clips" "$threads" "$seconds"
 dotnet "$bench" "$clips" "$threads" "$seconds" 1
 dotnet "$bench" "$clips" "$threads" "$seconds" 16
+dotnet "$bench" "$clips" "$threads" "$seconds" 16 f64
