@@ -21,7 +21,7 @@ public static class EvaluateCommand
                 var path = parse.GetValue(checkpoint)!;
                 var labels = CheckpointJob.LabelsOf(path);
                 var datafile = parse.GetValue(data)!;
-                var entries = AstDatafile.Load(datafile);
+                using var entries = CorpusIndex.OfDatafile(datafile, indexDirectory: null); // a temporary index: the datafile's folder may be read-only
                 for (int i = 0; i < entries.Count; i++)
                     foreach (var label in entries[i].Labels)
                         if (labels.IndexOf(label) < 0)
