@@ -116,6 +116,22 @@ public sealed unsafe class CorpusIndex : IReadOnlyList<DatasetEntry>, IDisposabl
         return null;
     }
 
+    /// <summary>
+    /// The first entry with a label <paramref name="labels"/> does not list, or null. The index's distinct labels are
+    /// checked first, so a corpus without a stray label costs no pass over its clips.
+    /// </summary>
+    public (int Index, DatasetEntry Entry, string Label)? FirstUnknownLabel(LabelSet labels)
+    {
+        if (_labels.All(l => labels.IndexOf(l) >= 0)) return null;
+        for (int i = 0; i < Count; i++)
+        {
+            var entry = this[i];
+            foreach (var label in entry.Labels)
+                if (labels.IndexOf(label) < 0) return (i, entry, label);
+        }
+        return null;
+    }
+
     public DatasetEntry this[int index]
     {
         get

@@ -22,10 +22,8 @@ public static class EvaluateCommand
                 var labels = CheckpointJob.LabelsOf(path);
                 var datafile = parse.GetValue(data)!;
                 using var entries = CorpusIndex.OfDatafile(datafile, indexDirectory: null); // a temporary index: the datafile's folder may be read-only
-                for (int i = 0; i < entries.Count; i++)
-                    foreach (var label in entries[i].Labels)
-                        if (labels.IndexOf(label) < 0)
-                            throw new DatasetException(datafile, $"data[{i}] has label '{label}', which the checkpoint's model does not know ({labels.Count} classes)");
+                if (entries.FirstUnknownLabel(labels) is (var i, _, var label))
+                    throw new DatasetException(datafile, $"data[{i}] has label '{label}', which the checkpoint's model does not know ({labels.Count} classes)");
                 var done = await CheckpointJob.Run<EvaluationDone>(path, entries, (k, phase) => new EvaluateCheckpoint(k, phase, 0));
                 Console.WriteLine($"{entries.Count} clips from {Path.GetFullPath(datafile)}");
                 foreach (var (name, value) in done.Metrics.OrderBy(m => m.Key))

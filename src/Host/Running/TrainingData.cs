@@ -73,15 +73,11 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
         }
     }
 
-    /// <summary>Every label of the corpus is in the label list; a stray one is named with the first entry that has it.</summary>
     void CheckLabels(string source, CorpusIndex entries)
     {
         if (entries.Count == 0) throw new DatasetException(source, "empty corpus: no clips");
-        if (entries.Labels.All(l => Labels.IndexOf(l) >= 0)) return; // the index's distinct labels: no pass over the clips
-        for (int i = 0; i < entries.Count; i++)
-            foreach (var label in entries[i].Labels)
-                if (Labels.IndexOf(label) < 0)
-                    throw new DatasetException(source, $"data[{i}] ({entries[i].AudioPath}) has label '{label}', which is not in the label list ({Labels.Count} classes)");
+        if (entries.FirstUnknownLabel(Labels) is (var i, var entry, var label))
+            throw new DatasetException(source, $"data[{i}] ({entry.AudioPath}) has label '{label}', which is not in the label list ({Labels.Count} classes)");
     }
 
     public void Dispose()
