@@ -105,6 +105,16 @@ public sealed class CorpusIndexTests : IDisposable
     }
 
     [Fact]
+    public void TheFirstEntryWithALabelOutsideTheLabelSetIsFound()
+    {
+        var path = Write("train.json", """{"data":[{"wav":"a.wav","labels":"a"},{"wav":"b.wav","labels":"b,zebra"},{"wav":"c.wav","labels":"zebra"}]}""");
+        using var index = CorpusIndex.OfDatafile(path, _files.PathOf("run/index"));
+        Assert.Null(index.FirstUnknownLabel(new LabelSet(["a", "b", "zebra"], ["A", "B", "Z"])));
+        var (i, entry, label) = index.FirstUnknownLabel(new LabelSet(["a", "b"], ["A", "B"]))!.Value;
+        Assert.Equal((1, "b.wav", "zebra"), (i, Path.GetFileName(entry.AudioPath), label));
+    }
+
+    [Fact]
     public void ATokenLongerThanTheReadWindowIsRead()
     {
         var longName = new string('w', 200_000) + ".wav";
