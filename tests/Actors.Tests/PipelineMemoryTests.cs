@@ -11,9 +11,10 @@ namespace ActorTraining.Actors.Tests;
 
 /// <summary>
 /// Streams generated corpora of 2,000 and 20,000 short WAV files (AST datafiles read through a corpus index, as
-/// `train` reads them) through reader → decoder pool → spectrogram pool → compressor → batcher into a consumer that is deliberately slower than the pipeline (it asks for the next batch
-/// only a while after each one, like a busy trainer). Without back-pressure the surplus would pile up in mailboxes
-/// and memory would grow with the corpus; with it, the process's peak working set is the same for both sizes.
+/// `train` reads them) through reader → decoder pool → spectrogram pool → compressor → batcher into a consumer that
+/// is deliberately slower than the pipeline (it asks for the next batch only a while after each one, like a busy
+/// trainer). Without back-pressure the surplus would pile up in mailboxes and memory would grow with the corpus;
+/// with it, the process's peak working set is the same for both sizes.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class PipelineMemoryTests : TestKit, IDisposable
