@@ -5,7 +5,8 @@ namespace ActorTraining.Actors;
 
 /// <summary>
 /// Turns the corpus into work items, one epoch at a time: the epoch's order is a permutation seeded from
-/// (seed, epoch), so a run resumed at a data position continues the same order. Releases items only on demand
+/// (seed, epoch), computed per position (<see cref="EpochOrder"/>: no memory per clip), so a run resumed at a data
+/// position continues the same order. Releases items only on demand
 /// (<see cref="RequestWork"/> from the batcher), so the corpus size never reaches memory further down. Picks mixup
 /// partners from a per-sample seed.
 /// </summary>
@@ -14,7 +15,7 @@ public sealed class CorpusReader : ReceiveActor
     readonly PipelineSpec _spec;
     readonly IActorRef _decoders;
     int _epoch = -1;
-    int[] _order = [];
+    EpochOrder _order = new(0, 0, 0, shuffle: false);
     long _next;
     bool _endSent;
 
@@ -25,18 +26,18 @@ public sealed class CorpusReader : ReceiveActor
         Receive<StartEpoch>(s =>
         {
             _epoch = s.Epoch;
-            _order = spec.Shuffle ? SampleSeed.Permutation(spec.Entries.Count, spec.Seed, s.Epoch) : Enumerable.Range(0, spec.Entries.Count).ToArray();
-            _next = Math.Min(s.FromPosition, _order.Length);
+            _order = new EpochOrder(spec.Entries.Count, spec.Seed, s.Epoch, spec.Shuffle);
+            _next = Math.Min(s.FromPosition, _order.Count);
             _endSent = false;
         });
         Receive<RequestWork>(r =>
         {
-            for (int i = 0; i < r.Count && _next < _order.Length; i++, _next++)
+            for (int i = 0; i < r.Count && _next < _order.Count; i++, _next++)
                 _decoders.Tell(Item(_next), Sender);
-            if (_next >= _order.Length && !_endSent)
+            if (_next >= _order.Count && !_endSent)
             {
                 _endSent = true;
-                Sender.Tell(new EpochEnd(_epoch, _order.Length));
+                Sender.Tell(new EpochEnd(_epoch, _order.Count));
             }
         });
     }

@@ -17,23 +17,10 @@ public static class SampleSeed
     }
 
     // splitmix64 finaliser
-    static ulong Mix(ulong z)
+    internal static ulong Mix(ulong z)
     {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
-    }
-
-    /// <summary>The epoch's order of <paramref name="count"/> items: a Fisher–Yates shuffle seeded from (seed, epoch).</summary>
-    public static int[] Permutation(int count, int seed, int epoch)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        var rng = new Random(For(seed, epoch, -1));
-        for (int i = count - 1; i > 0; i--)
-        {
-            int j = rng.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        return order;
     }
 }

@@ -10,10 +10,11 @@ using Xunit.Abstractions;
 namespace ActorTraining.Actors.Tests;
 
 /// <summary>
-/// Streams generated corpora of 2,000 and 20,000 short WAV files through reader → decoder pool → spectrogram pool →
-/// compressor → batcher into a consumer that is deliberately slower than the pipeline (it asks for the next batch
-/// only a while after each one, like a busy trainer). Without back-pressure the surplus would pile up in mailboxes
-/// and memory would grow with the corpus; with it, the process's peak working set is the same for both sizes.
+/// Streams generated corpora of 2,000 and 20,000 short WAV files (AST datafiles read through a corpus index, as
+/// `train` reads them) through reader → decoder pool → spectrogram pool → compressor → batcher into a consumer that
+/// is deliberately slower than the pipeline (it asks for the next batch only a while after each one, like a busy
+/// trainer). Without back-pressure the surplus would pile up in mailboxes and memory would grow with the corpus;
+/// with it, the process's peak working set is the same for both sizes.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class PipelineMemoryTests : TestKit, IDisposable
@@ -43,20 +44,29 @@ public sealed class PipelineMemoryTests : TestKit, IDisposable
         }
     }
 
-    IReadOnlyList<DatasetEntry> Generate(string name, int count)
+    readonly List<CorpusIndex> _indexes = [];
+
+    /// <summary>WAVs and an AST datafile listing them, read as `train` reads it: through a corpus index.</summary>
+    CorpusIndex Generate(string name, int count)
     {
         var folder = Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
-        var entries = new List<DatasetEntry>(count);
-        var wave = new float[3200]; // 0.2 s at 16 kHz
-        for (int i = 0; i < count; i++)
+        var datafile = Path.Combine(folder, "train.json");
+        using (var json = new StreamWriter(datafile))
         {
-            var f = 200 + (i % 50) * 20;
-            for (int n = 0; n < wave.Length; n++) wave[n] = 0.3f * MathF.Sin(2 * MathF.PI * f * n / 16000f);
-            var path = Path.Combine(folder, $"clip{i:D5}.wav");
-            WavFile.WriteMono16(path, wave, 16000);
-            entries.Add(new DatasetEntry(path, [i % 2 == 0 ? "/m/a" : "/m/b"]));
+            json.Write("{\"data\":[");
+            var wave = new float[3200]; // 0.2 s at 16 kHz
+            for (int i = 0; i < count; i++)
+            {
+                var f = 200 + (i % 50) * 20;
+                for (int n = 0; n < wave.Length; n++) wave[n] = 0.3f * MathF.Sin(2 * MathF.PI * f * n / 16000f);
+                WavFile.WriteMono16(Path.Combine(folder, $"clip{i:D5}.wav"), wave, 16000);
+                json.Write($"{(i > 0 ? "," : "")}\n{{\"wav\":\"clip{i:D5}.wav\",\"labels\":\"{(i % 2 == 0 ? "/m/a" : "/m/b")}\"}}");
+            }
+            json.Write("]}");
         }
-        return entries;
+        var index = CorpusIndex.OfDatafile(datafile, Path.Combine(_dir, "index"));
+        _indexes.Add(index);
+        return index;
     }
 
     (long PeakWorkingSet, double Seconds, long Samples) Stream(IReadOnlyList<DatasetEntry> entries, TimeSpan work)
@@ -116,6 +126,7 @@ public sealed class PipelineMemoryTests : TestKit, IDisposable
     public new void Dispose()
     {
         base.Dispose();
+        foreach (var index in _indexes) index.Dispose();
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 }

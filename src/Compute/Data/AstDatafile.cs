@@ -5,59 +5,83 @@ namespace ActorTraining.Compute.Data;
 /// <summary>
 /// Reads the AST reference datafile: {"data":[{"wav": path, "labels": "mid1,mid2"}, ...]}.
 /// Relative wav paths resolve against the datafile's folder (the reference uses them as given, relative to its cwd).
+/// <see cref="Read"/> streams the file entry by entry (large corpora go into a <see cref="CorpusIndex"/>);
+/// <see cref="Load"/> keeps them all, for small lists.
 /// </summary>
 public static class AstDatafile
 {
-    public static IReadOnlyList<DatasetEntry> Load(string datafileJson)
+    public static IReadOnlyList<DatasetEntry> Load(string datafileJson) => Read(datafileJson).ToList();
+
+    /// <summary>The entries in file order, parsed as they are enumerated; errors name the file, entry index and key.</summary>
+    public static IEnumerable<DatasetEntry> Read(string datafileJson)
     {
         var fullPath = Path.GetFullPath(datafileJson);
         if (!File.Exists(fullPath)) throw new DatasetException(fullPath, "datafile not found");
-        JsonDocument doc;
-        try
+        return Entries(fullPath);
+    }
+
+    static IEnumerable<DatasetEntry> Entries(string file)
+    {
+        const string missingData = "missing top-level key 'data' (expected {\"data\":[{\"wav\":...,\"labels\":...}]})";
+        var folder = Path.GetDirectoryName(file)!;
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        var json = new StreamingJsonReader(stream, file);
+        if (!json.Read() || json.Token != JsonTokenType.StartObject) throw new DatasetException(file, missingData);
+        bool sawData = false;
+        int index = 0;
+        while (true)
         {
-            using var stream = File.OpenRead(fullPath);
-            doc = JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        }
-        catch (JsonException e)
-        {
-            throw new DatasetException(fullPath, $"malformed JSON at line {e.LineNumber + 1}: {e.Message}");
-        }
-        using (doc)
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("data", out var data))
-                throw new DatasetException(fullPath, "missing top-level key 'data' (expected {\"data\":[{\"wav\":...,\"labels\":...}]})");
-            if (data.ValueKind != JsonValueKind.Array)
-                throw new DatasetException(fullPath, $"key 'data' must be an array, found {data.ValueKind}");
-            var folder = Path.GetDirectoryName(fullPath)!;
-            var entries = new List<DatasetEntry>();
-            int index = 0;
-            foreach (var item in data.EnumerateArray())
+            json.ReadExpecting("the end of the top-level object");
+            if (json.Token == JsonTokenType.EndObject) break;
+            var key = json.Text;
+            json.ReadExpecting($"the value of '{key}'");
+            if (key != "data" || sawData)
             {
-                entries.Add(ReadEntry(fullPath, folder, index, item));
+                json.SkipValue();
+                continue;
+            }
+            sawData = true;
+            if (json.Token != JsonTokenType.StartArray)
+                throw new DatasetException(file, $"key 'data' must be an array, found {json.Kind}");
+            while (true)
+            {
+                json.ReadExpecting($"the end of 'data' (after {index} entries)");
+                if (json.Token == JsonTokenType.EndArray) break;
+                yield return ReadEntry(json, file, folder, index);
                 index++;
             }
-            if (entries.Count == 0) throw new DatasetException(fullPath, "empty corpus: 'data' has no entries");
-            return entries;
         }
+        while (json.Read()) { } // anything after the top-level object is malformed JSON, which Read reports
+        if (!sawData) throw new DatasetException(file, missingData);
+        if (index == 0) throw new DatasetException(file, "empty corpus: 'data' has no entries");
     }
 
-    private static DatasetEntry ReadEntry(string file, string folder, int index, JsonElement item)
+    static DatasetEntry ReadEntry(StreamingJsonReader json, string file, string folder, int index)
     {
-        if (item.ValueKind != JsonValueKind.Object)
-            throw new DatasetException(file, $"data[{index}] must be an object, found {item.ValueKind}");
-        var wav = RequiredString(file, index, item, "wav");
-        var labels = RequiredString(file, index, item, "labels")
-            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (labels.Length == 0) throw new DatasetException(file, $"data[{index}] key 'labels' is empty");
-        return new DatasetEntry(Path.GetFullPath(wav, folder), labels);
+        if (json.Token != JsonTokenType.StartObject)
+            throw new DatasetException(file, $"data[{index}] must be an object, found {json.Kind}");
+        string? wav = null, labels = null;
+        while (true)
+        {
+            json.ReadExpecting($"the end of data[{index}]");
+            if (json.Token == JsonTokenType.EndObject) break;
+            var key = json.Text;
+            json.ReadExpecting($"the value of data[{index}] key '{key}'");
+            if (key is "wav") wav = RequiredString(json, file, index, key);
+            else if (key is "labels") labels = RequiredString(json, file, index, key);
+            else json.SkipValue();
+        }
+        if (wav is null) throw new DatasetException(file, $"data[{index}] is missing key 'wav'");
+        if (labels is null) throw new DatasetException(file, $"data[{index}] is missing key 'labels'");
+        var split = labels.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (split.Length == 0) throw new DatasetException(file, $"data[{index}] key 'labels' is empty");
+        return new DatasetEntry(Path.GetFullPath(wav, folder), split);
     }
 
-    private static string RequiredString(string file, int index, JsonElement item, string key)
+    static string RequiredString(StreamingJsonReader json, string file, int index, string key)
     {
-        if (!item.TryGetProperty(key, out var value))
-            throw new DatasetException(file, $"data[{index}] is missing key '{key}'");
-        if (value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(value.GetString()))
-            throw new DatasetException(file, $"data[{index}] key '{key}' must be a non-empty string, found {value.ValueKind} {value.GetRawText()}");
-        return value.GetString()!;
+        if (json.Token != JsonTokenType.String || string.IsNullOrWhiteSpace(json.Text))
+            throw new DatasetException(file, $"data[{index}] key '{key}' must be a non-empty string, found {json.Kind} {json.Shown}");
+        return json.Text!;
     }
 }

@@ -21,11 +21,9 @@ public static class EvaluateCommand
                 var path = parse.GetValue(checkpoint)!;
                 var labels = CheckpointJob.LabelsOf(path);
                 var datafile = parse.GetValue(data)!;
-                var entries = AstDatafile.Load(datafile);
-                for (int i = 0; i < entries.Count; i++)
-                    foreach (var label in entries[i].Labels)
-                        if (labels.IndexOf(label) < 0)
-                            throw new DatasetException(datafile, $"data[{i}] has label '{label}', which the checkpoint's model does not know ({labels.Count} classes)");
+                using var entries = CorpusIndex.OfDatafile(datafile, indexDirectory: null); // a temporary index: the datafile's folder may be read-only
+                if (entries.FirstUnknownLabel(labels) is (var i, _, var label))
+                    throw new DatasetException(datafile, $"data[{i}] has label '{label}', which the checkpoint's model does not know ({labels.Count} classes)");
                 var done = await CheckpointJob.Run<EvaluationDone>(path, entries, (k, phase) => new EvaluateCheckpoint(k, phase, 0));
                 Console.WriteLine($"{entries.Count} clips from {Path.GetFullPath(datafile)}");
                 foreach (var (name, value) in done.Metrics.OrderBy(m => m.Key))

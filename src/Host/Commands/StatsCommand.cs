@@ -26,7 +26,7 @@ public static class StatsCommand
             {
                 var options = new FbankOptions(parse.GetValue(shift), parse.GetValue(bins));
                 int targetLength = parse.GetValue(target) ?? (int)(1024 * 10 / options.FrameShiftMs);
-                var entries = AstDatafile.Load(parse.GetValue(datafile)!);
+                using var entries = CorpusIndex.OfDatafile(parse.GetValue(datafile)!, indexDirectory: null);
                 int skipped = 0;
                 var (mean, std) = CorpusStats.Compute(entries.Select(e => e.AudioPath), options, targetLength, e =>
                 {

@@ -51,7 +51,7 @@ public static class TrainCommand
     {
         var runId = RunIdentity.ReadOrCreate(runDir);
         Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}");
-        var data = TrainingData.Load(experiment, runDir);
+        using var data = TrainingData.Load(experiment, runDir);
         Console.WriteLine($"data: {data.Train.Count} training clips, {data.Eval.Count} evaluation clips, {data.Labels.Count} classes");
         var experimentFile = Path.Combine(runDir, "experiment.json");
         if (!File.Exists(experimentFile)) File.WriteAllText(experimentFile, experiment.ToJson(indented: true));

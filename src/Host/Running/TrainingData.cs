@@ -3,57 +3,86 @@ using ActorTraining.Compute.Training;
 
 namespace ActorTraining.Host.Running;
 
-/// <summary>The corpora a run trains and evaluates on, loaded as the experiment's data section says, labels checked.</summary>
-public sealed record TrainingData(IReadOnlyList<DatasetEntry> Train, IReadOnlyList<DatasetEntry> Eval, LabelSet Labels)
+/// <summary>
+/// The corpora a run trains and evaluates on, loaded as the experiment's data section says, labels checked. Both are
+/// <see cref="CorpusIndex"/> files in the run directory's index folder (memory-mapped, so memory does not grow with
+/// the corpus; a datafile's index is reused on resume while the datafile is unchanged). Dispose to unmap them.
+/// </summary>
+public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet Labels) : IDisposable
 {
+    public static string IndexDirectory(string runDirectory) => Path.Combine(runDirectory, "index");
+
     public static TrainingData Load(ExperimentConfig config, string runDirectory)
     {
         var data = config.Data;
-        TrainingData result;
-        switch (data.Source)
+        var indexes = IndexDirectory(runDirectory);
+        return data.Source switch
         {
-            case "synthetic":
-                var files = SyntheticCorpus.Generate(Path.Combine(runDirectory, "corpus"), data.Synthetic);
-                result = new(AstDatafile.Load(files.TrainDatafile), AstDatafile.Load(files.EvalDatafile), LabelCsv.Load(files.LabelCsv));
-                break;
-            case "datafile":
-                result = new(AstDatafile.Load(data.TrainDatafile!), AstDatafile.Load(data.EvalDatafile!), LabelCsv.Load(data.LabelCsv!));
-                break;
-            case "folder":
-                var (entries, labels) = FolderCorpus.Load(data.FolderRoot!);
-                var (train, eval) = Split(entries, data.EvalFraction);
-                result = new(train, eval, labels);
-                break;
-            default:
-                throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{data.Source}'");
-        }
-        result.CheckLabels(data.TrainDatafile ?? "training corpus", result.Train);
-        result.CheckLabels(data.EvalDatafile ?? "evaluation corpus", result.Eval);
-        return result;
+            "synthetic" => FromSynthetic(SyntheticCorpus.Generate(Path.Combine(runDirectory, "corpus"), data.Synthetic), indexes),
+            "datafile" => FromDatafiles((data.TrainDatafile!, data.EvalDatafile!, data.LabelCsv!), indexes),
+            "folder" => FromFolder(data.FolderRoot!, data.EvalFraction, indexes),
+            _ => throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{data.Source}'"),
+        };
+    }
+
+    static TrainingData FromSynthetic(SyntheticCorpusFiles files, string indexes) =>
+        FromDatafiles((files.TrainDatafile, files.EvalDatafile, files.LabelCsv), indexes);
+
+    static TrainingData FromDatafiles((string Train, string Eval, string LabelCsv) files, string indexes)
+    {
+        var labels = LabelCsv.Load(files.LabelCsv);
+        return Checked(() => CorpusIndex.OfDatafile(files.Train, indexes), () => CorpusIndex.OfDatafile(files.Eval, indexes), labels,
+            files.Train, files.Eval);
     }
 
     /// <summary>Every n-th clip of each class (in listing order) goes to evaluation, so the split is deterministic.</summary>
-    static (IReadOnlyList<DatasetEntry> Train, IReadOnlyList<DatasetEntry> Eval) Split(IReadOnlyList<DatasetEntry> entries, double evalFraction)
+    static TrainingData FromFolder(string root, double evalFraction, string indexes)
     {
-        var train = new List<DatasetEntry>();
-        var eval = new List<DatasetEntry>();
-        foreach (var group in entries.GroupBy(e => e.Labels[0]))
+        Directory.CreateDirectory(indexes);
+        var (labels, classes) = FolderCorpus.Classes(root);
+        using var train = new CorpusIndexWriter(Path.Combine(indexes, "folder-train.corpusindex"), (0, 0));
+        using var eval = new CorpusIndexWriter(Path.Combine(indexes, "folder-eval.corpusindex"), (0, 0));
+        foreach (var (name, clips) in classes)
         {
-            var clips = group.ToList();
             var evalCount = Math.Max(1, (int)Math.Round(clips.Count * evalFraction));
             var stride = (double)clips.Count / evalCount;
             var evalIndices = Enumerable.Range(0, evalCount).Select(i => (int)(i * stride)).ToHashSet();
-            for (int i = 0; i < clips.Count; i++) (evalIndices.Contains(i) ? eval : train).Add(clips[i]);
+            for (int i = 0; i < clips.Count; i++) (evalIndices.Contains(i) ? eval : train).Add(clips[i], [name]);
         }
-        return (train, eval);
+        return Checked(() => train.Complete(), () => eval.Complete(), labels, "training corpus", "evaluation corpus");
     }
 
-    void CheckLabels(string source, IReadOnlyList<DatasetEntry> entries)
+    /// <summary>Opens both corpora and checks them against the labels; nothing stays mapped if either fails.</summary>
+    static TrainingData Checked(Func<CorpusIndex> openTrain, Func<CorpusIndex> openEval, LabelSet labels, string trainSource, string evalSource)
+    {
+        CorpusIndex? train = null, eval = null;
+        try
+        {
+            train = openTrain();
+            eval = openEval();
+            var result = new TrainingData(train, eval, labels);
+            result.CheckLabels(trainSource, train);
+            result.CheckLabels(evalSource, eval);
+            return result;
+        }
+        catch
+        {
+            train?.Dispose();
+            eval?.Dispose();
+            throw;
+        }
+    }
+
+    void CheckLabels(string source, CorpusIndex entries)
     {
         if (entries.Count == 0) throw new DatasetException(source, "empty corpus: no clips");
-        for (int i = 0; i < entries.Count; i++)
-            foreach (var label in entries[i].Labels)
-                if (Labels.IndexOf(label) < 0)
-                    throw new DatasetException(source, $"data[{i}] ({entries[i].AudioPath}) has label '{label}', which is not in the label list ({Labels.Count} classes)");
+        if (entries.FirstUnknownLabel(Labels) is (var i, var entry, var label))
+            throw new DatasetException(source, $"data[{i}] ({entry.AudioPath}) has label '{label}', which is not in the label list ({Labels.Count} classes)");
+    }
+
+    public void Dispose()
+    {
+        Train.Dispose();
+        Eval.Dispose();
     }
 }
