@@ -74,7 +74,9 @@ public static class TrainedRunProbe
             {
                 var file = Path.Combine(runDir, PersistenceConfig.JournalFile);
                 if (!File.Exists(file)) return events;
-                using var connection = new SqliteConnection($"Data Source={file};Mode=ReadOnly");
+                // Not read-only: after a kill -9 mid-write the journal may have a hot rollback journal, which only a
+                // connection allowed to write can recover (a read-only one fails, and the poll would see no events).
+                using var connection = new SqliteConnection($"Data Source={file};Mode=ReadWrite");
                 connection.Open();
                 using var command = connection.CreateCommand();
                 command.CommandText = query;
