@@ -16,6 +16,9 @@ public static class SampleSeed
         return (int)(h & 0x7FFFFFFF);
     }
 
+    /// <summary>The torch generator's seed at the start of phase <paramref name="phaseIndex"/> (after the first).</summary>
+    public static int ForPhaseStart(int seed, int phaseIndex) => For(seed, phaseIndex, -1, stream: -1);
+
     // splitmix64 finaliser
     internal static ulong Mix(ulong z)
     {

@@ -86,7 +86,10 @@ public sealed class TrainingSession : IDisposable
             var previous = settings.Plan()[phase.Index - 1];
             using var source = TorchRng.Preserving(() => new AstModel(settings.PhaseModel(previous)));
             LoadCheckpoint(from.Path, from.Sha256, source, null);
-            model = TorchRng.Preserving(() => PhaseTransfer.Transfer(source, config));
+            // Seeded, not preserved: a resumed run starts a later phase in a fresh process whose generator was never
+            // seeded, and the state every checkpoint of this phase stores must not depend on that.
+            model = TorchRng.Seeded(SampleSeed.ForPhaseStart(settings.Config.Training.Seed, phase.Index),
+                () => PhaseTransfer.Transfer(source, config));
         }
         else
         {

@@ -6,9 +6,9 @@ using static ActorTraining.Host.Tests.TrainedRunProbe;
 namespace ActorTraining.Host.Tests;
 
 /// <summary>
-/// `train` as a real child process, killed with SIGKILL mid-phase and mid-epoch (right after the journal committed a
-/// mid-epoch checkpoint — once in the first phase, then again after a rerun in the second), then rerun to completion
-/// on the same run directory. Its final weights
+/// `train` as a real child process, killed with SIGKILL right after the journal committed a checkpoint — mid-epoch in
+/// the first phase, then at the first phase's end (so a fresh process starts the second phase), then mid-epoch in the
+/// second — and rerun each time, finally to completion, on the same run directory. Its final weights
 /// must equal, bit for bit, those of an uninterrupted run with the same configuration (libtorch fixed to one thread).
 /// </summary>
 public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
@@ -42,9 +42,11 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"uninterrupted run: {clock.Elapsed.TotalSeconds:F1} s");
 
         // Start the same training and kill -9 it once the journal holds a mid-epoch checkpoint of phase 1, epoch 2;
-        // rerun and kill again at a mid-epoch checkpoint of phase 2, epoch 2; then rerun to the end.
+        // rerun and kill at phase 1's end; rerun and kill at a mid-epoch checkpoint of phase 2, epoch 2; rerun to the end.
         var first = KillWhen(killed, config, c => c is { Phase: 0, Epoch: 1, EpochComplete: false });
         output.WriteLine($"killed after the commit of {Path.GetFileName(first.Path)} (phase 1, epoch 2, position {first.DataPosition}, step {first.Step})");
+        var boundary = KillWhen(killed, config, c => c is { Phase: 0, Epoch: 1, EpochComplete: true });
+        output.WriteLine($"killed after the commit of {Path.GetFileName(boundary.Path)} (the end of phase 1: the next process starts phase 2)");
         var second = KillWhen(killed, config, c => c is { Phase: 1, Epoch: 1, EpochComplete: false });
         output.WriteLine($"killed after the commit of {Path.GetFileName(second.Path)} (phase 2, epoch 2, position {second.DataPosition}, step {second.Step})");
         var last = Commits(killed).Last();
@@ -62,7 +64,10 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         var commits = Commits(killed);
         var next = commits[commits.IndexOf(last) + 1]; // the resumed process continued from the last commit, not from scratch
         Assert.Equal((1, 1), (next.Phase, next.Epoch));
-        Assert.True(next.Step > last.Step && next.DataPosition > last.DataPosition);
+        // (a kill right after the epoch's last mid-epoch commit resumes at the epoch's end: the next commit is its end)
+        Assert.True(next.Step > last.Step && next.DataPosition > last.DataPosition
+                    || next.Step == last.Step && next.DataPosition == last.DataPosition && next.EpochComplete,
+            $"after the commit at step {last.Step}, position {last.DataPosition} came step {next.Step}, position {next.DataPosition}");
         Assert.Single(JournalEvents(killed, "RunStarted"));
 
         var a = FinalCheckpoint(straight, 1, 2);
@@ -72,7 +77,8 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
                          $"{Path.GetFileName(b)} sha {CheckpointFile.ReadHeader(b).Sha256[..16]}; weights equal: {equal}, max |diff| {maxDiff}");
         Assert.True(equal, $"final weights differ (max |diff| {maxDiff})");
         // and so is everything else in the file: optimiser moments, LR-schedule position, torch RNG state
-        Assert.Equal(CheckpointFile.ReadHeader(a).Sha256, CheckpointFile.ReadHeader(b).Sha256);
+        Assert.True(CheckpointFile.ReadHeader(a).Sha256 == CheckpointFile.ReadHeader(b).Sha256,
+            $"final checkpoint files differ: {DescribeDifference(a, b)}");
         // the metrics the journal recorded for every epoch agree too
         Assert.Equal(EpochMetrics(straight), EpochMetrics(killed));
     }

@@ -128,6 +128,44 @@ public static class TrainedRunProbe
         return (equal, max);
     }
 
+    /// <summary>Which parts of two checkpoint files differ: the header's fields, the weights section, the optimiser section.</summary>
+    public static string DescribeDifference(string a, string b)
+    {
+        var (ia, wa, oa) = Sections(a);
+        var (ib, wb, ob) = Sections(b);
+        var parts = new List<string>();
+        var ja = System.Text.Json.JsonDocument.Parse(ia).RootElement;
+        var jb = System.Text.Json.JsonDocument.Parse(ib).RootElement;
+        foreach (var field in ja.EnumerateObject())
+            if (field.Value.GetRawText() != jb.GetProperty(field.Name).GetRawText())
+                parts.Add($"info.{field.Name}: {Shorten(field.Value.GetRawText())} vs {Shorten(jb.GetProperty(field.Name).GetRawText())}");
+        if (!wa.AsSpan().SequenceEqual(wb)) parts.Add($"weights section ({wa.Length} vs {wb.Length} bytes, first difference at {FirstDifference(wa, wb)})");
+        if (!oa.AsSpan().SequenceEqual(ob)) parts.Add($"optimiser section ({oa.Length} vs {ob.Length} bytes, first difference at {FirstDifference(oa, ob)})");
+        return parts.Count == 0 ? "no difference" : string.Join("; ", parts);
+
+        static string Shorten(string s) => s.Length <= 80 ? s : s[..80] + "…";
+        static int FirstDifference(byte[] x, byte[] y)
+        {
+            int n = Math.Min(x.Length, y.Length);
+            for (int i = 0; i < n; i++) if (x[i] != y[i]) return i;
+            return n;
+        }
+    }
+
+    // The file layout CheckpointFile writes: magic, version, model JSON, info JSON, then two length-prefixed sections.
+    static (string Info, byte[] Weights, byte[] Optimizer) Sections(string path)
+    {
+        CheckpointFile.ReadHeader(path); // verifies the hash
+        using var reader = new BinaryReader(File.OpenRead(path));
+        reader.ReadString();
+        reader.ReadInt32();
+        reader.ReadString();
+        var info = reader.ReadString();
+        var weights = reader.ReadBytes(checked((int)reader.ReadInt64()));
+        var optimizer = reader.ReadBytes(checked((int)reader.ReadInt64()));
+        return (info, weights, optimizer);
+    }
+
     static AstModel Load(string path)
     {
         var model = new AstModel(CheckpointFile.ReadHeader(path).Model);
