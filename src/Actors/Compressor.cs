@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using ActorTraining.Compute.Compression;
 using ActorTraining.Messages;
 using TorchSharp;
@@ -16,7 +17,8 @@ public sealed class Compressor : ReceiveActor
     {
         var compression = PhaseCompression.Of(spec.Method, spec.Factor, spec.Pooling);
         var pools = spec.Method == "pool" && spec.Factor > 1;
-        Receive<SpectrogramReady>(s =>
+        var log = Context.GetLogger();
+        Receive<SpectrogramReady>(s => ClipGuard.Run(s.Item, "compression", batcher, log, () =>
         {
             if (!pools) { batcher.Tell(s); return; }
             if (s.Frames < spec.Factor)
@@ -27,7 +29,7 @@ public sealed class Compressor : ReceiveActor
             using var scope = torch.NewDisposeScope();
             var pooled = compression.ApplyToFbank(torch.tensor(s.Values, [s.Frames, s.MelBins]));
             batcher.Tell(s with { Values = pooled.contiguous().data<float>().ToArray(), Frames = (int)pooled.shape[0] });
-        });
+        }));
     }
 
     public static Props Props(PipelineSpec spec, IActorRef batcher) => Akka.Actor.Props.Create(() => new Compressor(spec, batcher));

@@ -18,7 +18,7 @@ public sealed class DecoderWorker : ReceiveActor
     {
         var log = Context.GetLogger();
         var options = new DecodeOptions(MaxSeconds: spec.MaxSeconds);
-        Receive<WorkItem>(item =>
+        Receive<WorkItem>(item => ClipGuard.Run(item, "decoding", batcher, log, () =>
         {
             float[] wave;
             try { wave = AudioDecoder.Decode(item.AudioPath, options); }
@@ -45,7 +45,7 @@ public sealed class DecoderWorker : ReceiveActor
                 }
             }
             spectrograms.Tell(new DecodedClip(item, wave, target));
-        });
+        }));
     }
 
     public static Props Props(PipelineSpec spec, IActorRef spectrograms, IActorRef batcher) =>

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using ActorTraining.Compute.Features;
 using ActorTraining.Messages;
 using TorchSharp;
@@ -16,7 +17,8 @@ public sealed class SpectrogramWorker : ReceiveActor
     {
         var shift = spec.Method == "fshift" ? spec.BaseFrameShiftMs * spec.Factor : spec.BaseFrameShiftMs;
         var extractor = new FbankExtractor(new FbankOptions(FrameShiftMs: shift, MelBins: spec.MelBins));
-        Receive<DecodedClip>(clip =>
+        var log = Context.GetLogger();
+        Receive<DecodedClip>(clip => ClipGuard.Run(clip.Item, "spectrogram", batcher, log, () =>
         {
             float[] values;
             int frames;
@@ -38,7 +40,7 @@ public sealed class SpectrogramWorker : ReceiveActor
                 return;
             }
             compressor.Tell(new SpectrogramReady(clip.Item, values, frames, spec.MelBins, clip.Target));
-        });
+        }));
     }
 
     public static Props Props(PipelineSpec spec, IActorRef compressor, IActorRef batcher) =>

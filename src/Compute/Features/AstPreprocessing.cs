@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Runtime;
 using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Features;
@@ -24,7 +25,8 @@ public static class AstPreprocessing
     public static Tensor Normalize(Tensor fbank, double mean, double std)
     {
         if (!(std > 0)) throw new ArgumentOutOfRangeException(nameof(std), $"std {std} must be positive");
-        return (fbank - mean) / (std * 2);
+        using var n = new ScalarScope();
+        return fbank.sub(n.Of(mean)).div(n.Of(std * 2));
     }
 
     /// <summary>
@@ -36,16 +38,17 @@ public static class AstPreprocessing
     {
         if (freqm < 0 || timem < 0) throw new ArgumentOutOfRangeException(freqm < 0 ? nameof(freqm) : nameof(timem), "mask widths must be ≥ 0");
         var result = fbank.clone();
+        using var n = new ScalarScope();
         long frames = fbank.shape[^2], bins = fbank.shape[^1];
         if (freqm > 0)
         {
             var (start, end) = MaskRange(freqm, bins, rng);
-            if (end > start) result[TensorIndex.Ellipsis, TensorIndex.Slice(start, end)] = 0;
+            if (end > start) result[TensorIndex.Ellipsis, TensorIndex.Slice(start, end)].fill_(n.Of(0.0));
         }
         if (timem > 0)
         {
             var (start, end) = MaskRange(timem, frames, rng);
-            if (end > start) result[TensorIndex.Ellipsis, TensorIndex.Slice(start, end), TensorIndex.Colon] = 0;
+            if (end > start) result[TensorIndex.Ellipsis, TensorIndex.Slice(start, end), TensorIndex.Colon].fill_(n.Of(0.0));
         }
         return result;
     }

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -95,13 +96,14 @@ public sealed class FbankExtractor
     /// <summary>torchaudio's _get_window + fbank body for frames [m, WindowSize].</summary>
     private Tensor LogMel(Tensor frames)
     {
+        using var n = new ScalarScope();
         frames = frames - frames.mean([1], keepdim: true);                                   // remove DC per frame
         var previous = cat([frames[.., ..1], frames[.., ..^1]], 1);                           // replicate-pad on the left
-        frames = frames - PreemphasisCoefficient * previous;
+        frames = frames - previous.mul(n.Of(PreemphasisCoefficient));
         frames = frames * _window;
         int pad = _options.PaddedWindowSize - _options.WindowSize;
         if (pad > 0) frames = nn.functional.pad(frames, [0, pad]);
-        var power = fft.rfft(frames).abs().pow(2.0);
+        var power = fft.rfft(frames).abs().pow(n.Of(2.0));
         var mel = power.mm(_melT);
         return torch.maximum(mel, tensor(Epsilon).to(_computeType)).log();
     }
@@ -115,11 +117,13 @@ public sealed class FbankExtractor
         double fftBinWidth = (double)o.SampleRate / padded;
         double melLow = MelScale(LowFreq), melHigh = MelScale(highFreq);
         double melDelta = (melHigh - melLow) / (numBins + 1);
-        var bin = arange(numBins, int64).unsqueeze(1);
-        var leftMel = melLow + bin * melDelta;
-        var centerMel = melLow + (bin + 1.0) * melDelta;
-        var rightMel = melLow + (bin + 2.0) * melDelta;
-        var mel = (1127.0 * (1.0 + fftBinWidth * arange(0.0, padded / 2, 1.0, float32) / 700.0).log()).unsqueeze(0);
+        using var n = new ScalarScope();
+        var bin = arange(n.Of((long)numBins), int64).unsqueeze(1);
+        var leftMel = bin.mul(n.Of(melDelta)).add(n.Of(melLow));
+        var centerMel = bin.add(n.Of(1.0)).mul(n.Of(melDelta)).add(n.Of(melLow));
+        var rightMel = bin.add(n.Of(2.0)).mul(n.Of(melDelta)).add(n.Of(melLow));
+        var mel = arange(n.Of(0.0), n.Of((long)(padded / 2)), n.Of(1.0), float32).mul(n.Of(fftBinWidth)).div(n.Of(700.0)).add(n.Of(1.0)).log()
+            .mul(n.Of(1127.0)).unsqueeze(0);
         var up = (mel - leftMel) / (centerMel - leftMel);
         var down = (rightMel - mel) / (rightMel - centerMel);
         var bins = torch.maximum(zeros(1), torch.minimum(up, down));

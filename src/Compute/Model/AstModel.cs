@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,7 +35,8 @@ public sealed class AstModel : nn.Module<Tensor, Tensor>
                 $"AstModel expects [B, {Config.TargetLength}, {Config.MelBins}] (B, TargetLength, MelBins), got [{string.Join(", ", input.shape)}]");
         using var _ = NewDisposeScope();
         var tokens = v.forward(input.unsqueeze(1).transpose(2, 3)); // [B, 1, F, T]
-        var pooled = (tokens[.., 0] + tokens[.., 1]) / 2;
+        using var n = new ScalarScope();
+        var pooled = (tokens[.., 0] + tokens[.., 1]).div(n.Of(2.0));
         return mlp_head.forward(pooled).MoveToOuterDisposeScope();
     }
 }
@@ -165,7 +167,8 @@ internal static class TimmInit
     {
         using var _ = no_grad();
         double lower = NormalCdf(a / std), upper = NormalCdf(b / std);
-        t.uniform_(2 * lower - 1, 2 * upper - 1).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(a, b);
+        using var n = new ScalarScope();
+        t.uniform_(2 * lower - 1, 2 * upper - 1).erfinv_().mul_(n.Of(std * Math.Sqrt(2))).clamp_(n.Of(a), n.Of(b));
     }
 
     private static double NormalCdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
