@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ActorTraining.Compute.Checkpoints;
 using Xunit.Abstractions;
 using static ActorTraining.Host.Tests.TrainedRunProbe;
 
@@ -70,17 +69,7 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
             $"after the commit at step {last.Step}, position {last.DataPosition} came step {next.Step}, position {next.DataPosition}");
         Assert.Single(JournalEvents(killed, "RunStarted"));
 
-        var a = FinalCheckpoint(straight, 1, 2);
-        var b = FinalCheckpoint(killed, 1, 2);
-        var (equal, maxDiff) = CompareWeights(a, b);
-        output.WriteLine($"final checkpoints: {Path.GetFileName(a)} sha {CheckpointFile.ReadHeader(a).Sha256[..16]}, " +
-                         $"{Path.GetFileName(b)} sha {CheckpointFile.ReadHeader(b).Sha256[..16]}; weights equal: {equal}, max |diff| {maxDiff}");
-        Assert.True(equal, $"final weights differ (max |diff| {maxDiff})");
-        // and so is everything else in the file: optimiser moments, LR-schedule position, torch RNG state
-        Assert.True(CheckpointFile.ReadHeader(a).Sha256 == CheckpointFile.ReadHeader(b).Sha256,
-            $"final checkpoint files differ: {DescribeDifference(a, b)}");
-        // the metrics the journal recorded for every epoch agree too
-        Assert.Equal(EpochMetrics(straight), EpochMetrics(killed));
+        AssertSameEnd(straight, killed, phase: 1, epoch: 2, output);
     }
 
     Commit KillWhen(string runDir, string config, Func<Commit, bool> when) =>

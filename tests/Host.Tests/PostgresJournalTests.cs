@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using ActorTraining.Actors;
-using ActorTraining.Compute.Checkpoints;
 using Npgsql;
 using Xunit.Abstractions;
 using static ActorTraining.Host.Tests.TrainedRunProbe;
@@ -122,14 +121,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         Assert.Single(JournalEvents(killed, "RunStarted", pg));
         Assert.Single(JournalEvents(killed, "RunCompleted", pg));
 
-        var a = FinalCheckpoint(straight, 1, 2);
-        var b = FinalCheckpoint(killed, 1, 2);
-        var (equal, maxDiff) = CompareWeights(a, b);
-        output.WriteLine($"final checkpoints: {Path.GetFileName(a)} sha {CheckpointFile.ReadHeader(a).Sha256[..16]}, " +
-                         $"{Path.GetFileName(b)} sha {CheckpointFile.ReadHeader(b).Sha256[..16]}; weights equal: {equal}, max |diff| {maxDiff}");
-        Assert.True(equal, $"final weights differ (max |diff| {maxDiff})");
-        Assert.Equal(CheckpointFile.ReadHeader(a).Sha256, CheckpointFile.ReadHeader(b).Sha256);
-        Assert.Equal(EpochMetrics(straight, pg), EpochMetrics(killed, pg));
+        AssertSameEnd(straight, killed, phase: 1, epoch: 2, output, pg);
     }
 
     [Fact]

@@ -112,6 +112,25 @@ public static class TrainedRunProbe
     public static string FinalCheckpoint(string runDir, int phase, int epoch) =>
         Directory.GetFiles(Path.Combine(runDir, "checkpoints"), $"r0-p{phase}-e{epoch}-*-end.ckpt").Single();
 
+    /// <summary>
+    /// An interrupted-and-resumed run ended where the uninterrupted one did: the epoch-end checkpoint of (phase, epoch),
+    /// both 0-based as in its file name, has the same weights bit for bit and is the same file (optimiser moments, LR-schedule position,
+    /// torch RNG state); the journal recorded the same metrics for every epoch.
+    /// </summary>
+    public static void AssertSameEnd(string straight, string killed, int phase, int epoch, Xunit.Abstractions.ITestOutputHelper output,
+        string? postgres = null)
+    {
+        var a = FinalCheckpoint(straight, phase, epoch);
+        var b = FinalCheckpoint(killed, phase, epoch);
+        var (equal, maxDiff) = CompareWeights(a, b);
+        output.WriteLine($"final checkpoints: {Path.GetFileName(a)} sha {CheckpointFile.ReadHeader(a).Sha256[..16]}, " +
+                         $"{Path.GetFileName(b)} sha {CheckpointFile.ReadHeader(b).Sha256[..16]}; weights equal: {equal}, max |diff| {maxDiff}");
+        Assert.True(equal, $"final weights differ (max |diff| {maxDiff})");
+        Assert.True(CheckpointFile.ReadHeader(a).Sha256 == CheckpointFile.ReadHeader(b).Sha256,
+            $"final checkpoint files differ: {DescribeDifference(a, b)}");
+        Assert.Equal(EpochMetrics(straight, postgres), EpochMetrics(killed, postgres));
+    }
+
     public static (bool Equal, double MaxDiff) CompareWeights(string a, string b)
     {
         using var ma = Load(a);

@@ -47,7 +47,7 @@ public sealed class ImplicitScalarTests(ITestOutputHelper output)
                 var method = md.GetMethodDefinition(methodHandle);
                 if (method.RelativeVirtualAddress == 0) continue;
                 var body = pe.GetMethodBody(method.RelativeVirtualAddress);
-                foreach (var callee in Callees(md, body.GetILReader()))
+                foreach (var callee in Callees(body.GetILReader()))
                     if (IsImplicitScalar(md, callee, out var what))
                         yield return $"{md.GetString(type.Namespace)}.{md.GetString(type.Name)}.{md.GetString(method.Name)}: {what}";
             }
@@ -73,7 +73,7 @@ public sealed class ImplicitScalarTests(ITestOutputHelper output)
 
     static string SignatureText(MetadataReader md, MemberReference member)
     {
-        var provider = new NameProvider(md);
+        var provider = new NameProvider();
         var sig = member.DecodeMethodSignature(provider, null);
         return $"({string.Join(", ", sig.ParameterTypes)}) -> {sig.ReturnType}";
     }
@@ -96,7 +96,7 @@ public sealed class ImplicitScalarTests(ITestOutputHelper output)
     }
 
     // Every call/callvirt/newobj/ldftn target in a method body.
-    static IEnumerable<EntityHandle> Callees(MetadataReader md, BlobReader il)
+    static IEnumerable<EntityHandle> Callees(BlobReader il)
     {
         var found = new List<EntityHandle>();
         while (il.RemainingBytes > 0)
@@ -117,7 +117,7 @@ public sealed class ImplicitScalarTests(ITestOutputHelper output)
                     break;
             }
         }
-        return found.Where(h => h.Kind == HandleKind.MemberReference);
+        return found;
     }
 
     static int OperandSize(ILOpCode op) => op switch
@@ -139,7 +139,7 @@ public sealed class ImplicitScalarTests(ITestOutputHelper output)
         _ => 0,
     };
 
-    sealed class NameProvider(MetadataReader md) : ISignatureTypeProvider<string, object?>
+    sealed class NameProvider : ISignatureTypeProvider<string, object?>
     {
         public string GetPrimitiveType(PrimitiveTypeCode typeCode) => "System." + typeCode switch
         {
