@@ -72,7 +72,10 @@ public sealed class Batcher : ReceiveActor
         });
         Receive<SpectrogramReady>(s => s.Item.Epoch == _epoch, s =>
         {
+            if (spec.Shuffle) FaultInjection.At("batcher.prepare");
+            if (!spec.Shuffle && FaultInjection.Fires("evaluator.pipeline-stops")) { Context.Stop(Self); return; }
             _buffer.Add(s.Item.Position, Prepare(s));
+            if (spec.Shuffle && FaultInjection.Fires("batcher.duplicate")) _buffer.Add(s.Item.Position, Prepare(s));
             Drain();
             Pump();
         });
@@ -161,6 +164,10 @@ public sealed class Batcher : ReceiveActor
             _requestedEnd += room;
         }
     }
+
+    // Any stage failing past its ClipGuard (or the reader) has lost work the batch order waits for: never restart it
+    // quietly (that hung the epoch), fail the whole pipeline up to its consumer.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
 
     public static Props Props(PipelineSpec spec, IActorRef consumer) => Akka.Actor.Props.Create(() => new Batcher(spec, consumer));
 }

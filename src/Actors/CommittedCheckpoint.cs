@@ -11,14 +11,12 @@ namespace ActorTraining.Actors;
 /// </summary>
 public static class CommittedCheckpoint
 {
-    public static TrainingCheckpointInfo Load(string path, string? expectedSha256, AstModel model, torch.optim.Optimizer? optimizer)
+    public static TrainingCheckpointInfo Load(string path, string? expectedSha256, AstModel model, AdamOptimizer? optimizer)
     {
         var header = CheckpointFile.ReadHeader(path);
         if (expectedSha256 is not null && !string.Equals(header.Sha256, expectedSha256, StringComparison.OrdinalIgnoreCase))
             throw new CheckpointCorruptException(path, $"SHA-256 {header.Sha256} is not the committed {expectedSha256}");
-        // Load restores optimiser state too; a model-only load gets a throwaway optimiser of the same layout.
-        using var scratch = optimizer is null ? TrainingStep.CreateOptimizer(model, 1e-3) : null;
-        return CheckpointFile.Load(path, model, optimizer ?? scratch!);
+        return CheckpointFile.Load(path, model, optimizer);
     }
 
     public static double[] Encode(LrScheduleState s) => [s.Step, s.Epoch, s.Lr];

@@ -14,7 +14,9 @@ namespace ActorTraining.Actors;
 /// loads the checkpoint file (verifying its SHA-256) into its own model on its own <see cref="TorchThread"/>, and
 /// streams the evaluation set through its own pipeline (in order, no augmentation, the phase's compression). The
 /// torch thread consumes batches from a queue the actor fills; every consumed batch asks the pipeline for one more,
-/// so the queue stays at most <see cref="Prefetch"/> long.
+/// so the queue stays at most <see cref="Prefetch"/> long. It watches its pipeline: one that stops or fails
+/// mid-evaluation cancels the torch thread's wait (it never blocks for ever) and reports a fault, never a partial
+/// result. In a run it tells its parent (the supervisor) of each scored batch, for the watchdog.
 /// </summary>
 public sealed class Evaluator : ReceiveActor, IWithStash
 {
@@ -30,12 +32,16 @@ public sealed class Evaluator : ReceiveActor, IWithStash
     IActorRef? _replyTo;
     IActorRef? _batcher;
     BlockingCollection<TrainingBatch>? _queue;
+    CancellationTokenSource? _abort;
     EvaluateCheckpoint? _current;
     readonly List<string> _skipped = [];
+    readonly bool _reportsProgress;
+    int _batches;
 
-    public Evaluator(RunSettings settings)
+    public Evaluator(RunSettings settings, bool reportsProgress)
     {
         _settings = settings;
+        _reportsProgress = reportsProgress;
         _thread = new TorchThread($"evaluator-{settings.RunIndex}");
         Idle();
     }
@@ -52,6 +58,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
             _current = null;
             Start(order.Checkpoint, order.Phase, Predict);
         });
+        Receive<Status.Failure>(_ => { }); // an aborted evaluation's torch work, ending after its abort was reported
     }
 
     void Start<T>(CheckpointRef checkpoint, PhasePlan phase, Func<AstModel, IEnumerable<(Tensor X, Tensor Y)>, T> work)
@@ -59,15 +66,18 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         _replyTo = Sender;
         _skipped.Clear();
         var queue = _queue = new BlockingCollection<TrainingBatch>();
+        var abort = _abort = new CancellationTokenSource();
+        _batches = 0;
         var self = Self;
         var config = _settings.PhaseModel(phase);
         _thread.Run(() =>
         {
             using var model = TorchRng.Preserving(() => new AstModel(config));
             CommittedCheckpoint.Load(checkpoint.Path, checkpoint.Sha256, model, null);
-            return work(model, Batches(queue, self));
+            return work(model, Batches(queue, self, abort.Token));
         }).PipeTo(Self);
         _batcher = Context.ActorOf(Batcher.Props(_settings.Pipeline(phase, training: false), Self), $"eval-{Guid.NewGuid():N}");
+        Context.Watch(_batcher);
         _batcher.Tell(new StartEpoch(0, 0));
         _batcher.Tell(new RequestBatches(Prefetch));
         Become(Busy);
@@ -99,7 +109,19 @@ public sealed class Evaluator : ReceiveActor, IWithStash
             _skipped.AddRange(b.Skipped);
             _queue!.Add(b);
         });
-        Receive<Consumed>(_ => _batcher?.Tell(new RequestBatches(1)));
+        Receive<Consumed>(_ =>
+        {
+            _batcher?.Tell(new RequestBatches(1));
+            if (_reportsProgress) Context.Parent.Tell(new EvaluationProgress(_current?.Phase.Index ?? -1, _current?.Epoch ?? -1, ++_batches));
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_batcher), _ =>
+        {
+            _log.Error("the evaluation pipeline stopped mid-evaluation");
+            _batcher = null;
+            _abort?.Cancel(); // the torch thread's wait ends; its cancelled result is dropped below
+            _replyTo!.Tell(new TrainingFaulted("evaluator", "the evaluation pipeline stopped before the evaluation set was read"));
+            Finish();
+        });
         Receive<EpochDrained>(_ => Sender.Equals(_batcher), d =>
         {
             _skipped.AddRange(d.Skipped);
@@ -125,16 +147,21 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         });
         Receive<Status.Failure>(f =>
         {
-            var cause = f.Cause is AggregateException { InnerException: { } inner } ? inner : f.Cause;
+            var cause = TrainingFailure.Unwrap(f.Cause);
             _log.Error("evaluation failed: {0}", cause.Message);
-            _replyTo!.Tell(new RunFailed($"evaluation failed: {TrainingFailure.Describe(cause)}"));
+            var reason = $"evaluation failed: {TrainingFailure.Describe(cause)}";
+            _replyTo!.Tell(TrainingFailure.IsPermanent(cause) ? new RunFailed(reason) : new TrainingFaulted("evaluator", reason));
             Finish();
         });
     }
 
     void Finish()
     {
-        if (_batcher is not null) Context.Stop(_batcher);
+        if (_batcher is not null)
+        {
+            Context.Unwatch(_batcher);
+            Context.Stop(_batcher);
+        }
         _batcher = null;
         _queue?.CompleteAdding();
         _queue = null;
@@ -142,11 +169,13 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         Stash.UnstashAll();
     }
 
-    static IEnumerable<(Tensor X, Tensor Y)> Batches(BlockingCollection<TrainingBatch> queue, IActorRef self)
+    // Throws OperationCanceledException when the evaluation is aborted, so a partial set is never scored as whole.
+    static IEnumerable<(Tensor X, Tensor Y)> Batches(BlockingCollection<TrainingBatch> queue, IActorRef self, CancellationToken abort)
     {
-        foreach (var b in queue.GetConsumingEnumerable())
+        foreach (var b in queue.GetConsumingEnumerable(abort))
         {
             self.Tell(new Consumed());
+            FaultInjection.At("evaluator.batch");
             using var x = tensor(b.Inputs, [b.Size, b.Frames, b.MelBins]);
             using var y = tensor(b.Targets, [b.Size, b.NumClasses]);
             yield return (x, y);
@@ -155,9 +184,14 @@ public sealed class Evaluator : ReceiveActor, IWithStash
 
     protected override void PostStop()
     {
+        _abort?.Cancel();
         _queue?.CompleteAdding();
         _thread.Dispose();
     }
 
-    public static Props Props(RunSettings settings) => Akka.Actor.Props.Create(() => new Evaluator(settings));
+    // A failing pipeline stage lost work the evaluation waits for: fail this evaluator up to the supervisor.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+
+    /// <param name="reportsProgress">true in a run: tell the parent (the supervisor) of each batch, for its watchdog.</param>
+    public static Props Props(RunSettings settings, bool reportsProgress) => Akka.Actor.Props.Create(() => new Evaluator(settings, reportsProgress));
 }

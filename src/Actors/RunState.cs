@@ -15,12 +15,19 @@ public sealed record RunState(
     ImmutableList<int> CompletedPhases,
     ImmutableList<CheckpointCommitted> Checkpoints,
     ImmutableList<EpochCompleted> Epochs,
-    bool Completed)
+    bool Completed,
+    ImmutableList<TrainingRestarted> Restarts,
+    int RestartsInARow,
+    RestartBudgetSpent? GaveUp)
 {
     public static readonly RunState Empty = new(null, ImmutableArray<PhasePlan>.Empty, -1, ImmutableList<int>.Empty,
-        ImmutableList<CheckpointCommitted>.Empty, ImmutableList<EpochCompleted>.Empty, false);
+        ImmutableList<CheckpointCommitted>.Empty, ImmutableList<EpochCompleted>.Empty, false,
+        ImmutableList<TrainingRestarted>.Empty, 0, null);
 
     public bool Started => ConfigHash is not null;
+
+    /// <summary>The trainer generation: how many times the run's training was restarted after a fault.</summary>
+    public int Generation => Restarts.Count;
 
     /// <summary>Events a command causes. Commands: <see cref="StartRun"/>, <see cref="CommitCheckpoint"/>, <see cref="EvaluationDone"/>.</summary>
     /// <exception cref="RunConfigMismatchException">StartRun with a config hash other than the journal's.</exception>
@@ -37,7 +44,10 @@ public sealed record RunState(
         RunStarted s => this with { ConfigHash = s.ConfigHash, Phases = s.Phases.ToImmutableArray() },
         PhaseStarted p => this with { CurrentPhase = p.Index },
         CheckpointCommitted c => this with { Checkpoints = Checkpoints.Add(c) },
-        EpochCompleted ep => this with { Epochs = Epochs.Add(ep) },
+        EpochCompleted ep => this with { Epochs = Epochs.Add(ep), RestartsInARow = 0 },
+        TrainingRestarted r => this with { Restarts = Restarts.Add(r), RestartsInARow = r.Attempt },
+        RestartBudgetSpent g => this with { GaveUp = g },
+        RestartBudgetReset => this with { RestartsInARow = 0, GaveUp = null },
         PhaseCompleted pc => this with { CompletedPhases = CompletedPhases.Add(pc.Index) },
         RunCompleted => this with { Completed = true },
         _ => throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e)),
@@ -54,7 +64,20 @@ public sealed record RunState(
             return [new RunStarted(start.ConfigHash, start.Phases), StartOf(first)];
         }
         if (ConfigHash != start.ConfigHash) throw new RunConfigMismatchException(ConfigHash, start.ConfigHash);
-        return [];
+        // A person (or a scheduler) started `train` again: the restarts counted by the process before do not count here.
+        return RestartsInARow > 0 || GaveUp is not null ? [new RestartBudgetReset()] : [];
+    }
+
+    /// <summary>
+    /// A fault: restart from the last committed checkpoint while fewer than <paramref name="maxRestarts"/> restarts
+    /// came in a row, else give up. Nothing once the run is completed or has given up.
+    /// </summary>
+    public IReadOnlyList<ISupervisorEvent> ProcessFault(TrainingFaulted fault, int maxRestarts)
+    {
+        if (!Started || Completed || GaveUp is not null) return [];
+        return RestartsInARow < maxRestarts
+            ? [new TrainingRestarted(RestartsInARow + 1, Generation + 1, fault.Component, fault.Cause)]
+            : [new RestartBudgetSpent(fault.Component, fault.Cause, RestartsInARow)];
     }
 
     IReadOnlyList<ISupervisorEvent> ProcessCommit(CheckpointCommitted c)
@@ -118,9 +141,9 @@ public sealed record RunState(
         var plan = Phases[CurrentPhase];
         var last = LastCheckpoint(CurrentPhase);
         if (last is not null)
-            return last.EpochComplete && last.Epoch >= plan.Epochs - 1 ? null : new TrainPhase(plan, last, null);
+            return last.EpochComplete && last.Epoch >= plan.Epochs - 1 ? null : new TrainPhase(plan, last, null, Generation);
         var previous = CurrentPhase > 0 ? LastCheckpoint(CurrentPhase - 1) : null;
-        return new TrainPhase(plan, null, previous is null ? null : new CheckpointRef(previous.Path, previous.Sha256));
+        return new TrainPhase(plan, null, previous is null ? null : new CheckpointRef(previous.Path, previous.Sha256), Generation);
     }
 
     /// <summary>Epoch-end checkpoints whose evaluation has not been recorded (evaluation was running at a crash).</summary>

@@ -7,13 +7,16 @@ namespace ActorTraining.Actors;
 /// One dedicated OS thread that runs all of an actor's TorchSharp work in order. Dispose scopes are thread-static
 /// and libtorch state should not hop threads, so the owning actor posts closures here and gets a Task back (which it
 /// pipes to itself) — the actor system's threads never block on torch. Measures how long the thread sat waiting for
-/// work (a trainer's idle time: it waited for a batch).
+/// work (a trainer's idle time: it waited for a batch). When its actor stops, the thread is <see cref="Abandoned"/>:
+/// work not yet started is dropped, and work in progress can ask (a trainer must not write a checkpoint for a
+/// generation that was replaced); a thread stuck in a native call is left behind rather than waited for.
 /// </summary>
 public sealed class TorchThread : IDisposable
 {
     readonly BlockingCollection<Action> _work = new();
     readonly Thread _thread;
     long _idleTicks;
+    volatile bool _abandoned;
 
     public TorchThread(string name)
     {
@@ -21,17 +24,25 @@ public sealed class TorchThread : IDisposable
         _thread.Start();
     }
 
+    /// <summary>True once the owner stopped: nothing this thread still does may have effects outside it.</summary>
+    public bool Abandoned => _abandoned;
+
     /// <summary>Seconds this thread waited for work since the last <see cref="TakeIdleSeconds"/>.</summary>
     public double TakeIdleSeconds() => (double)Interlocked.Exchange(ref _idleTicks, 0) / Stopwatch.Frequency;
 
     public Task<T> Run<T>(Func<T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(() =>
+        try
         {
-            try { done.SetResult(work()); }
-            catch (Exception ex) { done.SetException(ex); }
-        });
+            _work.Add(() =>
+            {
+                if (_abandoned) { done.SetCanceled(); return; }
+                try { done.SetResult(work()); }
+                catch (Exception ex) { done.SetException(ex); }
+            });
+        }
+        catch (InvalidOperationException) { done.SetCanceled(); } // disposed: the owner is gone
         return done.Task;
     }
 
@@ -46,9 +57,19 @@ public sealed class TorchThread : IDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="last"/> (releasing native memory) after the work in progress, then lets the thread end.</summary>
+    public void Abandon(Action last)
+    {
+        try { _work.Add(last); } catch (InvalidOperationException) { }
+        _abandoned = true;
+        _work.CompleteAdding();
+    }
+
     public void Dispose()
     {
+        _abandoned = true;
         _work.CompleteAdding();
-        if (Thread.CurrentThread != _thread) _thread.Join(TimeSpan.FromSeconds(30));
+        // a short wait for orderly work; a thread stuck in native code is a background thread and is left behind
+        if (Thread.CurrentThread != _thread) _thread.Join(TimeSpan.FromSeconds(2));
     }
 }

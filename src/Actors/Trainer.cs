@@ -11,6 +11,9 @@ namespace ActorTraining.Actors;
 /// phase's data pipeline (a <see cref="Batcher"/> child with the chain behind it) and pulls from it: it keeps
 /// <see cref="Prefetch"/> batches requested and asks for one more per finished step. Every checkpoint it writes is
 /// proposed to the supervisor (<see cref="CommitCheckpoint"/>) and only trusted once the supervisor persisted it.
+/// Failures go up, never sideways: an exception on the torch thread becomes <see cref="TrainingFaulted"/> (or, when a
+/// person must act, <see cref="RunFailed"/>) to the supervisor; a failing pipeline stage escalates through the
+/// batcher to this actor and on to the supervisor, which restarts training from the last committed checkpoint.
 /// </summary>
 public sealed class Trainer : ReceiveActor
 {
@@ -90,9 +93,12 @@ public sealed class Trainer : ReceiveActor
         });
         Receive<Status.Failure>(f =>
         {
-            var cause = f.Cause is AggregateException { InnerException: { } inner } ? inner : f.Cause;
+            var cause = TrainingFailure.Unwrap(f.Cause);
+            if (cause is TaskCanceledException or OperationCanceledException) return; // work dropped on the way out
             _log.Error("training failed: {0}", cause.Message);
-            Context.Parent.Tell(new RunFailed(TrainingFailure.Describe(cause)));
+            Context.Parent.Tell(TrainingFailure.IsPermanent(cause)
+                ? new RunFailed(TrainingFailure.Describe(cause))
+                : new TrainingFaulted("trainer", TrainingFailure.Describe(cause)));
         });
     }
 
@@ -106,9 +112,11 @@ public sealed class Trainer : ReceiveActor
     protected override void PostStop()
     {
         var session = _session;
-        _thread.Run(() => { session?.Dispose(); return 0; });
-        _thread.Dispose();
+        _thread.Abandon(() => session?.Dispose());
     }
+
+    // A pipeline stage that throws past its ClipGuard lost its message: the phase cannot go on, the supervisor decides.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
 
     public static Props Props(RunSettings settings) => Akka.Actor.Props.Create(() => new Trainer(settings));
 }

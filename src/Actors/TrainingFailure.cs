@@ -2,17 +2,30 @@ using ActorTraining.Compute.Checkpoints;
 
 namespace ActorTraining.Actors;
 
-/// <summary>What to tell the user when training stops on an error.</summary>
+/// <summary>
+/// How a failure of training is told, and whether a restart could cure it. Permanent: what a person must fix — a full
+/// disk, a committed checkpoint that fails its integrity check, a corpus with no readable audio; restarting from the
+/// same checkpoint would meet the same failure. Everything else (a libtorch error, a bug, a stall) is a fault the
+/// supervisor restarts from the last committed checkpoint.
+/// </summary>
 public static class TrainingFailure
 {
     const int DiskFull = 28;    // ENOSPC
     const int DiskQuota = 122;  // EDQUOT
 
-    public static string Describe(Exception cause) => cause switch
+    public static string Describe(Exception cause) => Unwrap(cause) switch
     {
-        IOException io when (io.HResult & 0xFFFF) is DiskFull or DiskQuota || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) =>
+        IOException io when IsDiskFull(io) =>
             $"the disk is full while writing a checkpoint ({io.Message}); the last committed checkpoint is intact — free space and rerun the same command to resume",
         CheckpointCorruptException corrupt => $"checkpoint failed its integrity check: {corrupt.Message}",
-        _ => cause.Message,
+        var e => e.Message.Split('\n')[0].Trim(),
     };
+
+    public static bool IsPermanent(Exception cause) => Unwrap(cause) is CheckpointCorruptException or InvalidDataException
+        || Unwrap(cause) is IOException io && IsDiskFull(io);
+
+    public static Exception Unwrap(Exception cause) => cause is AggregateException { InnerException: { } inner } ? Unwrap(inner) : cause;
+
+    static bool IsDiskFull(IOException io) =>
+        (io.HResult & 0xFFFF) is DiskFull or DiskQuota || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
 }

@@ -23,10 +23,11 @@ public sealed class TrainingSession : IDisposable
     readonly TorchThread _thread;
     readonly PhasePlan _phase;
     readonly AstModel _model;
-    readonly optim.Optimizer _optimizer;
+    readonly AdamOptimizer _optimizer;
     readonly LrSchedule _schedule;
     readonly double _flopsPerSample;
     readonly LossKind _loss;
+    readonly int _generation;
     int _epoch;
     long _position;
     long _step;
@@ -36,9 +37,10 @@ public sealed class TrainingSession : IDisposable
     int _skipped;
     Stopwatch _epochClock = new();
 
-    TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AstModel model, optim.Optimizer optimizer,
-        LrSchedule schedule)
+    TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AstModel model, AdamOptimizer optimizer,
+        LrSchedule schedule, int generation)
     {
+        _generation = generation;
         _settings = settings;
         _thread = thread;
         _phase = phase;
@@ -61,10 +63,10 @@ public sealed class TrainingSession : IDisposable
         if (order.Resume is { } resume)
         {
             model = TorchRng.Preserving(() => new AstModel(config));
-            var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr);
+            var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings);
             var info = LoadCheckpoint(resume.Path, resume.Sha256, model, optimizer);
             TorchRng.Restore(info.TorchRngState);
-            var session = new TrainingSession(settings, thread, phase, model, optimizer, new LrSchedule(schedule, CommittedCheckpoint.Decode(info.LrScheduleState)))
+            var session = new TrainingSession(settings, thread, phase, model, optimizer, new LrSchedule(schedule, CommittedCheckpoint.Decode(info.LrScheduleState)), order.Generation)
             {
                 _step = resume.Step,
             };
@@ -96,7 +98,8 @@ public sealed class TrainingSession : IDisposable
             // Phase 0 starts from weights drawn from the run's seed, the same on every run.
             model = TorchRng.Seeded(settings.Config.Training.Seed, () => new AstModel(config));
         }
-        var fresh = new TrainingSession(settings, thread, phase, model, TrainingStep.CreateOptimizer(model, phase.Lr), new LrSchedule(schedule));
+        var fresh = new TrainingSession(settings, thread, phase, model,
+            TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(schedule), order.Generation);
         fresh.StartEpoch(0, 0);
         return (fresh, new Ready(0, 0, 0));
     }
@@ -115,8 +118,15 @@ public sealed class TrainingSession : IDisposable
     public StepDone Step(TrainingBatch batch)
     {
         _idle += _thread.TakeIdleSeconds(); // how long the thread waited for this batch
+        FaultInjection.At("trainer.step");
+        if (FaultInjection.Fires("trainer.hang"))
+        {
+            // a step that stops answering (as a hung native call would), for the watchdog test; bounded all the same
+            Thread.Sleep(TimeSpan.FromSeconds(Math.Min(600, 3 * _settings.Config.Training.StallTimeoutSeconds)));
+            throw new OperationCanceledException("a hung step woke up after its trainer was replaced");
+        }
         var lr = _schedule.NextStep();
-        LrSchedule.Apply(_optimizer, lr);
+        _optimizer.LearningRate = lr;
         _lastLr = lr;
         float loss;
         using (var scope = NewDisposeScope())
@@ -154,13 +164,15 @@ public sealed class TrainingSession : IDisposable
     {
         Directory.CreateDirectory(_settings.CheckpointDirectory);
         var path = Path.Combine(_settings.CheckpointDirectory,
-            $"r{_settings.RunIndex}-p{_phase.Index}-e{_epoch}-s{_step}{(epochComplete ? "-end" : "")}.ckpt");
-        new CheckpointManifest(_settings.Config.ToJson(), _settings.RunIndex, _phase, _settings.Labels.Mids,
-            _settings.Labels.DisplayNames).Write(path);
+            $"r{_settings.RunIndex}-p{_phase.Index}-e{_epoch}-s{_step}{(epochComplete ? "-end" : "")}{(_generation > 0 ? $"-g{_generation}" : "")}.ckpt");
+        // a trainer that was replaced (a restart after a fault) must leave the checkpoints to its successor
+        if (_thread.Abandoned) throw new OperationCanceledException($"trainer generation {_generation} was replaced; not writing {path}");
         var info = new TrainingCheckpointInfo(_phase.Index, _step, _epoch, _position, CommittedCheckpoint.Encode(_schedule.State),
             TorchRng.Capture(), _settings.Config.Training.Seed, 0, _settings.ConfigHash);
+        var manifest = new CheckpointManifest(_settings.Config.ToJson(), _settings.RunIndex, _phase, _settings.Labels.Mids,
+            _settings.Labels.DisplayNames).ToJson();
         string sha;
-        try { sha = CheckpointFile.Save(path, _model, _optimizer, info); }
+        try { sha = CheckpointFile.Save(path, _model, _optimizer, info, manifest); }
         catch (IOException)
         {
             // e.g. the disk is full: drop the partial temporary file; the last committed checkpoint is untouched
@@ -172,7 +184,7 @@ public sealed class TrainingSession : IDisposable
         return committed;
     }
 
-    static TrainingCheckpointInfo LoadCheckpoint(string path, string sha256, AstModel model, optim.Optimizer? optimizer) =>
+    static TrainingCheckpointInfo LoadCheckpoint(string path, string sha256, AstModel model, AdamOptimizer? optimizer) =>
         CommittedCheckpoint.Load(path, sha256, model, optimizer);
 
     public void Dispose()

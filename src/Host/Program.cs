@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ActorTraining.Compute.Runtime;
 using ActorTraining.Host.Commands;
 
 // Configuration and wiring only: each verb lives in Commands/, one file per verb.
@@ -11,4 +12,6 @@ root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(FeaturesCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+// Forced collections for the soak (bench/soak): finds use-after-free of native temporaries in a real run.
+using var gcPressure = GcPressure.FromEnvironment();
 return root.Parse(args).Invoke();

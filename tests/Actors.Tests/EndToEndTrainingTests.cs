@@ -42,7 +42,7 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
         var corpus = TestCorpus.Synthetic(Path.Combine(_dir, "corpus"), clipsPerClass: 40, evalClipsPerClass: 10, minSeconds: 1.5, maxSeconds: 2.5);
         var settings = new RunSettings(config, 0, corpus.Train, corpus.Eval, corpus.Labels, Path.Combine(_dir, "checkpoints"), Workers: 1);
         var listener = CreateTestProbe();
-        var supervisor = Sys.ActorOf(PhaseSupervisor.Props("e2e", Trainer.Props(settings), Evaluator.Props(settings), listener.Ref));
+        var supervisor = Sys.ActorOf(PhaseSupervisor.Props("e2e", Trainer.Props(settings), Evaluator.Props(settings, reportsProgress: true), listener.Ref, RecoverySettings.Of(config.Training)));
         supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan()));
         var end = listener.FishForMessage(m => m is RunCompleted or RunFailed, TimeSpan.FromMinutes(3));
         Assert.IsType<RunCompleted>(end);

@@ -27,7 +27,7 @@ public sealed class PhaseSupervisorJournalTests(Xunit.Abstractions.ITestOutputHe
             var trainer = first.CreateTestProbe();
             var evaluator = first.CreateTestProbe();
             var listener = first.CreateTestProbe();
-            var sup = first.Sys.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf("test", 0), ForwardTo.Props(trainer.Ref), ForwardTo.Props(evaluator.Ref), listener.Ref));
+            var sup = first.Sys.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf("test", 0), ForwardTo.Props(trainer.Ref), ForwardTo.Props(evaluator.Ref), listener.Ref, new RecoverySettings(3, 0.1, 300)));
             sup.Tell(new StartRun("hash-1", Plan));
             var order = trainer.ExpectMsg<TrainPhase>(TimeSpan.FromSeconds(20));
             Assert.Null(order.Resume);
@@ -43,14 +43,14 @@ public sealed class PhaseSupervisorJournalTests(Xunit.Abstractions.ITestOutputHe
         {
             var trainer = second.CreateTestProbe();
             var listener = second.CreateTestProbe();
-            var sup = second.Sys.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf("test", 0), ForwardTo.Props(trainer.Ref), ForwardTo.Props(second.CreateTestProbe().Ref), listener.Ref));
+            var sup = second.Sys.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf("test", 0), ForwardTo.Props(trainer.Ref), ForwardTo.Props(second.CreateTestProbe().Ref), listener.Ref, new RecoverySettings(3, 0.1, 300)));
             sup.Tell(new StartRun("hash-1", Plan));
             var order = trainer.ExpectMsg<TrainPhase>(TimeSpan.FromSeconds(20));
             Assert.Equal(6, order.Resume!.Step);
             Assert.Equal(48, order.Resume.DataPosition);
             Assert.Equal(0, order.Phase.Index);
 
-            var other = second.Sys.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf("test", 0), ForwardTo.Props(trainer.Ref), ForwardTo.Props(trainer.Ref), listener.Ref), "other");
+            var other = second.Sys.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf("test", 0), ForwardTo.Props(trainer.Ref), ForwardTo.Props(trainer.Ref), listener.Ref, new RecoverySettings(3, 0.1, 300)), "other");
             // same persistence id cannot run twice at once in one system: stop the first before asking again
             second.Watch(sup);
             sup.Tell(PoisonPill.Instance);

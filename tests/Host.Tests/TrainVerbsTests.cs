@@ -82,7 +82,6 @@ public sealed class TrainVerbsTests(TrainedRunFixture run, ITestOutputHelper out
     {
         var copy = Path.Combine(run.Dir, "tampered.ckpt");
         File.Copy(run.FinalCheckpoint, copy, overwrite: true);
-        File.Copy(run.FinalCheckpoint + ".json", copy + ".json", overwrite: true);
         using (var f = new FileStream(copy, FileMode.Open)) { f.Seek(f.Length / 2, SeekOrigin.Begin); f.WriteByte(0x5A); f.WriteByte(0xA5); }
         var r = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(1), "evaluate", "--checkpoint", copy, "--data", run.Corpus.EvalDatafile);
         Assert.Equal(2, r.ExitCode);

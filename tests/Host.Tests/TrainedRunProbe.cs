@@ -147,42 +147,66 @@ public static class TrainedRunProbe
         return (equal, max);
     }
 
-    /// <summary>Which parts of two checkpoint files differ: the header's fields, the weights section, the optimiser section.</summary>
+    /// <summary>Which parts of two checkpoint files differ: the head's fields (training position, RNG state, manifest, …), or the first tensor whose bytes differ.</summary>
     public static string DescribeDifference(string a, string b)
     {
-        var (ia, wa, oa) = Sections(a);
-        var (ib, wb, ob) = Sections(b);
+        var (ha, ta) = Sections(a);
+        var (hb, tb) = Sections(b);
         var parts = new List<string>();
-        var ja = System.Text.Json.JsonDocument.Parse(ia).RootElement;
-        var jb = System.Text.Json.JsonDocument.Parse(ib).RootElement;
+        var ja = System.Text.Json.JsonDocument.Parse(ha).RootElement;
+        var jb = System.Text.Json.JsonDocument.Parse(hb).RootElement;
         foreach (var field in ja.EnumerateObject())
-            if (field.Value.GetRawText() != jb.GetProperty(field.Name).GetRawText())
-                parts.Add($"info.{field.Name}: {Shorten(field.Value.GetRawText())} vs {Shorten(jb.GetProperty(field.Name).GetRawText())}");
-        if (!wa.AsSpan().SequenceEqual(wb)) parts.Add($"weights section ({wa.Length} vs {wb.Length} bytes, first difference at {FirstDifference(wa, wb)})");
-        if (!oa.AsSpan().SequenceEqual(ob)) parts.Add($"optimiser section ({oa.Length} vs {ob.Length} bytes, first difference at {FirstDifference(oa, ob)})");
+        {
+            if (field.Name == "Info")
+            {
+                foreach (var info in field.Value.EnumerateObject())
+                    if (info.Value.GetRawText() != jb.GetProperty("Info").GetProperty(info.Name).GetRawText())
+                        parts.Add($"info.{info.Name}: {Shorten(info.Value.GetRawText())} vs {Shorten(jb.GetProperty("Info").GetProperty(info.Name).GetRawText())}");
+            }
+            else if (field.Value.GetRawText() != jb.GetProperty(field.Name).GetRawText())
+                parts.Add($"{field.Name}: {Shorten(field.Value.GetRawText())} vs {Shorten(jb.GetProperty(field.Name).GetRawText())}");
+        }
+        if (!ta.AsSpan().SequenceEqual(tb)) parts.Add($"tensor bytes ({ta.Length} vs {tb.Length}), first difference in {TensorAt(ja, FirstDifference(ta, tb))}");
         return parts.Count == 0 ? "no difference" : string.Join("; ", parts);
 
         static string Shorten(string s) => s.Length <= 80 ? s : s[..80] + "…";
-        static int FirstDifference(byte[] x, byte[] y)
+        static long FirstDifference(byte[] x, byte[] y)
         {
             int n = Math.Min(x.Length, y.Length);
             for (int i = 0; i < n; i++) if (x[i] != y[i]) return i;
             return n;
         }
+        // the tensor holding byte `offset` of the tensor section, from the head's tensor lists (model, then optimiser)
+        static string TensorAt(System.Text.Json.JsonElement head, long offset)
+        {
+            foreach (var list in new[] { "Weights", "OptimizerState" })
+                foreach (var t in head.GetProperty(list).EnumerateArray())
+                {
+                    long bytes = t.GetProperty("Shape").EnumerateArray().Aggregate(1L, (n, d) => n * d.GetInt64()) * ElementSize(t.GetProperty("DType").GetInt32());
+                    if (offset < bytes) return $"{list} {t.GetProperty("Name").GetString()}";
+                    offset -= bytes;
+                }
+            return "past the last tensor";
+        }
+        static long ElementSize(int dtype) => (ScalarType)dtype switch
+        {
+            ScalarType.Float64 or ScalarType.Int64 => 8,
+            ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+            ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1,
+            _ => 4,
+        };
     }
 
-    // The file layout CheckpointFile writes: magic, version, model JSON, info JSON, then two length-prefixed sections.
-    static (string Info, byte[] Weights, byte[] Optimizer) Sections(string path)
+    // The file layout CheckpointFile writes: magic, version, the JSON head, the tensors' bytes, the 32-byte hash.
+    static (string Head, byte[] Tensors) Sections(string path)
     {
         CheckpointFile.ReadHeader(path); // verifies the hash
         using var reader = new BinaryReader(File.OpenRead(path));
         reader.ReadString();
         reader.ReadInt32();
-        reader.ReadString();
-        var info = reader.ReadString();
-        var weights = reader.ReadBytes(checked((int)reader.ReadInt64()));
-        var optimizer = reader.ReadBytes(checked((int)reader.ReadInt64()));
-        return (info, weights, optimizer);
+        var head = reader.ReadString();
+        var tensors = reader.ReadBytes(checked((int)(reader.BaseStream.Length - reader.BaseStream.Position - 32)));
+        return (head, tensors);
     }
 
     static AstModel Load(string path)

@@ -2,48 +2,59 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using ActorTraining.Compute.Model;
-using TorchSharp.Modules;
+using ActorTraining.Compute.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Checkpoints;
 
-/// <summary>What a verified checkpoint says before any weights are loaded: enough to build the right model.</summary>
-public sealed record CheckpointHeader(AstConfig Model, TrainingCheckpointInfo Info, string Sha256);
+/// <summary>What a verified checkpoint says before any weights are loaded: enough to build the right model.
+/// <paramref name="Manifest"/> is the caller's description stored with it (the run's manifest JSON), covered by the hash.</summary>
+public sealed record CheckpointHeader(AstConfig Model, TrainingCheckpointInfo Info, string Manifest, string Sha256);
 
 /// <summary>
-/// One file per checkpoint: magic, format version, AstConfig JSON, TrainingCheckpointInfo JSON, the model's
-/// TorchSharp state dict, the optimiser's TorchSharp state dict, then the SHA-256 of everything before it
-/// (32 bytes). Written atomically: temporary file, flush + fsync, rename over the target, fsync the directory.
+/// One file per checkpoint, written and read as a stream (no whole-file buffer, 64-bit lengths, so a model of any
+/// size fits): magic, format version, a JSON head (model geometry, training position, the caller's manifest, the
+/// optimiser's step count and the list of tensors: name, dtype, shape), the tensors' raw bytes in that order (the
+/// model's state dict, then the optimiser's), then the SHA-256 of everything before it (32 bytes). Written
+/// atomically: temporary file, fsync, rename over the target, fsync the directory. Read: the whole file's hash is
+/// checked first (streamed), then the head and the tensors, each read straight into its destination.
 /// </summary>
 public static class CheckpointFile
 {
     private const string Magic = "ACTRAINING-CKPT";
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
     private const int HashLength = 32;
+    private const int CopyBuffer = 1 << 20;
+
+    private sealed record TensorEntry(string Name, ScalarType DType, long[] Shape);
+
+    private sealed record Head(AstConfig Model, TrainingCheckpointInfo Info, string Manifest, long OptimizerSteps,
+        TensorEntry[] Weights, TensorEntry[] OptimizerState);
 
     /// <summary>Writes the checkpoint atomically and returns its SHA-256 (lower-case hex).</summary>
-    public static string Save(string path, AstModel model, optim.Optimizer optimizer, TrainingCheckpointInfo info)
+    public static string Save(string path, AstModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "")
     {
-        var helper = AsHelper(optimizer);
-        var payload = new MemoryStream();
-        using (var writer = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            writer.Write(Magic);
-            writer.Write(FormatVersion);
-            writer.Write(JsonSerializer.Serialize(model.Config));
-            writer.Write(JsonSerializer.Serialize(info));
-            WriteSection(writer, w => model.save(w));
-            WriteSection(writer, w => helper.save_state_dict(w));
-        }
-        var hash = SHA256.HashData(payload.GetBuffer().AsSpan(0, (int)payload.Length));
+        var weights = model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
+        var state = optimizer.StateTensors().ToList();
+        var head = new Head(model.Config, info, manifest, optimizer.Steps, Entries(weights), Entries(state));
 
         var fullPath = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(fullPath)!;
         Directory.CreateDirectory(directory);
         var temporary = fullPath + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        byte[] hash;
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, CopyBuffer))
+        using (var hashing = new HashingStream(file))
         {
-            file.Write(payload.GetBuffer(), 0, (int)payload.Length);
+            using (var writer = new BinaryWriter(hashing, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(Magic);
+                writer.Write(FormatVersion);
+                writer.Write(JsonSerializer.Serialize(head));
+            }
+            foreach (var (_, tensor) in weights.Concat(state)) WriteTensor(tensor, hashing);
+            hash = hashing.Hash();
             file.Write(hash);
             file.Flush(flushToDisk: true);
         }
@@ -52,69 +63,108 @@ public static class CheckpointFile
         return Convert.ToHexStringLower(hash);
     }
 
-    /// <summary>Verifies the file and returns its model configuration and training position.</summary>
+    /// <summary>Verifies the file and returns its model configuration, training position and manifest.</summary>
     public static CheckpointHeader ReadHeader(string path)
     {
-        var (reader, sha) = OpenVerified(path);
-        using (reader)
-        {
-            var (config, info) = ReadHead(path, reader);
-            return new CheckpointHeader(config, info, sha);
-        }
+        var sha = Verify(path);
+        using var reader = Open(path);
+        var head = ReadHead(path, reader);
+        return new CheckpointHeader(head.Model, head.Info, head.Manifest, sha);
     }
 
     /// <summary>
-    /// Verifies the file, loads weights into <paramref name="model"/> (whose Config must equal the stored one)
-    /// and state into <paramref name="optimizer"/> (same parameter layout), and returns the training position.
+    /// Verifies the file, loads weights into <paramref name="model"/> (whose Config must equal the stored one) and,
+    /// when given, state into <paramref name="optimizer"/> (same parameters), and returns the training position.
     /// </summary>
-    public static TrainingCheckpointInfo Load(string path, AstModel model, optim.Optimizer optimizer)
+    public static TrainingCheckpointInfo Load(string path, AstModel model, AdamOptimizer? optimizer)
     {
-        var helper = AsHelper(optimizer);
-        var (reader, _) = OpenVerified(path);
-        using (reader)
+        Verify(path);
+        using var reader = Open(path);
+        var head = ReadHead(path, reader);
+        if (head.Model != model.Config)
+            throw new ArgumentException($"{path}: checkpoint is for {head.Model}, the model is {model.Config}", nameof(model));
+        try
         {
-            var (config, info) = ReadHead(path, reader);
-            if (config != model.Config)
-                throw new ArgumentException($"{path}: checkpoint is for {config}, the model is {model.Config}", nameof(model));
-            try
+            ReadInto(path, reader.BaseStream, head.Weights, model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value), "model");
+            if (optimizer is not null)
             {
-                ReadSection(reader, r => model.load(r, strict: true));
-                ReadSection(reader, r => helper.load_state_dict(r));
+                ReadInto(path, reader.BaseStream, head.OptimizerState, optimizer.StateTensors().ToDictionary(t => t.Name, t => t.Tensor), "optimiser");
+                optimizer.RestoreSteps(head.OptimizerSteps);
             }
-            catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidOperationException)
-            {
-                throw new CheckpointCorruptException(path, $"weights or optimiser state unreadable: {e.Message}", e);
-            }
-            return info;
+        }
+        catch (EndOfStreamException e) { throw new CheckpointCorruptException(path, $"weights or optimiser state cut short: {e.Message}", e); }
+        return head.Info;
+    }
+
+    private static TensorEntry[] Entries(IEnumerable<(string Name, Tensor Tensor)> tensors) =>
+        tensors.Select(t => new TensorEntry(t.Name, t.Tensor.dtype, t.Tensor.shape)).ToArray();
+
+    // Device-independent: a tensor on another device is copied to the CPU (one tensor at a time) before writing.
+    private static void WriteTensor(Tensor tensor, Stream output)
+    {
+        using var scope = NewDisposeScope();
+        var cpu = tensor.device_type == DeviceType.CPU && tensor.is_contiguous() ? tensor : tensor.detach().cpu().contiguous();
+        cpu.WriteBytesToStream(output, CopyBuffer);
+    }
+
+    private static void ReadInto(string path, Stream input, TensorEntry[] stored, Dictionary<string, Tensor> targets, string what)
+    {
+        var expected = targets.Keys.Order(StringComparer.Ordinal).ToList();
+        var found = stored.Select(e => e.Name).Order(StringComparer.Ordinal).ToList();
+        if (!expected.SequenceEqual(found))
+            throw new ArgumentException($"{path}: the checkpoint's {what} tensors ({string.Join(", ", found.Except(expected).Concat(expected.Except(found)).Take(5))} differ) do not match");
+        using var noGrad = no_grad();
+        foreach (var entry in stored)
+        {
+            var target = targets[entry.Name];
+            if (target.dtype != entry.DType || !target.shape.SequenceEqual(entry.Shape))
+                throw new ArgumentException($"{path}: {what} tensor {entry.Name} is {entry.DType}[{string.Join(", ", entry.Shape)}] in the checkpoint, [{string.Join(", ", target.shape)}] {target.dtype} in the model");
+            if (target.device_type == DeviceType.CPU && target.is_contiguous()) { target.ReadBytesFromStream(input, CopyBuffer); continue; }
+            using var staging = empty(entry.Shape, entry.DType);
+            staging.ReadBytesFromStream(input, CopyBuffer);
+            target.copy_(staging);
         }
     }
 
-    private static (BinaryReader Reader, string Sha256) OpenVerified(string path)
+    // The stored hash against the content's, streamed.
+    private static string Verify(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint", path);
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length <= HashLength + Magic.Length)
-            throw new CheckpointCorruptException(path, $"truncated ({bytes.Length} bytes)");
-        var body = bytes.AsSpan(0, bytes.Length - HashLength);
-        var stored = bytes.AsSpan(bytes.Length - HashLength);
-        var actual = SHA256.HashData(body);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBuffer);
+        long length = file.Length;
+        if (length <= HashLength + Magic.Length) throw new CheckpointCorruptException(path, $"truncated ({length} bytes)");
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[CopyBuffer];
+        for (long left = length - HashLength; left > 0;)
+        {
+            int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) throw new CheckpointCorruptException(path, "changed while it was read");
+            sha.AppendData(buffer, 0, n);
+            left -= n;
+        }
+        var stored = new byte[HashLength];
+        file.ReadExactly(stored);
+        var actual = sha.GetHashAndReset();
         if (!actual.AsSpan().SequenceEqual(stored))
             throw new CheckpointCorruptException(path,
                 $"SHA-256 mismatch (stored {Convert.ToHexStringLower(stored)}, content {Convert.ToHexStringLower(actual)}): truncated or modified");
-        var reader = new BinaryReader(new MemoryStream(bytes, 0, body.Length, writable: false));
-        return (reader, Convert.ToHexStringLower(stored));
+        return Convert.ToHexStringLower(stored);
     }
 
-    private static (AstConfig, TrainingCheckpointInfo) ReadHead(string path, BinaryReader reader)
+    private static BinaryReader Open(string path) =>
+        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBuffer), System.Text.Encoding.UTF8);
+
+    private static Head ReadHead(string path, BinaryReader reader)
     {
         try
         {
             if (reader.ReadString() != Magic) throw new CheckpointCorruptException(path, "not an ActorTraining checkpoint");
             int version = reader.ReadInt32();
-            if (version != FormatVersion) throw new CheckpointCorruptException(path, $"format version {version}, expected {FormatVersion}");
-            var config = JsonSerializer.Deserialize<AstConfig>(reader.ReadString())!;
-            var info = JsonSerializer.Deserialize<TrainingCheckpointInfo>(reader.ReadString())!;
-            return (config, info);
+            if (version != FormatVersion)
+                throw new CheckpointCorruptException(path, version == 1
+                    ? "format version 1 (written by ActorTraining before streamed checkpoints); this build reads version 2 only — retrain, or evaluate it with the build that wrote it"
+                    : $"format version {version}, expected {FormatVersion}");
+            return JsonSerializer.Deserialize<Head>(reader.ReadString()) ?? throw new JsonException("empty head");
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException)
         {
@@ -122,27 +172,37 @@ public static class CheckpointFile
         }
     }
 
-    // Length-prefixed so each section is read from exactly its own bytes.
-    private static void WriteSection(BinaryWriter writer, Action<BinaryWriter> write)
+    /// <summary>Writes through to a stream and hashes what passed (SHA-256).</summary>
+    private sealed class HashingStream(Stream inner) : Stream
     {
-        using var section = new MemoryStream();
-        using (var sectionWriter = new BinaryWriter(section, System.Text.Encoding.UTF8, leaveOpen: true)) write(sectionWriter);
-        writer.Write(section.Length);
-        writer.Write(section.GetBuffer(), 0, (int)section.Length);
-    }
+        readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
-    private static void ReadSection(BinaryReader reader, Action<BinaryReader> read)
-    {
-        long length = reader.ReadInt64();
-        var bytes = reader.ReadBytes(checked((int)length));
-        if (bytes.Length != length) throw new EndOfStreamException($"section of {length} bytes ends after {bytes.Length}");
-        using var sectionReader = new BinaryReader(new MemoryStream(bytes));
-        read(sectionReader);
-    }
+        public byte[] Hash() => _sha.GetHashAndReset();
 
-    private static OptimizerHelper AsHelper(optim.Optimizer optimizer) =>
-        optimizer as OptimizerHelper ?? throw new ArgumentException(
-            $"optimizer {optimizer.GetType().Name} has no TorchSharp state dict (OptimizerHelper) to checkpoint", nameof(optimizer));
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            _sha.AppendData(buffer);
+            inner.Write(buffer);
+        }
+
+        public override void Flush() => inner.Flush();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _sha.Dispose();
+            base.Dispose(disposing);
+        }
+    }
 
     // A rename is durable only once the directory entry is on disk.
     private static void FsyncDirectory(string directory)

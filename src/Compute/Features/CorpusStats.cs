@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Audio;
 using static TorchSharp.torch;
 
@@ -52,7 +53,7 @@ public static class CorpusStats
             using var scope = NewDisposeScope();
             var padded = AstPreprocessing.PadOrCut(extractor.Compute(wave), targetLength).to(float64);
             sum += padded.sum().item<double>();
-            sumSquares += padded.square().sum().item<double>();
+            sumSquares += padded.Squared().sum().item<double>();
             cells += padded.numel();
             if (++inBatch == batchSize) CloseBatch();
         }

@@ -118,11 +118,11 @@ public sealed class FbankExtractor
         double melLow = MelScale(LowFreq), melHigh = MelScale(highFreq);
         double melDelta = (melHigh - melLow) / (numBins + 1);
         using var n = new ScalarScope();
-        var bin = arange(n.Of((long)numBins), int64).unsqueeze(1);
-        var leftMel = bin.mul(n.Of(melDelta)).add(n.Of(melLow));
-        var centerMel = bin.add(n.Of(1.0)).mul(n.Of(melDelta)).add(n.Of(melLow));
-        var rightMel = bin.add(n.Of(2.0)).mul(n.Of(melDelta)).add(n.Of(melLow));
-        var mel = arange(n.Of(0.0), n.Of((long)(padded / 2)), n.Of(1.0), float32).mul(n.Of(fftBinWidth)).div(n.Of(700.0)).add(n.Of(1.0)).log()
+        var bin = HeldScalars.Range(n.Of((long)numBins), int64).unsqueeze(1);
+        var leftMel = bin.mul(n.Of(melDelta)).Plus(n.Of(melLow));
+        var centerMel = bin.Plus(n.Of(1.0)).mul(n.Of(melDelta)).Plus(n.Of(melLow));
+        var rightMel = bin.Plus(n.Of(2.0)).mul(n.Of(melDelta)).Plus(n.Of(melLow));
+        var mel = arange(n.Of(0.0), n.Of((long)(padded / 2)), n.Of(1.0), float32).mul(n.Of(fftBinWidth)).div(n.Of(700.0)).Plus(n.Of(1.0)).log()
             .mul(n.Of(1127.0)).unsqueeze(0);
         var up = (mel - leftMel) / (centerMel - leftMel);
         var down = (rightMel - mel) / (rightMel - centerMel);

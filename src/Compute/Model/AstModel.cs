@@ -36,7 +36,7 @@ public sealed class AstModel : nn.Module<Tensor, Tensor>
         using var _ = NewDisposeScope();
         var tokens = v.forward(input.unsqueeze(1).transpose(2, 3)); // [B, 1, F, T]
         using var n = new ScalarScope();
-        var pooled = (tokens[.., 0] + tokens[.., 1]).div(n.Of(2.0));
+        var pooled = tokens[.., 0].Plus(tokens[.., 1]).div(n.Of(2.0));
         return mlp_head.forward(pooled).MoveToOuterDisposeScope();
     }
 }
@@ -75,7 +75,7 @@ internal sealed class DistilledVit : nn.Module<Tensor, Tensor>
         var x = patch_embed.forward(image); // [B, N, D]
         long batch = x.shape[0];
         x = cat(new[] { cls_token.expand(batch, -1, -1), dist_token.expand(batch, -1, -1), x }, dim: 1);
-        x = x + pos_embed;
+        x = x.Plus(pos_embed);
         foreach (var block in blocks) x = block.forward(x);
         return norm.forward(x);
     }
@@ -114,8 +114,8 @@ internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        x = x + attn.forward(norm1.forward(x));
-        return x + mlp.forward(norm2.forward(x));
+        x = x.Plus(attn.forward(norm1.forward(x)));
+        return x.Plus(mlp.forward(norm2.forward(x)));
     }
 }
 

@@ -50,7 +50,11 @@ public sealed record FrontEndConfig(double FrameShiftMs, double Mean, double Std
 /// <summary>Optimisation settings shared by every phase. Lr decay is the AST reference MultiStepLR:
 /// milestones range(LrDecayStart, 1000, LrDecayStep), factor LrDecayGamma, stepped once per epoch.
 /// <c>Loss</c>: bce (multi-label) or ce (single-label). <c>Metric</c>: map or accuracy (auto: map for bce,
-/// accuracy for ce). <c>NumWorkers</c> 0 = from the core count. <c>CheckpointEverySteps</c> 0 = only at epoch ends.</summary>
+/// accuracy for ce). <c>NumWorkers</c> 0 = from the core count. <c>CheckpointEverySteps</c> 0 = only at epoch ends.
+/// <c>Optimizer</c>: adam (torch.optim.Adam, the reference) or adamw. Recovery: a fault restarts training from the last
+/// committed checkpoint inside the process up to <c>MaxRestarts</c> times in a row (an evaluated epoch resets the
+/// count), waiting <c>RestartBackoffSeconds</c> × 2^(k−1) before restart k; no training step and no evaluation batch
+/// for <c>StallTimeoutSeconds</c> counts as a fault.</summary>
 public sealed record TrainingConfig(
     int BatchSize,
     int Seed,
@@ -59,10 +63,15 @@ public sealed record TrainingConfig(
     int LrDecayStart,
     int LrDecayStep,
     double LrDecayGamma,
-    bool EvalEveryEpoch,
     int NumWorkers,
-    int CheckpointEverySteps)
+    int CheckpointEverySteps,
+    string Optimizer = "adam",
+    int MaxRestarts = 3,
+    double RestartBackoffSeconds = 2,
+    double StallTimeoutSeconds = 300)
 {
+    [JsonIgnore] public AdamSettings AdamSettings => new(Variant: Optimizer == "adamw" ? AdamVariant.AdamW : AdamVariant.Adam);
+
     [JsonIgnore] public LossKind LossKind => Loss == "ce" ? LossKind.CrossEntropy : LossKind.BinaryCrossEntropy;
 
     /// <summary>The metric reported and plotted: "map" or "accuracy" (resolves "auto").</summary>
@@ -102,7 +111,7 @@ public sealed record ExperimentConfig(
         new ModelConfig("custom", EmbedDim: 96, Depth: 2, Heads: 4, PatchSize: 16, FStride: 16, TStride: 16, MelBins: 64, TargetLength: 256),
         new FrontEndConfig(FrameShiftMs: 10, Mean: SyntheticMean, Std: SyntheticStd, FreqM: 0, TimeM: 0, Mixup: 0),
         new TrainingConfig(BatchSize: 16, Seed: 1, Loss: "ce", Metric: "auto", LrDecayStart: 5, LrDecayStep: 1, LrDecayGamma: 0.85,
-            EvalEveryEpoch: true, NumWorkers: 0, CheckpointEverySteps: 0),
+            NumWorkers: 0, CheckpointEverySteps: 0),
         [new PhaseConfig("pool", 4, "max", 8, 5e-4, 20), new PhaseConfig("pool", 2, "max", 6, 5e-4, 20), new PhaseConfig("pool", 1, "max", 6, 5e-4, 20)],
         [[new PhaseConfig("pool", 1, "max", 20, 5e-4, 20)]]);
 
@@ -185,6 +194,12 @@ public sealed record ExperimentConfig(
         if (!(Training.LrDecayGamma > 0 && Training.LrDecayGamma <= 1)) throw new ConfigException("training.lr-decay.gamma", $"must be in (0, 1], got {Training.LrDecayGamma}");
         NonNegative("training.num-workers", Training.NumWorkers);
         NonNegative("training.checkpoint-every-steps", Training.CheckpointEverySteps);
+        if (Training.Optimizer is not ("adam" or "adamw")) throw new ConfigException("training.optimizer", $"must be adam or adamw, got '{Training.Optimizer}'");
+        NonNegative("training.max-restarts", Training.MaxRestarts);
+        if (!(Training.RestartBackoffSeconds >= 0 && Training.RestartBackoffSeconds <= 3600))
+            throw new ConfigException("training.restart-backoff-seconds", $"must be between 0 and 3600, got {Training.RestartBackoffSeconds}");
+        if (!(Training.StallTimeoutSeconds >= 1 && double.IsFinite(Training.StallTimeoutSeconds)))
+            throw new ConfigException("training.stall-timeout-seconds", $"must be at least 1, got {Training.StallTimeoutSeconds}");
 
         ValidateCurriculum("curriculum", Curriculum);
         if (Compare is not null)
@@ -224,6 +239,20 @@ public sealed record ExperimentConfig(
     public static ExperimentConfig FromJson(string json) =>
         JsonSerializer.Deserialize<ExperimentConfig>(json) ?? throw new ConfigException("(json)", "empty experiment JSON");
 
-    /// <summary>SHA-256 (hex) of the canonical JSON: the identity a run directory is resumed against.</summary>
-    public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson())));
+    /// <summary>
+    /// The identity a run directory is resumed against: SHA-256 (hex) of the canonical JSON of what changes the results,
+    /// and of <paramref name="dataFingerprint"/> (the content of the datafiles and label list, see TrainingData). Left
+    /// out: where the data files are (a moved corpus resumes; the content decides), how many workers prepare data,
+    /// and the recovery settings. Fields are written in declaration order, so the order of keys in a HOCON file
+    /// never matters.
+    /// </summary>
+    public string Hash(string dataFingerprint = "")
+    {
+        var identity = this with
+        {
+            Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null },
+            Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0 },
+        };
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJson() + "\n" + dataFingerprint)));
+    }
 }

@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace ActorTraining.Compute.Training;
 
 /// <summary>Everything an <see cref="LrSchedule"/> needs to continue exactly where it stopped (checkpoints store it).
@@ -7,11 +5,7 @@ namespace ActorTraining.Compute.Training;
 public sealed record LrScheduleState(long Step, int Epoch, double Lr);
 
 /// <summary>Settings of one phase's schedule: peak lr, warmup length and the MultiStepLR decay.</summary>
-public sealed record LrScheduleSettings(double BaseLr, int WarmupSteps, int DecayStart, int DecayStep, double Gamma)
-{
-    public static LrScheduleSettings For(PhaseConfig phase, TrainingConfig training) =>
-        new(phase.Lr, phase.WarmupSteps, training.LrDecayStart, training.LrDecayStep, training.LrDecayGamma);
-}
+public sealed record LrScheduleSettings(double BaseLr, int WarmupSteps, int DecayStart, int DecayStep, double Gamma);
 
 /// <summary>
 /// The AST reference schedule (traintest.py), one instance per phase (a new phase starts a new schedule):
@@ -38,7 +32,9 @@ public sealed class LrSchedule
     public double NextStep()
     {
         var (step, epoch, lr) = State;
-        if (Settings.WarmupSteps > 0 && step <= Settings.WarmupSteps && step % WarmupInterval == 0)
+        // The reference's rule, plus step = W itself: with W not a multiple of W/20 (W = 45: increments every 2 steps)
+        // the last increment would stop below the peak (44/45 of it) for the rest of the phase.
+        if (Settings.WarmupSteps > 0 && step <= Settings.WarmupSteps && (step % WarmupInterval == 0 || step == Settings.WarmupSteps))
             lr = (double)step / Settings.WarmupSteps * Settings.BaseLr;
         State = new LrScheduleState(step + 1, epoch, lr);
         return lr;
@@ -55,10 +51,4 @@ public sealed class LrSchedule
 
     bool IsMilestone(int epoch) =>
         epoch >= Settings.DecayStart && epoch < 1000 && (epoch - Settings.DecayStart) % Settings.DecayStep == 0;
-
-    /// <summary>Sets every parameter group of <paramref name="optimizer"/> to <paramref name="lr"/>.</summary>
-    public static void Apply(torch.optim.Optimizer optimizer, double lr)
-    {
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-    }
 }

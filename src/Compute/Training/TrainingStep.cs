@@ -6,9 +6,9 @@ namespace ActorTraining.Compute.Training;
 /// <summary>One optimisation step as the AST reference takes it, and the reference's optimiser.</summary>
 public static class TrainingStep
 {
-    /// <summary>Adam with the AST reference settings: betas (0.95, 0.999), weight decay 5e-7.</summary>
-    public static optim.Optimizer CreateOptimizer(nn.Module model, double lr) =>
-        optim.Adam(model.parameters(), lr: lr, beta1: 0.95, beta2: 0.999, weight_decay: 5e-7);
+    /// <summary>Adam with the AST reference settings (betas 0.95/0.999, weight decay 5e-7), or other <paramref name="settings"/>.</summary>
+    public static AdamOptimizer CreateOptimizer(nn.Module model, double lr, AdamSettings? settings = null) =>
+        new(model, lr, settings ?? new AdamSettings());
 
     /// <summary>Loss of logits [B, C] against targets [B, C] (floats; mixup makes them soft): BCE with logits
     /// (mean over all elements, as nn.BCEWithLogitsLoss) or cross-entropy with soft targets (mean over the batch;
@@ -23,28 +23,28 @@ public static class TrainingStep
     /// <summary>Forward, loss, backward, optimiser step on x [B, T, F] and y [B, C]; returns the loss value.
     /// Puts the model in training mode. The caller sets the lr (see <see cref="LrSchedule"/>) beforehand.
     /// Intermediate tensors are disposed here; x and y stay the caller's.</summary>
-    public static float Run(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x, Tensor y, LossKind loss)
+    public static float Run(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, Tensor x, Tensor y, LossKind loss)
     {
         return RunCore(model, optimizer, x, y, loss);
     }
 
-    /// <summary>As <see cref="Run(nn.Module{Tensor, Tensor}, optim.Optimizer, Tensor, Tensor, LossKind)"/>, first taking
+    /// <summary>As <see cref="Run(nn.Module{Tensor, Tensor}, AdamOptimizer, Tensor, Tensor, LossKind)"/>, first taking
     /// the step's lr from <paramref name="schedule"/> (<see cref="LrSchedule.NextStep"/>) and applying it.</summary>
-    public static float Run(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, LrSchedule schedule, Tensor x, Tensor y, LossKind loss)
+    public static float Run(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, LrSchedule schedule, Tensor x, Tensor y, LossKind loss)
     {
-        LrSchedule.Apply(optimizer, schedule.NextStep());
+        optimizer.LearningRate = schedule.NextStep();
         return RunCore(model, optimizer, x, y, loss);
     }
 
-    static float RunCore(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x, Tensor y, LossKind loss)
+    static float RunCore(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, Tensor x, Tensor y, LossKind loss)
     {
         using var scope = NewDisposeScope();
         model.train();
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         var logits = model.forward(x);
         var value = Loss(logits, y.to_type(logits.dtype), loss);
         value.backward();
-        optimizer.step();
+        optimizer.Step();
         return value.item<float>();
     }
 }

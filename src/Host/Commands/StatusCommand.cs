@@ -79,5 +79,9 @@ public static class StatusCommand
             Console.WriteLine($"  checkpoint phase {c.Phase + 1} epoch {c.Epoch + 1} step {c.Step} position {c.DataPosition}{(c.EpochComplete ? " (epoch end)" : "")}: {c.Path} sha256 {c.Sha256[..Math.Min(16, c.Sha256.Length)]}");
         if (s.LastCheckpoint() is { } last)
             Console.WriteLine($"  resume point: phase {last.Phase + 1}, epoch {last.Epoch + 1}, position {last.DataPosition}, step {last.Step}");
+        foreach (var r in s.Restarts)
+            Console.WriteLine($"  restart {r.Generation} (number {r.Attempt} in a row) after a fault in the {r.Component}: {r.Cause}");
+        if (s.GaveUp is { } g)
+            Console.WriteLine($"  stopped: a fault in the {g.Component} after {g.Restarts} restarts in a row: {g.Cause} — rerun `train` to resume");
     }
 }

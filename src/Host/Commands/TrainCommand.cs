@@ -70,6 +70,8 @@ public static class TrainCommand
                 if (records.Count == 0) continue;
                 Console.Write(PhaseSummary.FormatTable(label, records, r.Skipped));
                 if (r.State.LastCheckpoint() is { } checkpoint) Console.WriteLine($"final checkpoint: {checkpoint.Path}");
+                if (r.State.Restarts.Count > 0)
+                    Console.WriteLine($"restarts after faults: {r.State.Restarts.Count} ({string.Join("; ", r.State.Restarts.Select(x => $"{x.Component}: {x.Cause}"))})");
                 Console.WriteLine();
             }
             if (results.Count > 1 && results.All(r => r.Failure is null))

@@ -65,9 +65,12 @@ public static class ExperimentConfigLoader
             LrDecayStart: reader.Int("training.lr-decay.start"),
             LrDecayStep: reader.Int("training.lr-decay.step"),
             LrDecayGamma: reader.Double("training.lr-decay.gamma"),
-            EvalEveryEpoch: reader.Bool("training.eval-every-epoch"),
             NumWorkers: reader.Int("training.num-workers"),
-            CheckpointEverySteps: reader.Int("training.checkpoint-every-steps"));
+            CheckpointEverySteps: reader.Int("training.checkpoint-every-steps"),
+            Optimizer: reader.String("training.optimizer"),
+            MaxRestarts: reader.Int("training.max-restarts"),
+            RestartBackoffSeconds: reader.Double("training.restart-backoff-seconds"),
+            StallTimeoutSeconds: reader.Double("training.stall-timeout-seconds"));
         var phaseDefaults = (Lr: reader.Double("training.lr"), Warmup: reader.Int("training.warmup-steps"));
 
         var config = new ExperimentConfig(
@@ -215,13 +218,6 @@ public static class ExperimentConfigLoader
         public string String(string key) => Scalar(key, Value(key));
         public int Int(string key) => ParseInt(key, Value(key));
         public double Double(string key) => ParseDouble(key, Value(key));
-
-        public bool Bool(string key) => Scalar(key, Value(key)) switch
-        {
-            "true" or "on" or "yes" => true,
-            "false" or "off" or "no" => false,
-            var s => throw new ConfigException(key, $"must be true or false, got '{s}'"),
-        };
 
         public IReadOnlyList<HoconValue> Array(string key) => ArrayOf(key, Value(key));
 

@@ -26,12 +26,13 @@ public static class CheckpointJob
             ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(PipelineDispatcher.Config()));
         try
         {
-            var evaluator = system.ActorOf(Evaluator.Props(settings), "evaluator");
+            var evaluator = system.ActorOf(Evaluator.Props(settings, reportsProgress: false), "evaluator");
             var reply = await evaluator.Ask<object>(order(new CheckpointRef(full, header.Sha256), manifest.Phase), TimeSpan.FromHours(1));
             return reply switch
             {
                 T result => result,
                 RunFailed f => throw new InvalidDataException(f.Reason),
+                TrainingFaulted f => throw new InvalidDataException(f.Cause),
                 _ => throw new InvalidOperationException($"unexpected reply {reply}"),
             };
         }

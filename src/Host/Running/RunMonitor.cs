@@ -45,6 +45,9 @@ public sealed class RunMonitor : ReceiveActor
         Receive<CheckpointCommitted>(_ => { });
         Receive<RunStarted>(_ => { });
         Receive<PhaseCompleted>(_ => { });
+        Receive<RestartBudgetReset>(_ => { });
+        Receive<TrainingRestarted>(r => display.Line(
+            $"warning: training restart {r.Attempt} in a row (generation {r.Generation}) after a fault in the {r.Component}: {r.Cause} — resuming from the last committed checkpoint"));
         Receive<SampleFailed>(f =>
         {
             if (skipped.Add(f.Item.AudioPath)) display.Line($"warning: skipped unreadable audio {f.Item.AudioPath}: {f.Reason}");

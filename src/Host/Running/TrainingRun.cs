@@ -41,7 +41,7 @@ public sealed class TrainingRun(ExperimentConfig config, TrainingData data, stri
             config.Training.ResolvedMetric, name, state => EpochRecords.From(state, config, runIndex, data.Labels.Count),
             new RunLog(runDirectory)), $"monitor-r{runIndex}");
         var supervisor = system.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(runId, runIndex), Trainer.Props(settings),
-            Evaluator.Props(settings), monitor), $"run-r{runIndex}");
+            Evaluator.Props(settings, reportsProgress: true), monitor, RecoverySettings.Of(config.Training)), $"run-r{runIndex}");
         supervisor.Tell(new StartRun(settings.ConfigHash, plan));
         var end = await outcome.Task;
         var state = await supervisor.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(30));

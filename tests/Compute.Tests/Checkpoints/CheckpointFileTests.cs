@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Training;
 using ActorTraining.Compute.Checkpoints;
 using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Tests.Model;
@@ -22,26 +23,26 @@ public sealed class CheckpointFileTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private static optim.Optimizer Adam(AstModel model) => optim.Adam(model.parameters(), lr: 1e-3, beta1: 0.95, beta2: 0.999, weight_decay: 5e-7);
+    private static AdamOptimizer Adam(AstModel model) => TrainingStep.CreateOptimizer(model, 1e-3);
 
-    private void Step(AstModel model, optim.Optimizer optimizer)
+    private void Step(AstModel model, AdamOptimizer optimizer)
     {
         using var scope = NewDisposeScope();
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         nn.functional.cross_entropy(model.forward(_x), _y).backward();
-        optimizer.step();
+        optimizer.Step();
     }
 
     private static TrainingCheckpointInfo Info() => new(PhaseIndex: 1, Step: 3, Epoch: 2, DataPosition: 48,
         LrScheduleState: new[] { 1e-3, 0.5 }, TorchRngState: TorchRng.Capture(), RandomSeed: 7, RandomCounter: 99, ConfigHash: "abc123");
 
-    private (AstModel Model, optim.Optimizer Optimizer, string Path, string Sha) SavedAfterThreeSteps()
+    private (AstModel Model, AdamOptimizer Optimizer, string Path, string Sha) SavedAfterThreeSteps()
     {
         var model = new AstModel(Config);
         var optimizer = Adam(model);
         for (int i = 0; i < 3; i++) Step(model, optimizer);
         var path = Path.Combine(_dir.FullName, "phase1", "step3.ckpt");
-        var sha = CheckpointFile.Save(path, model, optimizer, Info());
+        var sha = CheckpointFile.Save(path, model, optimizer, Info(), "{\"manifest\": 1}");
         return (model, optimizer, path, sha);
     }
 
@@ -59,6 +60,7 @@ public sealed class CheckpointFileTests : IDisposable
             header.Info.DataPosition, header.Info.RandomSeed, header.Info.RandomCounter, header.Info.ConfigHash));
         Assert.Equal(new[] { 1e-3, 0.5 }, header.Info.LrScheduleState);
         Assert.Equal(Info().TorchRngState.Length, header.Info.TorchRngState.Length);
+        Assert.Equal("{\"manifest\": 1}", header.Manifest);
 
         torch.manual_seed(999); // a differently initialised model and a fresh optimiser
         using var restored = new AstModel(Config);

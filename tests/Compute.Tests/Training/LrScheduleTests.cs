@@ -75,4 +75,18 @@ public class LrScheduleTests
         Assert.Equal(expected, actual);
         Assert.Equal(whole.State, resumed.State);
     }
+
+    [Theory]
+    [InlineData(45)]
+    [InlineData(7)]
+    [InlineData(1000)]
+    [InlineData(1)]
+    public void WarmupReachesThePeakForAnyLength(int warmup)
+    {
+        var schedule = new LrSchedule(new LrScheduleSettings(1e-3, warmup, 100, 1, 0.5));
+        var lrs = Enumerable.Range(0, warmup + 5).Select(_ => schedule.NextStep()).ToArray();
+        Assert.Equal(1e-3, lrs[warmup], 12);  // the step after W steps runs at the peak
+        Assert.Equal(1e-3, lrs[^1], 12);
+        Assert.True(lrs.Take(warmup).All(lr => lr < 1e-3), "below the peak during warm-up");
+    }
 }

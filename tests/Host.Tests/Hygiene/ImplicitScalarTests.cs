@@ -4,7 +4,7 @@ using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
 using Xunit.Abstractions;
 
-namespace ActorTraining.Compute.Tests.Hygiene;
+namespace ActorTraining.Host.Tests.Hygiene;
 
 /// <summary>
 /// TorchSharp 0.107 turns a number used with a tensor (<c>x * 0.5</c>, <c>x.pow(2.0)</c>) into a temporary native

@@ -1,0 +1,22 @@
+using ActorTraining.Compute.Training;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// How the phase supervisor recovers a run inside the process: at most <paramref name="MaxRestarts"/> restarts in a
+/// row, the k-th after <paramref name="BackoffSeconds"/> × 2^(k−1) (at most <see cref="MaxBackoffSeconds"/>), and
+/// no sign of progress for <paramref name="StallTimeoutSeconds"/> counts as a fault.
+/// </summary>
+public sealed record RecoverySettings(int MaxRestarts, double BackoffSeconds, double StallTimeoutSeconds)
+{
+    public const double MaxBackoffSeconds = 300;
+
+    public static RecoverySettings Of(TrainingConfig training) =>
+        new(training.MaxRestarts, training.RestartBackoffSeconds, training.StallTimeoutSeconds);
+
+    public TimeSpan BackoffBefore(int attempt) =>
+        TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, BackoffSeconds * Math.Pow(2, Math.Max(0, attempt - 1))));
+
+    /// <summary>How often the watchdog looks: a quarter of the timeout, at most every 5 s.</summary>
+    public TimeSpan WatchdogInterval => TimeSpan.FromSeconds(Math.Clamp(StallTimeoutSeconds / 4, 0.25, 5));
+}

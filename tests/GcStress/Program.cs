@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using ActorTraining.Compute.Checkpoints;
+using ActorTraining.Compute.Features;
+using ActorTraining.Compute.Model;
+using ActorTraining.Compute.Runtime;
+using ActorTraining.Compute.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// usage: GcStress <workload[,workload…]> <seconds>
+//   tensor-add  TorchSharp's own `a + b` (Tensor.add(target, 1) builds a temporary Scalar): the control, expected to fail
+//   training    AST training steps (forward, loss, backward, the optimiser) and a checkpoint round trip
+//   evaluation  AST evaluation batches and the metrics
+//   fbank       fbank batches, padding, SpecAugment, normalisation
+// Runs the workloads in turn until the time is up while GcPressure forces gen-0 collections and finalizers.
+// Exit 0: no failure, with one line "ok: <iterations> iterations, <collections> collections, <s> s".
+// Exit 3: a failure, with one line "failed after <s> s (<iterations> iterations): <message>".
+if (args.Length != 2 || !double.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+{
+    Console.Error.WriteLine("usage: GcStress <tensor-add|training|evaluation|fbank>[,…] <seconds>");
+    return 2;
+}
+var workloads = args[0].Split(',');
+torch.set_num_threads(1);
+var clock = Stopwatch.StartNew();
+long iterations = 0;
+var work = workloads.Select(Workload.Create).ToList();
+using var pressure = new GcPressure(TimeSpan.FromSeconds(seconds + 5));
+try
+{
+    while (clock.Elapsed.TotalSeconds < seconds)
+        foreach (var w in work) { w(); iterations++; }
+}
+catch (Exception e)
+{
+    Console.WriteLine($"failed after {clock.Elapsed.TotalSeconds:F2} s ({iterations} iterations): {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+    return 3;
+}
+Console.WriteLine($"ok: {iterations} iterations, {pressure.Collections} collections, {clock.Elapsed.TotalSeconds:F1} s");
+return 0;
+
+static class Workload
+{
+    public static Action Create(string name) => name switch
+    {
+        "tensor-add" => TensorAdd(),
+        "training" => Training(),
+        "evaluation" => EvaluationBatches(),
+        "fbank" => Fbank(),
+        _ => throw new ArgumentException($"unknown workload '{name}'"),
+    };
+
+    static readonly AstConfig Model = new(64, 2, 2, 5, MelBins: 64, TargetLength: 256, FStride: 16, TStride: 16);
+
+    static Action TensorAdd()
+    {
+        var a = ones(64);
+        var b = ones(64);
+        return () =>
+        {
+            using var c = a + b;
+            if (c[0].item<float>() != 2f) throw new InvalidDataException($"1 + 1 = {c[0].item<float>()}");
+        };
+    }
+
+    static Action Training()
+    {
+        var model = new AstModel(Model);
+        var optimizer = TrainingStep.CreateOptimizer(model, 1e-3);
+        var schedule = new LrSchedule(new LrScheduleSettings(1e-3, 10, 5, 1, 0.5));
+        var rng = new Random(1);
+        var path = Path.Combine(Path.GetTempPath(), $"gcstress-{Environment.ProcessId}.ckpt");
+        int step = 0;
+        return () =>
+        {
+            using var scope = NewDisposeScope();
+            var x = randn(4, Model.TargetLength, Model.MelBins);
+            var y = zeros(4, Model.NumClasses);
+            for (int i = 0; i < 4; i++) y[i, rng.Next(Model.NumClasses)] = tensor(1f);
+            var loss = TrainingStep.Run(model, optimizer, schedule, x, y, LossKind.CrossEntropy);
+            if (!float.IsFinite(loss)) throw new InvalidDataException($"loss {loss}");
+            if (++step % 20 == 0)
+            {
+                var info = new TrainingCheckpointInfo(0, step, 0, 0, [0, 0, 0], TorchRng.Capture(), 1, 0, "stress");
+                CheckpointFile.Save(path, model, optimizer, info);
+                CheckpointFile.Load(path, model, optimizer);
+                File.Delete(path);
+            }
+        };
+    }
+
+    static Action EvaluationBatches()
+    {
+        var model = new AstModel(Model);
+        return () =>
+        {
+            using var scope = NewDisposeScope();
+            var evaluation = new Evaluation(LossKind.BinaryCrossEntropy);
+            for (int i = 0; i < 2; i++)
+            {
+                var y = zeros(4, Model.NumClasses);
+                y[.., 0] = tensor(1f);
+                evaluation.Add(model, randn(4, Model.TargetLength, Model.MelBins), y);
+            }
+            evaluation.Result();
+        };
+    }
+
+    static Action Fbank()
+    {
+        var extractor = new FbankExtractor(new FbankOptions(16000, 10, 64));
+        var rng = new Random(2);
+        return () =>
+        {
+            using var scope = NewDisposeScope();
+            var waves = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 16000).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray()).ToList();
+            foreach (var f in extractor.ComputeBatch(waves))
+            {
+                var x = AstPreprocessing.PadOrCut(f, 256);
+                x = AstPreprocessing.SpecAugment(x, 8, 16, rng);
+                AstPreprocessing.Normalize(x, -4.27, 4.57);
+            }
+        };
+    }
+}
