@@ -6,7 +6,8 @@ namespace ActorTraining.Actors;
 
 /// <summary>
 /// Akka.Persistence.Sql settings for a run: by default SQLite files in the run directory (journal and snapshot store
-/// in separate files, one writer each — SQLite takes one writer at a time), or PostgreSQL by connection string.
+/// in separate files, one writer each — SQLite takes one writer at a time), or PostgreSQL by connection string; the
+/// journal's events are written by <see cref="SupervisorEventSerializer"/> (stable manifests, not CLR type names).
 /// </summary>
 public static class PersistenceConfig
 {
@@ -40,7 +41,7 @@ public static class PersistenceConfig
                 }
               }
             }
-            """).WithFallback(SqlPersistence.DefaultConfiguration);
+            """).WithFallback(ConfigurationFactory.ParseString(SupervisorEventSerializer.Config)).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
     /// <summary>

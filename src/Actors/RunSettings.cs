@@ -16,11 +16,13 @@ public sealed record RunSettings(
     IReadOnlyList<DatasetEntry> EvalEntries,
     LabelSet Labels,
     string CheckpointDirectory,
-    int Workers)
+    int Workers,
+    string? DataFingerprint = null)
 {
     public IReadOnlyList<PhaseConfig> Curriculum => Config.Runs()[RunIndex];
 
-    public string ConfigHash => Config.Hash();
+    /// <summary>The run's identity in its journal (<see cref="RunFingerprint"/>).</summary>
+    public string ConfigHash => new RunFingerprint(Config.Hash(), DataFingerprint).ToString();
 
     /// <summary>The model at full resolution (C = 1); each phase derives its geometry from it.</summary>
     public AstConfig FineModel => FineModelOf(Config, Labels.Count);

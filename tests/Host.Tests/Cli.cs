@@ -9,10 +9,15 @@ public static class Cli
 
     public static Result Run(params string[] args) => RunIn(Environment.CurrentDirectory, TimeSpan.FromMinutes(10), args);
 
-    public static Result RunIn(string workingDirectory, TimeSpan timeout, params string[] args)
+    public static Result RunIn(string workingDirectory, TimeSpan timeout, params string[] args) =>
+        RunWith(new Dictionary<string, string>(), workingDirectory, timeout, args);
+
+    /// <summary>As <see cref="RunIn"/>, with these environment variables set for the child.</summary>
+    public static Result RunWith(IReadOnlyDictionary<string, string> environment, string workingDirectory, TimeSpan timeout, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        foreach (var (key, value) in environment) psi.Environment[key] = value;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

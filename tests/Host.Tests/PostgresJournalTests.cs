@@ -65,7 +65,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         Assert.Contains("run curriculum: completed", statusA.Stdout);
         Assert.Contains("phase 1: pool-max C=2", statusA.Stdout);
         Assert.Contains("phase 2: pool-max C=1", statusA.Stdout);
-        Assert.Contains(Path.GetFileName(FinalCheckpoint(a, 1, 2)), statusA.Stdout);
+        Assert.Contains(Path.GetFileName(FinalCheckpoint(a, 1, 2, server.ConnectionString)), statusA.Stdout);
         Assert.Contains("resume point: phase 2, epoch 3", statusA.Stdout);
 
         // Another run directory, another seed, same database: a new run, not a resume of (or a collision with) run a.
@@ -73,7 +73,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         Assert.Contains("phase 1/2", trainB.Stdout);
         Assert.Equal(4, EpochMetrics(b, server.ConnectionString).Count);
         var statusB = Status(b);
-        Assert.Contains(Path.GetFileName(FinalCheckpoint(b, 1, 2)), statusB.Stdout);
+        Assert.Contains(Path.GetFileName(FinalCheckpoint(b, 1, 2, server.ConnectionString)), statusB.Stdout);
         Assert.DoesNotContain(a + "/", statusB.Stdout);
         Assert.DoesNotContain(b + "/", Status(a).Stdout);
         Assert.Equal(statusA.Stdout, Status(a).Stdout);

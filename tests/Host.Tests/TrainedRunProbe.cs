@@ -49,14 +49,7 @@ public static class TrainedRunProbe
     public static List<string> EpochMetrics(string runDir, string? postgres = null) => JournalEvents(runDir, "EpochCompleted", postgres)
         .Select(e => $"{Int(e, "Phase")}/{Int(e, "Epoch")}: {e.GetProperty("Metrics").GetRawText()}").ToList();
 
-    // Newtonsoft (Akka's default serializer) leaves out default values and wraps ints as {"$":"I5"}.
-    static int Int(JsonElement e, string name)
-    {
-        if (!e.TryGetProperty(name, out var v)) return 0;
-        if (v.ValueKind == JsonValueKind.Number) return v.GetInt32();
-        var s = v.GetProperty("$").GetString()!;
-        return int.Parse(s[1..]);
-    }
+    static int Int(JsonElement e, string name) => e.GetProperty(name).GetInt32();
 
     /// <summary>
     /// Events of type <paramref name="type"/> of the run directory's curriculum run, in journal order: read from its
@@ -67,7 +60,8 @@ public static class TrainedRunProbe
         var events = new List<JsonElement>();
         if (RunIdentity.Read(runDir) is not { } runId) return events;
         var id = PhaseSupervisor.IdOf(runId, 0);
-        const string query = "SELECT message FROM journal WHERE persistence_id = @id ORDER BY ordering";
+        var manifest = SupervisorEventSerializer.Manifests.Single(kv => kv.Key.Name == type).Value;
+        const string query = "SELECT message FROM journal WHERE persistence_id = @id AND manifest = @manifest ORDER BY ordering";
         try
         {
             if (postgres is null)
@@ -81,6 +75,7 @@ public static class TrainedRunProbe
                 using var command = connection.CreateCommand();
                 command.CommandText = query;
                 command.Parameters.AddWithValue("@id", id);
+                command.Parameters.AddWithValue("@manifest", manifest);
                 Read(command.ExecuteReader());
             }
             else
@@ -89,6 +84,7 @@ public static class TrainedRunProbe
                 connection.Open();
                 using var command = new NpgsqlCommand(query, connection);
                 command.Parameters.AddWithValue("id", id);
+                command.Parameters.AddWithValue("manifest", manifest);
                 Read(command.ExecuteReader());
             }
         }
@@ -99,18 +95,13 @@ public static class TrainedRunProbe
         void Read(System.Data.Common.DbDataReader reader)
         {
             using (reader)
-                while (reader.Read())
-                {
-                    var json = JsonDocument.Parse((byte[])reader[0]).RootElement;
-                    if (json.GetProperty("$type").GetString()!.StartsWith($"ActorTraining.Messages.{type},", StringComparison.Ordinal))
-                        events.Add(json.Clone());
-                }
+                while (reader.Read()) events.Add(JsonDocument.Parse((byte[])reader[0]).RootElement.Clone());
         }
     }
 
-    /// <summary>The end-of-epoch checkpoint of the curriculum run's phase <paramref name="phase"/>, epoch <paramref name="epoch"/> (0-based).</summary>
-    public static string FinalCheckpoint(string runDir, int phase, int epoch) =>
-        Directory.GetFiles(Path.Combine(runDir, "checkpoints"), $"r0-p{phase}-e{epoch}-*-end.ckpt").Single();
+    /// <summary>The committed end-of-epoch checkpoint of the curriculum run's phase <paramref name="phase"/>, epoch <paramref name="epoch"/> (0-based).</summary>
+    public static string FinalCheckpoint(string runDir, int phase, int epoch, string? postgres = null) =>
+        Commits(runDir, postgres).Last(c => c.Phase == phase && c.Epoch == epoch && c.EpochComplete).Path;
 
     /// <summary>
     /// An interrupted-and-resumed run ended where the uninterrupted one did: the epoch-end checkpoint of (phase, epoch),
@@ -120,8 +111,8 @@ public static class TrainedRunProbe
     public static void AssertSameEnd(string straight, string killed, int phase, int epoch, Xunit.Abstractions.ITestOutputHelper output,
         string? postgres = null)
     {
-        var a = FinalCheckpoint(straight, phase, epoch);
-        var b = FinalCheckpoint(killed, phase, epoch);
+        var a = FinalCheckpoint(straight, phase, epoch, postgres);
+        var b = FinalCheckpoint(killed, phase, epoch, postgres);
         var (equal, maxDiff) = CompareWeights(a, b);
         output.WriteLine($"final checkpoints: {Path.GetFileName(a)} sha {CheckpointFile.ReadHeader(a).Sha256[..16]}, " +
                          $"{Path.GetFileName(b)} sha {CheckpointFile.ReadHeader(b).Sha256[..16]}; weights equal: {equal}, max |diff| {maxDiff}");

@@ -6,8 +6,6 @@ namespace ActorTraining.Compute.Compression;
 /// <summary>One phase's temporal compression: a method and a factor C ≥ 1.</summary>
 public sealed record Compression(CompressionMethod Method, int Factor, PoolingKind Pooling = PoolingKind.Max)
 {
-    public static Compression None { get; } = new(CompressionMethod.Pool, 1);
-
     public int Factor { get; init; } = Factor >= 1
         ? Factor
         : throw new ArgumentOutOfRangeException(nameof(Factor), Factor, "compression factor must be ≥ 1");

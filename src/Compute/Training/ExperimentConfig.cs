@@ -240,19 +240,18 @@ public sealed record ExperimentConfig(
         JsonSerializer.Deserialize<ExperimentConfig>(json) ?? throw new ConfigException("(json)", "empty experiment JSON");
 
     /// <summary>
-    /// The identity a run directory is resumed against: SHA-256 (hex) of the canonical JSON of what changes the results,
-    /// and of <paramref name="dataFingerprint"/> (the content of the datafiles and label list, see TrainingData). Left
-    /// out: where the data files are (a moved corpus resumes; the content decides), how many workers prepare data,
-    /// and the recovery settings. Fields are written in declaration order, so the order of keys in a HOCON file
-    /// never matters.
+    /// SHA-256 (hex) of the canonical JSON of what in the configuration changes the results (a run directory is resumed
+    /// against it, with the data's own fingerprint, CorpusFingerprint). Left out: where the data files are (a moved
+    /// corpus resumes; its content decides), how many workers prepare data, and the recovery settings. Fields are
+    /// written in declaration order, so the order of keys in a HOCON file never matters.
     /// </summary>
-    public string Hash(string dataFingerprint = "")
+    public string Hash()
     {
         var identity = this with
         {
             Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null },
             Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0 },
         };
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJson() + "\n" + dataFingerprint)));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJson())));
     }
 }

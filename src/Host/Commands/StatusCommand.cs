@@ -62,7 +62,7 @@ public static class StatusCommand
     {
         var name = runIndex == 0 ? "curriculum" : $"compare[{runIndex - 1}]";
         var where = s.Completed ? "completed" : $"in phase {s.CurrentPhase + 1}/{s.Phases.Length}";
-        Console.WriteLine($"run {name}: {where}, config hash {s.ConfigHash![..12]}");
+        Console.WriteLine($"run {name}: {where}, config hash {RunFingerprint.Parse(s.ConfigHash!).Short}");
         foreach (var p in s.Phases)
         {
             var state = s.CompletedPhases.Contains(p.Index) ? "done" : p.Index == s.CurrentPhase ? "running" : p.Index < s.CurrentPhase ? "done" : "pending";

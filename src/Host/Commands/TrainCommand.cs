@@ -50,8 +50,8 @@ public static class TrainCommand
     static async Task<int> Train(ExperimentConfig experiment, string runDir, string? postgres, bool verbose)
     {
         var runId = RunIdentity.ReadOrCreate(runDir);
-        Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}");
         using var data = TrainingData.Load(experiment, runDir);
+        Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}, data {data.Fingerprint[..12]}");
         Console.WriteLine($"data: {data.Train.Count} training clips, {data.Eval.Count} evaluation clips, {data.Labels.Count} classes");
         var experimentFile = Path.Combine(runDir, "experiment.json");
         if (!File.Exists(experimentFile)) File.WriteAllText(experimentFile, experiment.ToJson(indented: true));

@@ -8,7 +8,7 @@ namespace ActorTraining.Host.Running;
 /// <see cref="CorpusIndex"/> files in the run directory's index folder (memory-mapped, so memory does not grow with
 /// the corpus; a datafile's index is reused on resume while the datafile is unchanged). Dispose to unmap them.
 /// </summary>
-public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet Labels) : IDisposable
+public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet Labels, string Fingerprint) : IDisposable
 {
     public static string IndexDirectory(string runDirectory) => Path.Combine(runDirectory, "index");
 
@@ -28,12 +28,16 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
     static TrainingData FromSynthetic(SyntheticCorpusFiles files, string indexes) =>
         FromDatafiles((files.TrainDatafile, files.EvalDatafile, files.LabelCsv), indexes);
 
+    // Relative audio paths in a datafile resolve against the datafile's folder, and the fingerprint takes them relative
+    // to it: a corpus moved as a whole (datafiles beside their audio) resumes; an edited datafile does not.
     static TrainingData FromDatafiles((string Train, string Eval, string LabelCsv) files, string indexes)
     {
         var labels = LabelCsv.Load(files.LabelCsv);
         return Checked(() => CorpusIndex.OfDatafile(files.Train, indexes), () => CorpusIndex.OfDatafile(files.Eval, indexes), labels,
-            files.Train, files.Eval);
+            files.Train, files.Eval, FolderOf(files.Train), FolderOf(files.Eval));
     }
+
+    static string FolderOf(string file) => Path.GetDirectoryName(Path.GetFullPath(file))!;
 
     /// <summary>Every n-th clip of each class (in listing order) goes to evaluation, so the split is deterministic.</summary>
     static TrainingData FromFolder(string root, double evalFraction, string indexes)
@@ -49,18 +53,19 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
             var evalIndices = Enumerable.Range(0, evalCount).Select(i => (int)(i * stride)).ToHashSet();
             for (int i = 0; i < clips.Count; i++) (evalIndices.Contains(i) ? eval : train).Add(clips[i], [name]);
         }
-        return Checked(() => train.Complete(), () => eval.Complete(), labels, "training corpus", "evaluation corpus");
+        return Checked(() => train.Complete(), () => eval.Complete(), labels, "training corpus", "evaluation corpus", root, root);
     }
 
     /// <summary>Opens both corpora and checks them against the labels; nothing stays mapped if either fails.</summary>
-    static TrainingData Checked(Func<CorpusIndex> openTrain, Func<CorpusIndex> openEval, LabelSet labels, string trainSource, string evalSource)
+    static TrainingData Checked(Func<CorpusIndex> openTrain, Func<CorpusIndex> openEval, LabelSet labels, string trainSource, string evalSource,
+        string trainBase, string evalBase)
     {
         CorpusIndex? train = null, eval = null;
         try
         {
             train = openTrain();
             eval = openEval();
-            var result = new TrainingData(train, eval, labels);
+            var result = new TrainingData(train, eval, labels, CorpusFingerprint.Of([(train, trainBase), (eval, evalBase)], labels));
             result.CheckLabels(trainSource, train);
             result.CheckLabels(evalSource, eval);
             return result;

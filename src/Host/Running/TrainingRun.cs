@@ -31,7 +31,7 @@ public sealed class TrainingRun(ExperimentConfig config, TrainingData data, stri
     async Task<Result> RunOne(ActorSystem system, int runIndex, int runCount)
     {
         var settings = new RunSettings(config, runIndex, data.Train, data.Eval, data.Labels,
-            Path.Combine(runDirectory, "checkpoints"), workers);
+            Path.Combine(runDirectory, "checkpoints"), workers, data.Fingerprint);
         var plan = settings.Plan();
         var name = ExperimentConfig.Label(config.Runs()[runIndex]);
         Console.WriteLine($"run {runIndex + 1}/{runCount} ({name}): {string.Join(" → ", config.Runs()[runIndex])}");

@@ -81,7 +81,6 @@ public class CompressionTests
         Assert.Equal(1024, new Phase(CompressionMethod.Patch, 4).TargetLength(1024));
         Assert.Equal(48, new Phase(CompressionMethod.FShift, 4).TimeMask(192));
         Assert.Equal(192, new Phase(CompressionMethod.Patch, 4).TimeMask(192));
-        Assert.Equal(new Phase(CompressionMethod.Pool, 1), Phase.None);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Phase(CompressionMethod.Pool, 0));
         var tooCoarse = Assert.Throws<ArgumentException>(() => new Phase(CompressionMethod.Patch, 64).ModelConfig(new AstConfig(64, 1, 2, 3, TargetLength: 512)));
         Assert.Contains("PatchT", tooCoarse.Message);

@@ -18,6 +18,18 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
     static Dictionary<string, string> Set(params string[] kv) => new(ExperimentConfigLoader.ParseOverrides(kv));
 
     [Fact]
+    public void TheHashIgnoresKeyOrderWorkersRecoveryAndDataLocationButNotWhatChangesResults()
+    {
+        var a = Write("training { seed = 4, batch-size = 8 }\ndata { source = datafile, train = /x/train.json, eval = /x/eval.json, labels = /x/l.csv }");
+        var b = Write("data { labels = /y/l.csv, eval = /y/eval.json, train = /y/train.json, source = datafile }\n" +
+            "training { batch-size = 8, seed = 4, num-workers = 7, max-restarts = 9, stall-timeout-seconds = 60, restart-backoff-seconds = 1 }");
+        var hash = ExperimentConfigLoader.Load(a).Hash();
+        Assert.Equal(hash, ExperimentConfigLoader.Load(b).Hash());
+        Assert.NotEqual(hash, ExperimentConfigLoader.Load(a, Set("training.seed=5")).Hash());
+        Assert.NotEqual(hash, ExperimentConfigLoader.Load(a, Set("training.optimizer=adamw")).Hash());
+    }
+
+    [Fact]
     public void TheShippedDefaultFileIsTheBuiltInDefault()
     {
         var fromFile = ExperimentConfigLoader.Load(null);
