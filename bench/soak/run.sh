@@ -12,7 +12,7 @@ bin="$out/bin"
 rm -rf "$out"; mkdir -p "$out"
 # a frozen build of its own, so later builds of the work tree cannot change the binary under a running soak
 dotnet build "$here/src/Host" -c Release -o "$bin" >"$out/build.log" 2>&1 || { echo "soak: build failed (see $out/build.log)"; exit 1; }
-commit="$(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet || echo "+changes")"
+commit="$(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff HEAD --quiet || echo "+changes")"
 start=$(date +%s)
 ACTORTRAINING_GC_PRESSURE_SECONDS=$((minutes * 60 + 60)) timeout --signal=KILL "$((minutes * 60))" \
   dotnet "$bin/actortraining.dll" train --config "$here/bench/soak/soak.hocon" --run-dir "$out/run" --torch-threads 1 >"$out/train.log" 2>&1
@@ -21,7 +21,8 @@ seconds=$(( $(date +%s) - start ))
 dotnet "$bin/actortraining.dll" status --run-dir "$out/run" >"$out/status.txt" 2>&1
 epochs=$(grep -c "^    epoch " "$out/status.txt")
 restarts=$(grep -c "restart" "$out/status.txt")
+collections=$(grep -o "gc-pressure: [0-9]*" "$out/train.log" | tail -1 | grep -o "[0-9]*$")
 steps=$(grep -o "step [0-9]*" "$out/status.txt" | tail -1)
-verdict=crash; { [ "$code" -eq 137 ] || [ "$code" -eq 0 ]; } && [ "$restarts" -eq 0 ] && verdict=pass
-echo "soak $verdict: commit $commit, ${seconds} s under GC pressure, exit $code ($( [ $code -eq 137 ] && echo 'still training at the time limit' || echo 'process ended')), $epochs epochs evaluated, last commit at $steps, $restarts restart lines" | tee "$out/result.txt"
+verdict=crash; { [ "$code" -eq 137 ] || [ "$code" -eq 0 ]; } && [ "$restarts" -eq 0 ] && [ -n "$collections" ] && verdict=pass
+echo "soak $verdict: commit $commit, ${seconds} s under GC pressure (${collections:-no} forced collections reported), exit $code ($( [ $code -eq 137 ] && echo 'still training at the time limit' || echo 'process ended')), $epochs epochs evaluated, last commit at $steps, $restarts restart lines" | tee "$out/result.txt"
 [ "$verdict" = pass ]

@@ -12,12 +12,13 @@ using static TorchSharp.torch;
 //   training    AST training steps (forward, loss, backward, the optimiser) and a checkpoint round trip
 //   evaluation  AST evaluation batches and the metrics
 //   fbank       fbank batches, padding, SpecAugment, normalisation
+//   transfer    weight transfer between phases: positional-embedding interpolation, PI-resize of the patch kernel
 // Runs the workloads in turn until the time is up while GcPressure forces gen-0 collections and finalizers.
 // Exit 0: no failure, with one line "ok: <iterations> iterations, <collections> collections, <s> s".
 // Exit 3: a failure, with one line "failed after <s> s (<iterations> iterations): <message>".
 if (args.Length != 2 || !double.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var seconds))
 {
-    Console.Error.WriteLine("usage: GcStress <tensor-add|training|evaluation|fbank>[,…] <seconds>");
+    Console.Error.WriteLine("usage: GcStress <tensor-add|training|evaluation|fbank|transfer>[,…] <seconds>");
     return 2;
 }
 var workloads = args[0].Split(',');
@@ -47,6 +48,7 @@ static class Workload
         "training" => Training(),
         "evaluation" => EvaluationBatches(),
         "fbank" => Fbank(),
+        "transfer" => Transfer(),
         _ => throw new ArgumentException($"unknown workload '{name}'"),
     };
 
@@ -103,6 +105,17 @@ static class Workload
                 evaluation.Add(model, randn(4, Model.TargetLength, Model.MelBins), y);
             }
             evaluation.Result();
+        };
+    }
+
+    static Action Transfer()
+    {
+        var coarse = Model with { TargetLength = 128, PatchT = 32, TStride = 32 }; // a patch phase at C = 2
+        var source = new AstModel(coarse);
+        return () =>
+        {
+            using var fine = PhaseTransfer.Transfer(source, Model);
+            using var back = PhaseTransfer.Transfer(fine, coarse);
         };
     }
 

@@ -28,7 +28,11 @@ public sealed class RecoveryTests(RecoveryTests.Reference reference, ITestOutput
     static string[] TrainArgs(string runDir, string config, params string[] more) =>
         ["train", "--config", config, "--run-dir", runDir, "--torch-threads", "1", .. more];
 
-    /// <summary>The uninterrupted run every case is compared with (trained once per test class).</summary>
+    /// <summary>
+    /// The uninterrupted run every case is compared with (trained once per test class), under forced collections
+    /// (GcPressure): the whole actor pipeline — decoders, fbank, batcher, trainer, evaluator, checkpoints — must
+    /// survive them, and must not change a single bit of the result.
+    /// </summary>
     public sealed class Reference : IDisposable
     {
         public string Dir { get; } = Directory.CreateTempSubdirectory("recovery-").FullName;
@@ -39,7 +43,8 @@ public sealed class RecoveryTests(RecoveryTests.Reference reference, ITestOutput
         public Reference()
         {
             File.WriteAllText(Config, Experiment);
-            Result = Cli.RunIn(Dir, TimeSpan.FromMinutes(4), TrainArgs(RunDir, Config));
+            Result = Cli.RunWith(new Dictionary<string, string> { [ActorTraining.Compute.Runtime.GcPressure.EnvironmentVariable] = "600" },
+                Dir, TimeSpan.FromMinutes(6), TrainArgs(RunDir, Config));
         }
 
         public void Dispose()

@@ -11,16 +11,24 @@ public sealed class GcPressure : IDisposable
     readonly Thread _thread;
     volatile bool _stop;
 
-    public GcPressure(TimeSpan limit)
+    /// <param name="limit">how long it runs at most</param>
+    /// <param name="report">where to say, once a minute, how many collections it forced (the soak's proof it ran)</param>
+    public GcPressure(TimeSpan limit, TextWriter? report = null)
     {
         var until = DateTime.UtcNow + limit;
         _thread = new Thread(() =>
         {
+            var nextReport = DateTime.UtcNow.AddMinutes(1);
             while (!_stop && DateTime.UtcNow < until)
             {
                 GC.Collect(0, GCCollectionMode.Forced, blocking: true);
                 GC.WaitForPendingFinalizers();
                 Interlocked.Increment(ref _collections);
+                if (report is not null && DateTime.UtcNow >= nextReport)
+                {
+                    report.WriteLine($"gc-pressure: {Collections} forced collections");
+                    nextReport = nextReport.AddMinutes(1);
+                }
             }
         }) { IsBackground = true, Name = "gc-pressure" };
         _thread.Start();
@@ -37,7 +45,7 @@ public sealed class GcPressure : IDisposable
     /// <summary>Started when <see cref="EnvironmentVariable"/> holds a positive number of seconds, else null.</summary>
     public static GcPressure? FromEnvironment() =>
         double.TryParse(Environment.GetEnvironmentVariable(EnvironmentVariable), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
-            ? new GcPressure(TimeSpan.FromSeconds(s))
+            ? new GcPressure(TimeSpan.FromSeconds(s), Console.Error)
             : null;
 
     public void Dispose()

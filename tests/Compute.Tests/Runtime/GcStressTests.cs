@@ -12,9 +12,9 @@ namespace ActorTraining.Compute.Tests.Runtime;
 public sealed class GcStressTests(ITestOutputHelper output)
 {
     [Fact]
-    public void TrainingEvaluationAndFbankSurviveForcedCollections()
+    public void TrainingEvaluationFbankAndTransferSurviveForcedCollections()
     {
-        var (code, line) = Run("training,evaluation,fbank", seconds: 20);
+        var (code, line) = Run("training,evaluation,fbank,transfer", seconds: 20);
         Assert.True(code == 0, $"GC stress: {line}");
         Assert.StartsWith("ok:", line);
     }
