@@ -7,7 +7,8 @@ namespace ActorTraining.Actors;
 /// tests), every call is a dictionary miss. Points: <c>trainer.step</c> (throw in a training step),
 /// <c>trainer.hang</c> (a step that stops answering), <c>evaluator.batch</c> (throw while scoring),
 /// <c>batcher.prepare</c> (throw in the batcher), <c>batcher.duplicate</c> (a sample arrives twice),
-/// <c>evaluator.pipeline-stops</c> (the evaluation pipeline stops without a word).
+/// <c>evaluator.pipeline-stops</c> (the evaluation pipeline stops without a word), <c>supervisor.commit</c> (the
+/// phase supervisor itself throws).
 /// </summary>
 public static class FaultInjection
 {

@@ -84,6 +84,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         });
         Command<CommitCheckpoint>(_ => !Retired(), c =>
         {
+            FaultInjection.At("supervisor.commit");
             _sinceProgress.Restart();
             PersistAll(_state.Process(c), OnPersisted);
         });
@@ -227,6 +228,16 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         _listener.Tell(new RunFailed($"could not write the run journal: {cause.Message}"));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
+
+    // A bug in the supervisor itself: a restarted instance would wait for a StartRun nobody sends again. Say so and
+    // stop; the journal is intact, and rerunning `train` resumes.
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _listener.Tell(new RunFailed($"the phase supervisor failed: {TrainingFailure.Describe(reason)} — the journal is intact; rerun to resume"));
+        base.PreRestart(reason, message);
+    }
+
+    protected override void PostRestart(Exception reason) => Context.Stop(Self);
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {

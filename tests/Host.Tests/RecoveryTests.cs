@@ -82,6 +82,20 @@ public sealed class RecoveryTests(RecoveryTests.Reference reference, ITestOutput
     }
 
     [Fact]
+    public void AFailingSupervisorEndsTheRunWithASentenceInsteadOfAHangAndARerunResumes()
+    {
+        var runDir = Path.Combine(reference.Dir, "supervisor");
+        var r = Cli.RunWith(new Dictionary<string, string> { [FaultInjection.Variable] = "supervisor.commit@2" }, reference.Dir, TimeSpan.FromMinutes(4),
+            TrainArgs(runDir, reference.Config));
+        output.WriteLine(r.Stdout + r.Stderr);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("the phase supervisor failed: injected fault at supervisor.commit", r.Stderr);
+        var again = Cli.RunIn(reference.Dir, TimeSpan.FromMinutes(4), TrainArgs(runDir, reference.Config));
+        Assert.True(again.ExitCode == 0, again.Stdout + again.Stderr);
+        AssertSameEnd(reference.RunDir, runDir, phase: 1, epoch: 1, output);
+    }
+
+    [Fact]
     public void ASpentRestartBudgetFailsTheRunNamingTheCause()
     {
         var runDir = Path.Combine(reference.Dir, "no-budget");

@@ -43,9 +43,16 @@ public sealed class TrainingRun(ExperimentConfig config, TrainingData data, stri
         var supervisor = system.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(runId, runIndex), Trainer.Props(settings),
             Evaluator.Props(settings, reportsProgress: true), monitor, RecoverySettings.Of(config.Training)), $"run-r{runIndex}");
         supervisor.Tell(new StartRun(settings.ConfigHash, plan));
+        // never wait on a supervisor that is gone (it reports its own failures; this covers what it could not report)
+        var stopped = supervisor.WatchAsync();
+        if (await Task.WhenAny(outcome.Task, stopped) == stopped)
+            outcome.TrySetResult(new RunFailed("the phase supervisor stopped without reporting an outcome; the journal is intact — rerun to resume"));
         var end = await outcome.Task;
-        var state = await supervisor.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(30));
-        await supervisor.GracefulStop(TimeSpan.FromSeconds(30));
+        // the final state for the summary, unless the supervisor is gone (it failed and said so)
+        var ask = supervisor.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(30));
+        await Task.WhenAny(ask, stopped);
+        var state = ask.IsCompletedSuccessfully ? ask.Result : RunState.Empty;
+        if (!stopped.IsCompleted) await supervisor.GracefulStop(TimeSpan.FromSeconds(30));
         system.Stop(monitor);
         return new Result(runIndex, state, skipped, (end as RunFailed)?.Reason);
     }
