@@ -57,12 +57,12 @@ public static class StepTimer
             using var scope = NewDisposeScope();
             long t0 = Stopwatch.GetTimestamp();
             model.train();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             var value = TrainingStep.Loss(model.forward(x), y, loss);
             long t1 = Stopwatch.GetTimestamp();
             value.backward();
             long t2 = Stopwatch.GetTimestamp();
-            optimizer.step();
+            optimizer.Step();
             long t3 = Stopwatch.GetTimestamp();
             forward.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
             backward.Add(Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
