@@ -23,14 +23,21 @@ public sealed class GcStressTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The control: the stress must find the race where it is known to be (TorchSharp's own a + b). It ends at the
-    /// first failure (0.4–0.6 s on a quiet machine); the cap only bounds a run that does not find it.
+    /// The control: the stress must find the race where it is known to be (TorchSharp's own a + b). A process finds it
+    /// in its first second or hardly at all: every a + b leaves a Scalar for the finalizer, the queue soon outgrows the
+    /// finalizer thread, and WaitForPendingFinalizers then throttles the collections (1 552 in 120 s once, against
+    /// ~100 000 a second at the start). So: up to 10 fresh processes of 3 s each, until one fails.
     /// </summary>
     [Fact]
     public void TheStressFindsTheRaceInTorchSharpsOwnTensorAdd()
     {
-        var (code, line) = Run("tensor-add", seconds: 120);
-        Assert.True(code == 3, $"TorchSharp's a + b survived 120 s of GC stress ({line}): dotnet/TorchSharp#1434 may be fixed " +
+        var (code, line) = (0, "");
+        for (int attempt = 1; attempt <= 10 && code != 3; attempt++)
+        {
+            (code, line) = Run("tensor-add", seconds: 3);
+            output.WriteLine($"attempt {attempt}: {line}");
+        }
+        Assert.True(code == 3, $"TorchSharp's a + b survived 10 × 3 s of GC stress ({line}): dotnet/TorchSharp#1434 may be fixed " +
             "upstream (then HeldScalars and AdamOptimizer can go), or the stress no longer finds the race");
         Assert.StartsWith("failed after", line);
     }
