@@ -149,8 +149,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         {
             var cause = TrainingFailure.Unwrap(f.Cause);
             _log.Error("evaluation failed: {0}", cause.Message);
-            var reason = $"evaluation failed: {TrainingFailure.Describe(cause)}";
-            _replyTo!.Tell(TrainingFailure.IsPermanent(cause) ? new RunFailed(reason) : new TrainingFaulted("evaluator", reason));
+            _replyTo!.Tell(TrainingFailure.Report("evaluator", cause, "evaluation failed: "));
             Finish();
         });
     }

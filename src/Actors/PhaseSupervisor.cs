@@ -250,9 +250,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(ex =>
     {
         var cause = TrainingFailure.Unwrap(ex);
-        Self.Tell(TrainingFailure.IsPermanent(cause)
-            ? new RunFailed(TrainingFailure.Describe(cause))
-            : new TrainingFaulted("pipeline", $"{cause.GetType().Name}: {TrainingFailure.Describe(cause)}"));
+        Self.Tell(TrainingFailure.Report("pipeline", cause, TrainingFailure.IsPermanent(cause) ? "" : $"{cause.GetType().Name}: "));
         return Directive.Stop;
     });
 

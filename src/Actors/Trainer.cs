@@ -96,9 +96,7 @@ public sealed class Trainer : ReceiveActor
             var cause = TrainingFailure.Unwrap(f.Cause);
             if (cause is TaskCanceledException or OperationCanceledException) return; // work dropped on the way out
             _log.Error("training failed: {0}", cause.Message);
-            Context.Parent.Tell(TrainingFailure.IsPermanent(cause)
-                ? new RunFailed(TrainingFailure.Describe(cause))
-                : new TrainingFaulted("trainer", TrainingFailure.Describe(cause)));
+            Context.Parent.Tell(TrainingFailure.Report("trainer", cause));
         });
     }
 

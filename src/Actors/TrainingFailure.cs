@@ -1,4 +1,5 @@
 using ActorTraining.Compute.Checkpoints;
+using ActorTraining.Messages;
 
 namespace ActorTraining.Actors;
 
@@ -23,6 +24,14 @@ public static class TrainingFailure
 
     public static bool IsPermanent(Exception cause) => Unwrap(cause) is CheckpointCorruptException or InvalidDataException
         || Unwrap(cause) is IOException io && IsDiskFull(io);
+
+    /// <summary>What a failure in <paramref name="component"/> tells the supervisor: <see cref="RunFailed"/> when a person
+    /// must act, else a <see cref="TrainingFaulted"/> to restart from; the sentence starts with <paramref name="context"/>.</summary>
+    public static IControlMessage Report(string component, Exception cause, string context = "")
+    {
+        var reason = context + Describe(cause);
+        return IsPermanent(cause) ? new RunFailed(reason) : new TrainingFaulted(component, reason);
+    }
 
     public static Exception Unwrap(Exception cause) => cause is AggregateException { InnerException: { } inner } ? Unwrap(inner) : cause;
 

@@ -135,4 +135,36 @@ public class RunStateTests
         Assert.Equal(state.TrainOrder(), replayed.TrainOrder());
         Assert.Equal("/run/checkpoints/p0-e1-s16.ckpt", replayed.TrainOrder()!.TransferFrom!.Path);
     }
+
+    [Fact]
+    public void FaultsRestartUntilTheBudgetIsSpentAnEvaluatedEpochOrANewProcessResetsIt()
+    {
+        var fault = new TrainingFaulted("trainer", "boom");
+        var (state, _) = Run(RunState.Empty, new StartRun("h1", Plan), new CommitCheckpoint(Ckpt(0, 0, 3, 24, false)));
+        for (int k = 1; k <= 2; k++)
+        {
+            var restart = Assert.IsType<TrainingRestarted>(Assert.Single(state.ProcessFault(fault, maxRestarts: 2)));
+            Assert.Equal((k, k, "trainer", "boom"), (restart.Attempt, restart.Generation, restart.Component, restart.Cause));
+            state = state.Apply(restart);
+            Assert.Equal(k, state.TrainOrder()!.Generation);
+            Assert.Equal(3, state.TrainOrder()!.Resume!.Step); // from the last committed checkpoint
+        }
+        var spent = Assert.IsType<RestartBudgetSpent>(Assert.Single(state.ProcessFault(fault, maxRestarts: 2)));
+        Assert.Equal(2, spent.Restarts);
+        state = state.Apply(spent);
+        Assert.Empty(state.ProcessFault(fault, maxRestarts: 2)); // given up: nothing more
+
+        // a new process resets the budget, not the generation
+        (state, var events) = Run(state, new StartRun("h1", Plan));
+        Assert.IsType<RestartBudgetReset>(Assert.Single(events));
+        Assert.Equal((0, 2, (RestartBudgetSpent?)null), (state.RestartsInARow, state.Generation, state.GaveUp));
+        Assert.Empty(state.Process(new StartRun("h1", Plan))); // nothing to reset
+
+        // an evaluated epoch resets the count too
+        state = state.Apply(Assert.IsType<TrainingRestarted>(Assert.Single(state.ProcessFault(fault, maxRestarts: 2))));
+        (state, _) = Run(state, new CommitCheckpoint(Ckpt(0, 0, 8, 64, true)),
+            new EvaluationDone(0, 0, new Dictionary<string, double> { ["accuracy"] = 0.5 }));
+        Assert.Equal(0, state.RestartsInARow);
+        Assert.Equal(4, Assert.IsType<TrainingRestarted>(Assert.Single(state.ProcessFault(fault, maxRestarts: 2))).Generation);
+    }
 }
