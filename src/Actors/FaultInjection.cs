@@ -8,7 +8,9 @@ namespace ActorTraining.Actors;
 /// <c>trainer.hang</c> (a step that stops answering), <c>evaluator.batch</c> (throw while scoring),
 /// <c>batcher.prepare</c> (throw in the batcher), <c>batcher.duplicate</c> (a sample arrives twice),
 /// <c>evaluator.pipeline-stops</c> (the evaluation pipeline stops without a word), <c>supervisor.commit</c> (the
-/// phase supervisor itself throws).
+/// phase supervisor itself throws), <c>supervisor.pause-after-commit</c> (from the n-th journaled checkpoint commit on,
+/// the whole process stops itself with SIGSTOP after each one, so a test outside can look at the journal and choose
+/// to kill -9 it at exactly that commit or let it go on with SIGCONT — polling a running process overshoots).
 /// </summary>
 public static class FaultInjection
 {
@@ -28,6 +30,28 @@ public static class FaultInjection
             return Counts[point] == at;
         }
     }
+
+    /// <summary>Counts a pass through <paramref name="point"/>; true at the planned pass and every one after it.</summary>
+    public static bool FiresFrom(string point)
+    {
+        if (Planned.Count == 0 || !Planned.TryGetValue(point, out var at)) return false;
+        lock (Gate)
+        {
+            Counts[point] = Counts.GetValueOrDefault(point) + 1;
+            return Counts[point] >= at;
+        }
+    }
+
+    /// <summary>Stops the whole process (SIGSTOP: every thread, at once) when <paramref name="point"/> fires, from its planned pass on.</summary>
+    public static void PauseProcessFrom(string point)
+    {
+        if (FiresFrom(point) && OperatingSystem.IsLinux()) _ = kill(Environment.ProcessId, SigStop);
+    }
+
+    const int SigStop = 19; // Linux
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
 
     /// <summary>Throws an <see cref="InjectedFaultException"/> when <paramref name="point"/> fires.</summary>
     public static void At(string point)

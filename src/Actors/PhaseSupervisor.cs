@@ -185,6 +185,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 DeleteUnneededCheckpoints();
                 if (c.EpochComplete) _evaluator!.Tell(new EvaluateCheckpoint(new CheckpointRef(c.Path, c.Sha256), _state.Phases[c.Phase], c.Epoch));
                 _listener.Tell(e);
+                FaultInjection.PauseProcessFrom("supervisor.pause-after-commit");
                 break;
             case TrainingRestarted r:
                 StopChildren();

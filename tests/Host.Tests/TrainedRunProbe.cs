@@ -19,28 +19,57 @@ public static class TrainedRunProbe
 {
     public sealed record Commit(string Path, int Phase, int Epoch, long Step, long DataPosition, bool EpochComplete);
 
-    /// <summary>Starts `actortraining <paramref name="args"/>` and kill -9s it once the journal holds a commit matching <paramref name="when"/>.</summary>
+    /// <summary>
+    /// Starts `actortraining <paramref name="args"/>` and kill -9s it at the first commit matching <paramref name="when"/>.
+    /// The child stops itself (SIGSTOP) after each journaled commit (<see cref="FaultInjection"/>'s
+    /// <c>supervisor.pause-after-commit</c>); this looks at the journal while it stands still and either kills it or
+    /// lets it go on (SIGCONT) — watching a running process instead overshoots by several commits on a loaded machine.
+    /// </summary>
     public static Commit KillWhen(string workingDirectory, string[] args, string runDir, string? postgres, Func<Commit, bool> when)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
         psi.ArgumentList.Add(dll);
         foreach (var arg in args) psi.ArgumentList.Add(arg);
+        psi.Environment[FaultInjection.Variable] = "supervisor.pause-after-commit@1";
         using var child = Process.Start(psi)!;
         _ = child.StandardOutput.ReadToEndAsync();
         _ = child.StandardError.ReadToEndAsync();
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
         Commit? at = null;
-        while (at is null && !child.HasExited && DateTime.UtcNow < deadline)
+        try
         {
-            at = Commits(runDir, postgres).FirstOrDefault(when);
-            if (at is null) Thread.Sleep(20);
+            while (at is null && !child.HasExited && DateTime.UtcNow < deadline)
+            {
+                if (!IsStopped(child.Id)) { Thread.Sleep(10); continue; }
+                var latest = Commits(runDir, postgres).Last(); // the commit it stopped after
+                if (when(latest)) at = latest;
+                else Signal(child.Id, SigCont);
+            }
+            Assert.True(at is not null, "the run never committed the awaited checkpoint before it ended");
+            return at!;
         }
-        Assert.True(at is not null, "the run never committed the awaited checkpoint before it ended");
-        child.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, no flush
-        child.WaitForExit();
-        return at!;
+        finally
+        {
+            child.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, no flush (a stopped process dies too)
+            child.WaitForExit();
+        }
     }
+
+    static bool IsStopped(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('T'); // the state field follows the "(comm)" field
+        }
+        catch (IOException) { return false; }
+    }
+
+    const int SigCont = 18; // Linux
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int Signal(int pid, int signal);
 
     public static List<Commit> Commits(string runDir, string? postgres = null) => JournalEvents(runDir, "CheckpointCommitted", postgres).Select(e => new Commit(
         e.GetProperty("Path").GetString()!, Int(e, "Phase"), Int(e, "Epoch"), Int(e, "Step"), Int(e, "DataPosition"),
