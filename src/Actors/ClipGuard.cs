@@ -16,8 +16,9 @@ public static class ClipGuard
         try { work(); }
         catch (Exception ex)
         {
-            log.Error(ex, "{0} failed on {1} (epoch {2}, position {3}); the clip is skipped", stage, item.AudioPath, item.Epoch + 1, item.Position);
-            batcher.Tell(new SampleFailed(item, $"{stage} failed: {ex.GetType().Name}: {ex.Message}"));
+            // the user reads a sentence; the exception itself is for --verbose (the log at INFO level) and a bug report
+            log.Info("{0} failed on {1} (epoch {2}, position {3}): {4}", stage, item.AudioPath, item.Epoch + 1, item.Position, ex);
+            batcher.Tell(new SampleFailed(item, $"{stage} failed on an internal error (a bug, not necessarily in the file; --verbose logs it)"));
         }
     }
 }

@@ -53,7 +53,7 @@ public static class PersistenceConfig
         NpgsqlConnectionStringBuilder builder;
         try { builder = new NpgsqlConnectionStringBuilder(connectionString); }
         catch (ArgumentException e) { throw new JournalUnavailableException($"--postgres: not a valid Npgsql connection string: {e.Message}", e); }
-        var where = $"{builder.Host}:{builder.Port}/{builder.Database}"; // never the password
+        var where = Describe(builder);
         try
         {
             using var connection = new NpgsqlConnection(connectionString);
@@ -64,6 +64,15 @@ public static class PersistenceConfig
             throw new JournalUnavailableException($"PostgreSQL journal at {where}: {e.Message}", e);
         }
     }
+
+    /// <summary>Where a PostgreSQL journal is, for messages: host, port and database — never the password.</summary>
+    public static string Describe(string connectionString)
+    {
+        try { return "PostgreSQL journal at " + Describe(new NpgsqlConnectionStringBuilder(connectionString)); }
+        catch (ArgumentException) { return "the PostgreSQL journal given by --postgres"; }
+    }
+
+    static string Describe(NpgsqlConnectionStringBuilder builder) => $"{builder.Host}:{builder.Port}/{builder.Database}";
 
     static string Sqlite(string file) => $"Data Source={Path.GetFullPath(file)}";
 

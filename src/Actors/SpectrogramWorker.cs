@@ -20,25 +20,16 @@ public sealed class SpectrogramWorker : ReceiveActor
         var log = Context.GetLogger();
         Receive<DecodedClip>(clip => ClipGuard.Run(clip.Item, "spectrogram", batcher, log, () =>
         {
-            float[] values;
-            int frames;
-            try
-            {
-                using var scope = torch.NewDisposeScope();
-                var fbank = extractor.Compute(clip.Waveform);
-                frames = (int)fbank.shape[0];
-                values = fbank.contiguous().data<float>().ToArray();
-            }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-            {
-                batcher.Tell(new SampleFailed(clip.Item, $"no spectrogram: {ex.Message}"));
-                return;
-            }
+            using var scope = torch.NewDisposeScope();
+            var fbank = extractor.Compute(clip.Waveform);
+            int frames = (int)fbank.shape[0];
+            var values = fbank.contiguous().data<float>().ToArray();
             if (frames == 0)
             {
-                batcher.Tell(new SampleFailed(clip.Item, "audio shorter than one 25 ms frame"));
+                batcher.Tell(new SampleFailed(clip.Item, "no audio samples"));
                 return;
             }
+            if (extractor.IsPadded(clip.Waveform.Length)) Context.System.EventStream.Publish(new ClipPadded(clip.Item, clip.Waveform.Length));
             compressor.Tell(new SpectrogramReady(clip.Item, values, frames, spec.MelBins, clip.Target));
         }));
     }

@@ -83,4 +83,57 @@ public sealed class AudioVerbTests : IDisposable
         Assert.Contains("data[1] is missing key 'wav'", r.Stderr);
         Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
+
+    /// <summary>The issue's clip: a 19 ms tick, 857 samples at 44.1 kHz stereo (311 at 16 kHz, under one 25 ms window).</summary>
+    [Fact]
+    public void FeaturesOfA19MsTickIsOneFrame()
+    {
+        var tick = Sox("tick.wav", "0.0194", "sine", "2000");
+        Assert.InRange(AudioDecoder.Decode(tick).Length, 300, 320);
+        foreach (var shift in new[] { "10", "40" })
+        {
+            var npy = Path.Combine(_dir, $"tick-{shift}.npy");
+            var r = Cli.Run("features", tick, "--out", npy, "--frame-shift-ms", shift);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal([1L, 128L], NpyFile.Read(npy).Shape);
+            Assert.Contains("1 frames", r.Stdout);
+        }
+    }
+
+    [Fact]
+    public void FeaturesOfAnEmptyClipIsAnErrorNamingTheFile()
+    {
+        var empty = Path.Combine(_dir, "empty.wav");
+        File.WriteAllBytes(empty, [.. "RIFF"u8, 36, 0, 0, 0, .. "WAVEfmt "u8, 16, 0, 0, 0, 1, 0, 1, 0, 0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0, 2, 0, 16, 0, .. "data"u8, 0, 0, 0, 0]);
+        var r = Cli.Run("features", empty, "--out", Path.Combine(_dir, "empty.npy"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: {empty}: no audio samples", r.Stderr.Trim());
+    }
+
+    /// <summary>Ticks shorter than one window are trained on like any clip (not skipped), and the summary counts them.</summary>
+    [Fact]
+    public void ClipsShorterThanOneWindowAreTrainedOnAndCounted()
+    {
+        var entries = new List<string>();
+        for (int i = 0; i < 6; i++)
+        {
+            entries.Add($$"""{"wav":"{{Sox($"low{i}.wav", "0.6", "sine", $"{300 + 20 * i}")}}","labels":"/m/low"}""");
+            entries.Add($$"""{"wav":"{{Sox($"high{i}.wav", "0.6", "sine", $"{3000 + 100 * i}")}}","labels":"/m/high"}""");
+        }
+        entries.Add($$"""{"wav":"{{Sox("tick-a.wav", "0.0194", "sine", "300")}}","labels":"/m/low"}""");
+        entries.Add($$"""{"wav":"{{Sox("tick-b.wav", "0.01", "sine", "3000")}}","labels":"/m/high"}""");
+        var datafile = Path.Combine(_dir, "train.json");
+        File.WriteAllText(datafile, $$"""{"data":[{{string.Join(",", entries)}}]}""");
+        var labels = Path.Combine(_dir, "labels.csv");
+        File.WriteAllText(labels, "index,mid,display_name\n0,/m/low,\"low\"\n1,/m/high,\"high\"\n");
+        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(3), "train", "--run-dir", Path.Combine(_dir, "run"),
+            "--set", "data.source=datafile", "--set", $"data.train={datafile}", "--set", $"data.eval={datafile}", "--set", $"data.labels={labels}",
+            "--set", "model.target-length=64", "--set", "model.mel-bins=32", "--set", "training.batch-size=7", "--set", "compare=[]",
+            "--set", "curriculum=[{method=pool, factor=1, epochs=1}]");
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        Assert.Contains("data: 14 training clips", r.Stdout);
+        Assert.Contains("zero-padded to one 25 ms analysis window: 2 clip(s) shorter than it", r.Stdout);
+        Assert.DoesNotContain("skipped", r.Stdout);
+        Assert.Equal("", r.Stderr);
+    }
 }

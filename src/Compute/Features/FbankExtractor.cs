@@ -45,7 +45,12 @@ public sealed class FbankExtractor
 
     public FbankOptions Options => _options;
 
-    /// <summary>[frames, MelBins] float32 on the CPU; [0, MelBins] for a waveform shorter than one frame.</summary>
+    /// <summary>
+    /// [frames, MelBins] float32 on the CPU; [0, MelBins] for an empty waveform. A clip shorter than one analysis
+    /// window (a 19 ms tick) is zero-padded after its mean is removed to one window, so it gives one frame at any
+    /// frame shift: kaldi's fbank (and torchaudio's) refuses such clips, but short percussive samples are ordinary in
+    /// sound-event corpora and carry their label.
+    /// </summary>
     public Tensor Compute(float[] waveform) => ComputeBatch([waveform])[0];
 
     /// <summary>
@@ -60,7 +65,7 @@ public sealed class FbankExtractor
         int frames = 0;
         for (int i = 0; i < waveforms.Count; i++)
         {
-            int n = _options.FrameCount(waveforms[i].Length);
+            int n = FrameCount(waveforms[i].Length);
             if (n == 0) { results[i] = zeros(0, _options.MelBins, float32); continue; }
             group.Add(i);
             frames += n;
@@ -69,6 +74,12 @@ public sealed class FbankExtractor
         if (group.Count > 0) ComputeGroup(waveforms, group, results);
         return results;
     }
+
+    /// <summary>Frames of a clip of <paramref name="samples"/> samples: at least one unless it is empty (see <see cref="Compute"/>).</summary>
+    public int FrameCount(long samples) => samples == 0 ? 0 : _options.FrameCount(Math.Max(samples, _options.WindowSize));
+
+    /// <summary>True when a clip of <paramref name="samples"/> samples is zero-padded to one window.</summary>
+    public bool IsPadded(long samples) => samples > 0 && samples < _options.WindowSize;
 
     /// <summary>Frames per FFT/matmul call: about one 10 s clip at a 10 ms shift.</summary>
     public const int GroupFrames = 1024;
@@ -82,9 +93,15 @@ public sealed class FbankExtractor
         for (int k = 0; k < group.Count; k++)
         {
             var w = waveforms[group[k]];
-            counts[k] = _options.FrameCount(w.Length);
+            counts[k] = FrameCount(w.Length);
             var x = torch.tensor(w).to(_computeType);
             x = x - x.mean();
+            if (w.Length < _options.WindowSize)
+            {
+                var padded = zeros(_options.WindowSize, _computeType);
+                padded.narrow(0, 0, w.Length).copy_(x);
+                x = padded;
+            }
             framed[k] = x.as_strided([counts[k], _options.WindowSize], [_options.WindowShift, 1]);
         }
         var features = LogMel(framed.Length == 1 ? framed[0] : cat(framed, 0)).to(float32);

@@ -24,7 +24,8 @@ public sealed record PhaseSummary(int PhaseIndex, string Method, int Factor, str
     }
 
     /// <summary>The summary table as text, with a total line; lists skipped files (unreadable audio) if any.</summary>
-    public static string FormatTable(string runLabel, IReadOnlyList<EpochRecord> records, IReadOnlyCollection<string>? skippedFiles = null)
+    public static string FormatTable(string runLabel, IReadOnlyList<EpochRecord> records, IReadOnlyCollection<string>? skippedFiles = null,
+        int paddedClips = 0)
     {
         var rows = From(records);
         var sb = new StringBuilder();
@@ -43,6 +44,8 @@ public sealed record PhaseSummary(int PhaseIndex, string Method, int Factor, str
         sb.Append(TextTable.Format(table));
         if (records.Count > 0)
             sb.AppendLine($"trainer idle: {Units.Seconds(records[^1].TrainerIdleSeconds)} of {Units.Seconds(records[^1].WallSeconds)} wall");
+        if (paddedClips > 0)
+            sb.AppendLine($"zero-padded to one {new Features.FbankOptions().FrameLengthMs.ToString(CultureInfo.InvariantCulture)} ms analysis window: {paddedClips} clip(s) shorter than it");
         if (skippedFiles is { Count: > 0 })
         {
             sb.AppendLine($"skipped {skippedFiles.Count} unreadable file(s):");

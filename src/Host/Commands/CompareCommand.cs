@@ -20,22 +20,14 @@ public static class CompareCommand
         command.Options.Add(output);
         command.SetAction(parse =>
         {
-            try
+            var series = RunComparison.Load(parse.GetValue(runs)!);
+            Console.Write(RunComparison.FormatTable(series));
+            if (parse.GetValue(output) is { } prefix)
             {
-                var series = RunComparison.Load(parse.GetValue(runs)!);
-                Console.Write(RunComparison.FormatTable(series));
-                if (parse.GetValue(output) is { } prefix)
-                {
-                    var files = MetricPlots.Write(series, prefix);
-                    Console.WriteLine($"plots: {files.VersusFlops}, {files.VersusWallTime}");
-                }
-                return 0;
+                var files = MetricPlots.Write(series, prefix);
+                Console.WriteLine($"plots: {files.VersusFlops}, {files.VersusWallTime}");
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"compare: {e.Message}");
-                return 2;
-            }
+            return 0;
         });
         return command;
     }

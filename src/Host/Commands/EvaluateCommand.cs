@@ -16,25 +16,17 @@ public static class EvaluateCommand
         var command = new Command("evaluate", "Evaluate a checkpoint on a datafile (accuracy, mAP, mAUC, d′)") { checkpoint, data };
         command.SetAction(async (parse, cancel) =>
         {
-            try
-            {
-                var path = parse.GetValue(checkpoint)!;
-                var labels = CheckpointJob.LabelsOf(path);
-                var datafile = parse.GetValue(data)!;
-                using var entries = CorpusIndex.OfDatafile(datafile, indexDirectory: null); // a temporary index: the datafile's folder may be read-only
-                if (entries.FirstUnknownLabel(labels) is (var i, _, var label))
-                    throw new DatasetException(datafile, $"data[{i}] has label '{label}', which the checkpoint's model does not know ({labels.Count} classes)");
-                var done = await CheckpointJob.Run<EvaluationDone>(path, entries, (k, phase) => new EvaluateCheckpoint(k, phase, 0));
-                Console.WriteLine($"{entries.Count} clips from {Path.GetFullPath(datafile)}");
-                foreach (var (name, value) in done.Metrics.OrderBy(m => m.Key))
-                    Console.WriteLine($"{name,-10} {value.ToString("F4", CultureInfo.InvariantCulture)}");
-                return 0;
-            }
-            catch (Exception e) when (CliErrors.IsUserError(e))
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            var path = parse.GetValue(checkpoint)!;
+            var labels = CheckpointJob.LabelsOf(path);
+            var datafile = parse.GetValue(data)!;
+            using var entries = CorpusIndex.OfDatafile(datafile, indexDirectory: null); // a temporary index: the datafile's folder may be read-only
+            if (entries.FirstUnknownLabel(labels) is (var i, _, var label))
+                throw new DatasetException(datafile, $"data[{i}] has label '{label}', which the checkpoint's model does not know ({labels.Count} classes)");
+            var done = await CheckpointJob.Run<EvaluationDone>(path, entries, (k, phase) => new EvaluateCheckpoint(k, phase, 0));
+            Console.WriteLine($"{entries.Count} clips from {Path.GetFullPath(datafile)}");
+            foreach (var (name, value) in done.Metrics.OrderBy(m => m.Key))
+                Console.WriteLine($"{name,-10} {value.ToString("F4", CultureInfo.InvariantCulture)}");
+            return 0;
         });
         return command;
     }

@@ -17,33 +17,25 @@ public static class PredictCommand
         var command = new Command("predict", "Label audio files with a trained checkpoint (top-k labels with scores)") { audio, checkpoint, top };
         command.SetAction(async (parse, cancel) =>
         {
-            try
+            var files = parse.GetValue(audio)!.Select(Path.GetFullPath).ToList();
+            foreach (var f in files)
+                if (!File.Exists(f)) throw new FileNotFoundException($"{f}: no such audio file", f);
+            var path = parse.GetValue(checkpoint)!;
+            var labels = CheckpointJob.LabelsOf(path);
+            var entries = files.Select(f => new DatasetEntry(f, [])).ToList();
+            var scores = await CheckpointJob.Run<ClipScores>(path, entries, (k, phase) => new PredictClips(k, phase));
+            var skipped = scores.Skipped.ToHashSet();
+            var k = Math.Max(1, parse.GetValue(top));
+            int row = 0;
+            foreach (var f in files)
             {
-                var files = parse.GetValue(audio)!.Select(Path.GetFullPath).ToList();
-                foreach (var f in files)
-                    if (!File.Exists(f)) throw new FileNotFoundException($"{f}: no such audio file", f);
-                var path = parse.GetValue(checkpoint)!;
-                var labels = CheckpointJob.LabelsOf(path);
-                var entries = files.Select(f => new DatasetEntry(f, [])).ToList();
-                var scores = await CheckpointJob.Run<ClipScores>(path, entries, (k, phase) => new PredictClips(k, phase));
-                var skipped = scores.Skipped.ToHashSet();
-                var k = Math.Max(1, parse.GetValue(top));
-                int row = 0;
-                foreach (var f in files)
-                {
-                    if (skipped.Contains(f)) { Console.WriteLine($"{f}: skipped (unreadable audio)"); continue; }
-                    var s = scores.Scores[row++];
-                    var best = Enumerable.Range(0, s.Length).OrderByDescending(i => s[i]).Take(k)
-                        .Select(i => $"{labels.DisplayNames[i]} ({labels.Mids[i]}) {s[i].ToString("F3", CultureInfo.InvariantCulture)}");
-                    Console.WriteLine($"{f}: {string.Join("; ", best)}");
-                }
-                return skipped.Count == files.Count ? 1 : 0;
+                if (skipped.Contains(f)) { Console.WriteLine($"{f}: skipped (unreadable audio)"); continue; }
+                var s = scores.Scores[row++];
+                var best = Enumerable.Range(0, s.Length).OrderByDescending(i => s[i]).Take(k)
+                    .Select(i => $"{labels.DisplayNames[i]} ({labels.Mids[i]}) {s[i].ToString("F3", CultureInfo.InvariantCulture)}");
+                Console.WriteLine($"{f}: {string.Join("; ", best)}");
             }
-            catch (Exception e) when (CliErrors.IsUserError(e))
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            return skipped.Count == files.Count ? 1 : 0;
         });
         return command;
     }

@@ -47,7 +47,7 @@ public static class StatusCommand
                 for (int r = 0; r < MaxRuns; r++)
                 {
                     var reader = system.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf(runId, r)));
-                    var state = await reader.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(30));
+                    var state = await ReadState(reader, pg is null ? Path.Combine(dir, PersistenceConfig.JournalFile) : PersistenceConfig.Describe(pg));
                     if (!state.Started) break;
                     Print(r, state);
                 }
@@ -57,6 +57,23 @@ public static class StatusCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// The state the reader recovers. A journal that went away or cannot be read stops the reader (recovery failed) or
+    /// leaves it silent: either is a sentence naming the journal, not an ask timeout.
+    /// </summary>
+    static async Task<RunState> ReadState(IActorRef reader, string journal)
+    {
+        var stopped = reader.WatchAsync();
+        var ask = reader.Ask<RunState>(GetRunState.Instance, ReadTimeout);
+        await Task.WhenAny(ask, stopped);
+        if (ask.IsCompletedSuccessfully) return ask.Result;
+        throw new JournalUnavailableException(stopped.IsCompleted
+            ? $"{journal}: the run journal could not be read (the database is gone, locked or damaged); nothing was changed"
+            : $"{journal}: the run journal did not answer within {ReadTimeout.TotalSeconds:F0} s; nothing was changed", (Exception?)ask.Exception ?? new TimeoutException());
+    }
+
+    static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
 
     static void Print(int runIndex, RunState s)
     {

@@ -22,27 +22,18 @@ public static class TrainCommand
         var set = new Option<string[]>("--set") { Description = "Override a key: --set training.batch-size=8 (repeatable)" };
         var postgres = new Option<string?>("--postgres") { Description = "Keep the journal in PostgreSQL (Npgsql connection string) instead of SQLite files in the run directory" };
         var threads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads (fix it for bit-reproducible runs)" };
-        var verbose = new Option<bool>("--verbose") { Description = "Actor system log at INFO level" };
         var command = new Command("train", "Train an AST coarse-to-fine through the actor pipeline (resumes an interrupted run)")
         {
-            config, runDir, set, postgres, threads, verbose,
+            config, runDir, set, postgres, threads,
         };
         command.SetAction(async (parse, cancel) =>
         {
-            try
-            {
-                var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
-                if (parse.GetValue(threads) is { } n) torch.set_num_threads(n);
-                if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
-                var dir = Path.GetFullPath(parse.GetValue(runDir)!);
-                Directory.CreateDirectory(dir);
-                return await Train(experiment, dir, parse.GetValue(postgres), parse.GetValue(verbose));
-            }
-            catch (Exception e) when (CliErrors.IsUserError(e))
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
+            if (parse.GetValue(threads) is { } n) torch.set_num_threads(n);
+            if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
+            var dir = Path.GetFullPath(parse.GetValue(runDir)!);
+            Directory.CreateDirectory(dir);
+            return await Train(experiment, dir, parse.GetValue(postgres), parse.GetValue(CliErrors.Verbose));
         });
         return command;
     }
@@ -68,7 +59,7 @@ public static class TrainCommand
                 var label = ExperimentConfig.Label(experiment.Runs()[r.RunIndex]);
                 var records = log.Where(x => x.Run == label).ToList();
                 if (records.Count == 0) continue;
-                Console.Write(PhaseSummary.FormatTable(label, records, r.Skipped));
+                Console.Write(PhaseSummary.FormatTable(label, records, r.Clips.Skipped, r.Clips.Padded.Count));
                 if (r.State.LastCheckpoint() is { } checkpoint) Console.WriteLine($"final checkpoint: {checkpoint.Path}");
                 if (r.State.Restarts.Count > 0)
                     Console.WriteLine($"restarts after faults: {r.State.Restarts.Count} ({string.Join("; ", r.State.Restarts.Select(x => $"{x.Component}: {x.Cause}"))})");

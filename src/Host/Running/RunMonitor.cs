@@ -6,14 +6,14 @@ using ActorTraining.Messages;
 namespace ActorTraining.Host.Running;
 
 /// <summary>
-/// The host's listener for one run: shows progress and epoch results, collects skipped (unreadable) files, logs
+/// The host's listener for one run: shows progress and epoch results, collects skipped (unreadable) and zero-padded (too short) clips, logs
 /// every evaluated epoch to metrics.jsonl/csv (from the supervisor's state, so epochs a crash kept from the log are
 /// written on resume), and completes the outcome with <see cref="RunCompleted"/> or <see cref="RunFailed"/>.
 /// </summary>
 public sealed class RunMonitor : ReceiveActor
 {
     public RunMonitor(ProgressDisplay display, IReadOnlyList<PhasePlan> plan, TaskCompletionSource<IControlMessage> outcome,
-        ISet<string> skipped, string metric, string runLabel, Func<RunState, IReadOnlyList<EpochRecord>> records, RunLog log)
+        ClipNotes clips, string metric, string runLabel, Func<RunState, IReadOnlyList<EpochRecord>> records, RunLog log)
     {
         var logged = (File.Exists(log.JsonlPath) ? log.Read() : []).Where(r => r.Run == runLabel).Select(r => (r.PhaseIndex, r.Epoch)).ToHashSet();
         RunCompleted? completed = null;
@@ -31,6 +31,7 @@ public sealed class RunMonitor : ReceiveActor
             if (completed is not null) outcome.TrySetResult(completed);
         });
         Context.System.EventStream.Subscribe(Self, typeof(SampleFailed));
+        Context.System.EventStream.Subscribe(Self, typeof(ClipPadded));
         Receive<TrainingProgress>(display.Show);
         Receive<PhaseStarted>(p => display.Line(
             $"phase {p.Index + 1}/{plan.Count}: {p.Method}{(p.Method == "pool" ? "-" + p.Pooling : "")} C={p.Factor}, {p.InputFrames} input frames"));
@@ -50,8 +51,9 @@ public sealed class RunMonitor : ReceiveActor
             $"warning: training restart {r.Attempt} in a row (generation {r.Generation}) after a fault in the {r.Component}: {r.Cause} — resuming from the last committed checkpoint"));
         Receive<SampleFailed>(f =>
         {
-            if (skipped.Add(f.Item.AudioPath)) display.Line($"warning: skipped unreadable audio {f.Item.AudioPath}: {f.Reason}");
+            if (clips.Skipped.Add(f.Item.AudioPath)) display.Line($"warning: skipped unreadable audio {f.Item.AudioPath}: {f.Reason}");
         });
+        Receive<ClipPadded>(p => clips.Padded.Add(p.Item.AudioPath));
         Receive<RunCompleted>(c =>
         {
             completed = c;
@@ -63,6 +65,6 @@ public sealed class RunMonitor : ReceiveActor
     static double Get(EpochCompleted e, string key) => e.Metrics.TryGetValue(key, out var v) ? v : double.NaN;
 
     public static Props Props(ProgressDisplay display, IReadOnlyList<PhasePlan> plan, TaskCompletionSource<IControlMessage> outcome,
-        ISet<string> skipped, string metric, string runLabel, Func<RunState, IReadOnlyList<EpochRecord>> records, RunLog log) =>
-        Akka.Actor.Props.Create(() => new RunMonitor(display, plan, outcome, skipped, metric, runLabel, records, log));
+        ClipNotes clips, string metric, string runLabel, Func<RunState, IReadOnlyList<EpochRecord>> records, RunLog log) =>
+        Akka.Actor.Props.Create(() => new RunMonitor(display, plan, outcome, clips, metric, runLabel, records, log));
 }

@@ -13,7 +13,7 @@ namespace ActorTraining.Host.Running;
 /// </summary>
 public sealed class TrainingRun(ExperimentConfig config, TrainingData data, string runDirectory, string runId, int workers)
 {
-    public sealed record Result(int RunIndex, RunState State, IReadOnlyCollection<string> Skipped, string? Failure);
+    public sealed record Result(int RunIndex, RunState State, ClipNotes Clips, string? Failure);
 
     public async Task<IReadOnlyList<Result>> RunAll(ActorSystem system)
     {
@@ -36,8 +36,8 @@ public sealed class TrainingRun(ExperimentConfig config, TrainingData data, stri
         var name = ExperimentConfig.Label(config.Runs()[runIndex]);
         Console.WriteLine($"run {runIndex + 1}/{runCount} ({name}): {string.Join(" → ", config.Runs()[runIndex])}");
         var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var skipped = new SortedSet<string>(StringComparer.Ordinal);
-        var monitor = system.ActorOf(RunMonitor.Props(new ProgressDisplay(name, config.Training.BatchSize), plan, outcome, skipped,
+        var clips = new ClipNotes();
+        var monitor = system.ActorOf(RunMonitor.Props(new ProgressDisplay(name, config.Training.BatchSize), plan, outcome, clips,
             config.Training.ResolvedMetric, name, state => EpochRecords.From(state, config, runIndex, data.Labels.Count),
             new RunLog(runDirectory)), $"monitor-r{runIndex}");
         var supervisor = system.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(runId, runIndex), Trainer.Props(settings),
@@ -54,6 +54,6 @@ public sealed class TrainingRun(ExperimentConfig config, TrainingData data, stri
         var state = ask.IsCompletedSuccessfully ? ask.Result : RunState.Empty;
         if (!stopped.IsCompleted) await supervisor.GracefulStop(TimeSpan.FromSeconds(30));
         system.Stop(monitor);
-        return new Result(runIndex, state, skipped, (end as RunFailed)?.Reason);
+        return new Result(runIndex, state, clips, (end as RunFailed)?.Reason);
     }
 }

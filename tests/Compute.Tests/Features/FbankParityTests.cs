@@ -2,6 +2,7 @@ using System.Text.Json;
 using ActorTraining.Compute.Audio;
 using ActorTraining.Compute.Features;
 using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace ActorTraining.Compute.Tests.Features;
@@ -104,10 +105,38 @@ public sealed class FbankParityTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void ShorterThanOneFrameGivesNoFrames()
+    /// <summary>
+    /// A 19 ms tick (311 samples at 16 kHz, under one 400-sample window) gives one frame at every frame shift: the
+    /// fbank of the clip with its mean removed and zeros appended to one window, which kaldi's own framing of that
+    /// window computes (the padded window's mean is already 0, so the second mean removal changes nothing).
+    /// </summary>
+    [Theory]
+    [InlineData(10)]
+    [InlineData(20)]
+    [InlineData(40)]
+    public void AClipShorterThanOneWindowIsZeroPaddedToOneFrame(double shift)
     {
-        using var f = new FbankExtractor(new FbankOptions()).Compute(new float[399]);
+        var random = new Random(19);
+        var tick = Enumerable.Range(0, 311).Select(i => (float)(Math.Exp(-i / 60.0) * Math.Sin(i * 0.7) + 0.05 * random.NextDouble())).ToArray();
+        float mean = (float)tick.Average(x => (double)x);
+        var padded = new float[400];
+        for (int i = 0; i < tick.Length; i++) padded[i] = tick[i] - mean;
+        var extractor = new FbankExtractor(new FbankOptions(shift), ScalarType.Float64);
+        using var short_ = extractor.Compute(tick);
+        using var explicitPad = extractor.Compute(padded);
+        Assert.Equal([1L, 128L], short_.shape);
+        Assert.True(extractor.IsPadded(tick.Length) && !extractor.IsPadded(400) && !extractor.IsPadded(0));
+        var a = short_.data<float>().ToArray();
+        var b = explicitPad.data<float>().ToArray();
+        double worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(worst <= 1e-4, $"padded tick differs from the explicitly padded window by {worst}");
+        Assert.True(a.Max() > a.Min() + 10, "the tick's frame is not silence");
+    }
+
+    [Fact]
+    public void AnEmptyClipGivesNoFrames()
+    {
+        using var f = new FbankExtractor(new FbankOptions()).Compute([]);
         Assert.Equal([0L, 128L], f.shape);
     }
 
