@@ -52,7 +52,12 @@ public static class PersistenceConfig
     {
         NpgsqlConnectionStringBuilder builder;
         try { builder = new NpgsqlConnectionStringBuilder(connectionString); }
-        catch (ArgumentException e) { throw new JournalUnavailableException($"--postgres: not a valid Npgsql connection string: {e.Message}", e); }
+        catch (ArgumentException e)
+        {
+            throw new JournalUnavailableException(e.ParamName is { Length: > 0 } key
+                ? $"--postgres: not a valid Npgsql connection string (keyword or value of '{key}' not understood)"
+                : "--postgres: not a valid Npgsql connection string (expected Host=…;Port=…;Database=…;Username=…)", e);
+        }
         var where = Describe(builder);
         try
         {
@@ -62,6 +67,39 @@ public static class PersistenceConfig
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or ArgumentException)
         {
             throw new JournalUnavailableException($"PostgreSQL journal at {where}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Checks that the run directory's SQLite journal and snapshot files, where they exist, are intact databases, so a
+    /// damaged or foreign file is a clear error naming it — the persistence plugin would only log an initialisation
+    /// failure and leave every read waiting for its timeout. A hot rollback journal left by a kill is rolled back here,
+    /// as SQLite's first writer would.
+    /// </summary>
+    public static void CheckSqlite(string runDirectory)
+    {
+        foreach (var name in new[] { JournalFile, SnapshotFile })
+        {
+            var file = Path.Combine(Path.GetFullPath(runDirectory), name);
+            if (!File.Exists(file)) continue;
+            try
+            {
+                using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Mode=ReadWrite;Pooling=False");
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA quick_check";
+                if (command.ExecuteScalar() is not "ok") throw new JournalUnavailableException($"{file}: the SQLite database is damaged (its integrity check failed); restore it from a backup, or use a new --run-dir", new InvalidDataException(file));
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e)
+            {
+                throw new JournalUnavailableException(e.SqliteErrorCode switch
+                {
+                    26 => $"{file}: not an SQLite database (the run's {(name == JournalFile ? "journal" : "snapshot store")} was overwritten or is another file)",
+                    11 => $"{file}: the SQLite database is damaged; restore it from a backup, or use a new --run-dir",
+                    5 or 6 => $"{file}: the SQLite database is locked by another process (is a `train` on this run directory still running?)",
+                    _ => $"{file}: the SQLite database cannot be opened (SQLite error {e.SqliteErrorCode}); check the file and its permissions",
+                }, e);
+            }
         }
     }
 

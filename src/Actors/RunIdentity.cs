@@ -16,7 +16,7 @@ public static class RunIdentity
         if (!File.Exists(file)) return null;
         var id = File.ReadAllText(file).Trim();
         if (id.Length == 0 || !id.All(char.IsAsciiLetterOrDigit))
-            throw new InvalidDataException($"{file}: not a run id (expected letters and digits, found \"{id}\")");
+            throw new InvalidDataException($"{file}: not a run id (expected letters and digits, found \"{Printable(id)}\")");
         return id;
     }
 
@@ -34,4 +34,9 @@ public static class RunIdentity
         File.Move(temp, file, overwrite: true); // a kill mid-write never leaves a half id behind
         return id;
     }
+
+    /// <summary>At most 40 characters of what a damaged file holds, control and non-ASCII characters as '?'.</summary>
+    static string Printable(string text) =>
+        new string(text.Take(40).Select(c => char.IsAsciiLetterOrDigit(c) || char.IsAsciiHexDigit(c) || c is ' ' or '-' or '_' or '.' ? c : '?').ToArray())
+        + (text.Length > 40 ? "…" : "");
 }

@@ -18,6 +18,11 @@ root.Subcommands.Add(CompareCommand.Create());
 using var gcPressure = GcPressure.FromEnvironment();
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0) return CliErrors.ReportParseErrors(parse);
+if (CliErrors.EmptyValue(parse) is { } empty)
+{
+    Console.Error.WriteLine($"error: {empty}: an empty value names nothing (see actortraining {parse.CommandResult.Command.Name} --help)");
+    return CliErrors.BadInput;
+}
 try
 {
     return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

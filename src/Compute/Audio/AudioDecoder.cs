@@ -18,9 +18,8 @@ public static class AudioDecoder
 
         var fullPath = Path.GetFullPath(path);
         FileInfo info = new(fullPath);
-        if (Directory.Exists(fullPath)) throw new AudioDecodeException(fullPath, "is a directory, not an audio file");
+        if (Data.InputFile.Problem(fullPath) is { } problem) throw new AudioDecodeException(fullPath, problem);
         if (!info.Exists) throw new AudioDecodeException(fullPath, "file not found");
-        if (info.Length == 0) throw new AudioDecodeException(fullPath, "empty file (0 bytes)");
 
         DecodedAudio? audio;
         bool resampled;

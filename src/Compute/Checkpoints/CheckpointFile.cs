@@ -129,6 +129,7 @@ public static class CheckpointFile
     // The stored hash against the content's, streamed.
     private static string Verify(string path)
     {
+        if (Data.InputFile.Problem(path) is { } problem) throw new CheckpointCorruptException(path, problem);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint", path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBuffer);
         long length = file.Length;

@@ -16,6 +16,7 @@ public static class AstDatafile
     public static IEnumerable<DatasetEntry> Read(string datafileJson)
     {
         var fullPath = Path.GetFullPath(datafileJson);
+        if (InputFile.Problem(fullPath) is { } problem) throw new DatasetException(fullPath, problem);
         if (!File.Exists(fullPath)) throw new DatasetException(fullPath, "datafile not found");
         return Entries(fullPath);
     }
@@ -75,6 +76,8 @@ public static class AstDatafile
         if (labels is null) throw new DatasetException(file, $"data[{index}] is missing key 'labels'");
         var split = labels.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (split.Length == 0) throw new DatasetException(file, $"data[{index}] key 'labels' is empty");
+        if (wav.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            throw new DatasetException(file, $"data[{index}] key 'wav' holds a character no file path may contain (NUL)");
         return new DatasetEntry(Path.GetFullPath(wav, folder), split);
     }
 

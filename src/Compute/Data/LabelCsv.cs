@@ -3,9 +3,13 @@ namespace ActorTraining.Compute.Data;
 /// <summary>Reads AST's class_labels_indices.csv: header "index,mid,display_name", then one row per class in index order.</summary>
 public static class LabelCsv
 {
+    /// <summary>A label list of AudioSet size is 30 kB; a file far larger is the wrong file.</summary>
+    const long MaxBytes = 64 << 20;
+
     public static LabelSet Load(string classLabelsIndicesCsv)
     {
         var file = Path.GetFullPath(classLabelsIndicesCsv);
+        if (InputFile.Problem(file, MaxBytes) is { } problem) throw new DatasetException(file, problem);
         if (!File.Exists(file)) throw new DatasetException(file, "label csv not found");
         var lines = File.ReadAllLines(file);
         if (lines.Length == 0) throw new DatasetException(file, "empty label csv (expected header index,mid,display_name)");

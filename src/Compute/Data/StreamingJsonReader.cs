@@ -46,7 +46,7 @@ internal sealed class StreamingJsonReader(Stream stream, string file)
             }
             catch (JsonException e)
             {
-                throw new DatasetException(file, $"malformed JSON at line {e.LineNumber + 1}: {e.Message}");
+                throw new DatasetException(file, $"malformed JSON at {JsonSyntax.Describe(e)}");
             }
             if (_final)
             {

@@ -58,7 +58,7 @@ public static class CorpusStats
             if (++inBatch == batchSize) CloseBatch();
         }
         CloseBatch();
-        if (means.Count == 0) throw new InvalidOperationException("no clip could be decoded, so there are no statistics");
+        if (means.Count == 0) throw new InvalidDataException("no clip could be decoded, so there are no statistics");
         return (means.Average(), stds.Average());
     }
 }

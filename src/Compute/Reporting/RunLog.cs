@@ -64,7 +64,7 @@ public sealed class RunLog(string runDirectory)
             EpochRecord? r;
             try { r = JsonSerializer.Deserialize<EpochRecord>(lines[i], Json); }
             catch (JsonException e) when (i == lines.Length - 1) { _ = e; continue; }
-            catch (JsonException e) { throw new InvalidDataException($"{jsonlPath}:{i + 1}: not a metrics record ({e.Message})"); }
+            catch (JsonException e) { throw new InvalidDataException($"{jsonlPath}:{i + 1}: not a metrics record (malformed JSON at {Data.JsonSyntax.Describe(e)})"); }
             if (r is null) continue;
             if (!runs.Contains(r.Run)) runs.Add(r.Run);
             byKey[(r.Run, r.PhaseIndex, r.Epoch)] = r;

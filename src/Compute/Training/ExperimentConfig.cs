@@ -142,9 +142,10 @@ public sealed record ExperimentConfig(
         switch (Data.Source)
         {
             case "synthetic":
-                Positive("data.synthetic.train-clips-per-class", Data.Synthetic.TrainClipsPerClass);
-                Positive("data.synthetic.eval-clips-per-class", Data.Synthetic.EvalClipsPerClass);
+                InRange("data.synthetic.train-clips-per-class", Data.Synthetic.TrainClipsPerClass, 1, 100_000);
+                InRange("data.synthetic.eval-clips-per-class", Data.Synthetic.EvalClipsPerClass, 1, 100_000);
                 if (!(Data.Synthetic.MinSeconds > 0)) throw new ConfigException("data.synthetic.min-seconds", $"must be > 0, got {Data.Synthetic.MinSeconds}");
+                if (!(Data.Synthetic.MaxSeconds <= 600)) throw new ConfigException("data.synthetic.max-seconds", $"must be at most 600 (a synthetic clip of ten minutes), got {Data.Synthetic.MaxSeconds}");
                 if (!(Data.Synthetic.MaxSeconds >= Data.Synthetic.MinSeconds))
                     throw new ConfigException("data.synthetic.max-seconds", $"must be >= data.synthetic.min-seconds ({Data.Synthetic.MinSeconds}), got {Data.Synthetic.MaxSeconds}");
                 break;
@@ -164,20 +165,22 @@ public sealed record ExperimentConfig(
 
         if (Model.Size != "custom" && ModelConfig.Preset(Model.Size) is null)
             throw new ConfigException("model.size", $"must be tiny, small, base or custom, got '{Model.Size}'");
-        Positive("model.embed-dim", Model.EmbedDim);
-        Positive("model.depth", Model.Depth);
-        Positive("model.heads", Model.Heads);
+        InRange("model.embed-dim", Model.EmbedDim, 1, 4096);
+        InRange("model.depth", Model.Depth, 1, 64);
+        InRange("model.heads", Model.Heads, 1, 256);
         if (Model.EmbedDim % Model.Heads != 0)
             throw new ConfigException("model.heads", $"must divide model.embed-dim ({Model.EmbedDim}), got {Model.Heads}");
-        Positive("model.patch-size", Model.PatchSize);
+        InRange("model.patch-size", Model.PatchSize, 1, 128);
         Positive("model.fstride", Model.FStride);
         Positive("model.tstride", Model.TStride);
         if (Model.FStride > Model.PatchSize) throw new ConfigException("model.fstride", $"must be <= model.patch-size ({Model.PatchSize}), got {Model.FStride}");
         if (Model.TStride > Model.PatchSize) throw new ConfigException("model.tstride", $"must be <= model.patch-size ({Model.PatchSize}), got {Model.TStride}");
+        if (Model.MelBins > 1024) throw new ConfigException("model.mel-bins", $"must be at most 1024, got {Model.MelBins}");
+        if (Model.TargetLength > 200_000) throw new ConfigException("model.target-length", $"must be at most 200000 frames (33 minutes at 10 ms), got {Model.TargetLength}");
         if (Model.MelBins < Model.PatchSize) throw new ConfigException("model.mel-bins", $"must be >= model.patch-size ({Model.PatchSize}), got {Model.MelBins}");
         if (Model.TargetLength < Model.PatchSize) throw new ConfigException("model.target-length", $"must be >= model.patch-size ({Model.PatchSize}), got {Model.TargetLength}");
 
-        if (!(FrontEnd.FrameShiftMs > 0)) throw new ConfigException("front-end.frame-shift-ms", $"must be > 0, got {FrontEnd.FrameShiftMs}");
+        if (!(FrontEnd.FrameShiftMs > 0 && FrontEnd.FrameShiftMs <= 1000)) throw new ConfigException("front-end.frame-shift-ms", $"must be > 0 and at most 1000, got {FrontEnd.FrameShiftMs}");
         if (!(FrontEnd.Std > 0)) throw new ConfigException("front-end.std", $"must be > 0, got {FrontEnd.Std}");
         if (!double.IsFinite(FrontEnd.Mean)) throw new ConfigException("front-end.mean", $"must be a finite number, got {FrontEnd.Mean}");
         NonNegative("front-end.freqm", FrontEnd.FreqM);
@@ -186,16 +189,16 @@ public sealed record ExperimentConfig(
         if (FrontEnd.TimeM > Model.TargetLength) throw new ConfigException("front-end.timem", $"must be <= model.target-length ({Model.TargetLength}), got {FrontEnd.TimeM}");
         if (!(FrontEnd.Mixup >= 0 && FrontEnd.Mixup <= 1)) throw new ConfigException("front-end.mixup", $"must be a probability in [0, 1], got {FrontEnd.Mixup}");
 
-        Positive("training.batch-size", Training.BatchSize);
+        InRange("training.batch-size", Training.BatchSize, 1, 65_536);
         if (Training.Loss is not ("bce" or "ce")) throw new ConfigException("training.loss", $"must be bce or ce, got '{Training.Loss}'");
         if (Training.Metric is not ("auto" or "map" or "accuracy")) throw new ConfigException("training.metric", $"must be auto, map or accuracy, got '{Training.Metric}'");
         Positive("training.lr-decay.start", Training.LrDecayStart);
         Positive("training.lr-decay.step", Training.LrDecayStep);
         if (!(Training.LrDecayGamma > 0 && Training.LrDecayGamma <= 1)) throw new ConfigException("training.lr-decay.gamma", $"must be in (0, 1], got {Training.LrDecayGamma}");
-        NonNegative("training.num-workers", Training.NumWorkers);
+        InRange("training.num-workers", Training.NumWorkers, 0, 1024);
         NonNegative("training.checkpoint-every-steps", Training.CheckpointEverySteps);
         if (Training.Optimizer is not ("adam" or "adamw")) throw new ConfigException("training.optimizer", $"must be adam or adamw, got '{Training.Optimizer}'");
-        NonNegative("training.max-restarts", Training.MaxRestarts);
+        InRange("training.max-restarts", Training.MaxRestarts, 0, 1000);
         if (!(Training.RestartBackoffSeconds >= 0 && Training.RestartBackoffSeconds <= 3600))
             throw new ConfigException("training.restart-backoff-seconds", $"must be between 0 and 3600, got {Training.RestartBackoffSeconds}");
         if (!(Training.StallTimeoutSeconds >= 1 && double.IsFinite(Training.StallTimeoutSeconds)))
@@ -219,11 +222,17 @@ public sealed record ExperimentConfig(
             Positive($"{at}.factor", p.Factor);
             if (Model.TargetLength / p.Factor < Model.PatchSize)
                 throw new ConfigException($"{at}.factor", $"{p.Factor} leaves {Model.TargetLength / p.Factor} frames, fewer than one patch ({Model.PatchSize})");
-            Positive($"{at}.epochs", p.Epochs);
+            InRange($"{at}.epochs", p.Epochs, 1, 1_000_000);
             if (!(p.Lr > 0 && double.IsFinite(p.Lr))) throw new ConfigException($"{at}.lr", $"must be > 0, got {p.Lr}");
             NonNegative($"{at}.warmup-steps", p.WarmupSteps);
         }
         if (phases[^1].Factor != 1) throw new ConfigException($"{key}[{phases.Count - 1}].factor", $"the last phase must be at full resolution (factor 1), got {phases[^1].Factor}");
+    }
+
+    /// <summary>Upper bounds far above any real run, so a typo (an extra zero, a negative sign) is an error naming the key instead of an allocation that takes the machine down.</summary>
+    static void InRange(string key, int value, int min, int max)
+    {
+        if (value < min || value > max) throw new ConfigException(key, $"must be between {min} and {max}, got {value}");
     }
 
     static void Positive(string key, int value) { if (value <= 0) throw new ConfigException(key, $"must be > 0, got {value}"); }

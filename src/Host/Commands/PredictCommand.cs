@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ActorTraining.Compute.Audio;
 using System.Globalization;
 using ActorTraining.Compute.Data;
 using ActorTraining.Host.Running;
@@ -23,7 +24,7 @@ public static class PredictCommand
             var path = parse.GetValue(checkpoint)!;
             var labels = CheckpointJob.LabelsOf(path);
             var entries = files.Select(f => new DatasetEntry(f, [])).ToList();
-            var scores = await CheckpointJob.Run<ClipScores>(path, entries, (k, phase) => new PredictClips(k, phase));
+            var scores = await CheckpointJob.Run<ClipScores>(path, entries, (k, phase) => new PredictClips(k, phase), parse.GetValue(CliErrors.Verbose));
             var skipped = scores.Skipped.ToHashSet();
             var k = Math.Max(1, parse.GetValue(top));
             int row = 0;
@@ -35,7 +36,13 @@ public static class PredictCommand
                     .Select(i => $"{labels.DisplayNames[i]} ({labels.Mids[i]}) {s[i].ToString("F3", CultureInfo.InvariantCulture)}");
                 Console.WriteLine($"{f}: {string.Join("; ", best)}");
             }
-            return skipped.Count == files.Count ? 1 : 0;
+            if (skipped.Count == files.Count)
+            {
+                // the pipeline only lists what it skipped; decoding the one file again (only on this failure path) says why
+                if (files.Count == 1) AudioDecoder.Decode(files[0]);
+                throw new InvalidDataException(files.Count == 1 ? $"{files[0]}: not readable audio" : $"none of the {files.Count} files is readable audio");
+            }
+            return 0;
         });
         return command;
     }

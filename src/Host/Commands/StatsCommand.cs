@@ -24,11 +24,19 @@ public static class StatsCommand
             int targetLength = parse.GetValue(target) ?? (int)(1024 * 10 / options.FrameShiftMs);
             using var entries = CorpusIndex.OfDatafile(parse.GetValue(datafile)!, indexDirectory: null);
             int skipped = 0;
-            var (mean, std) = CorpusStats.Compute(entries.Select(e => e.AudioPath), options, targetLength, e =>
+            double mean, std;
+            try
             {
-                skipped++;
-                Console.Error.WriteLine($"skipped: {Running.CliErrors.OneLine(e.Message)}");
-            });
+                (mean, std) = CorpusStats.Compute(entries.Select(e => e.AudioPath), options, targetLength, e =>
+                {
+                    skipped++;
+                    Console.WriteLine($"skipped: {Running.CliErrors.OneLine(e.Message)}");
+                });
+            }
+            catch (InvalidDataException) when (skipped == entries.Count)
+            {
+                throw new DatasetException(Path.GetFullPath(parse.GetValue(datafile)!), $"none of its {entries.Count} clip(s) could be decoded (each is listed above), so there are no statistics");
+            }
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine($"mean {mean.ToString("0.0000000", inv)}");
             Console.WriteLine($"std {std.ToString("0.0000000", inv)}");

@@ -40,14 +40,13 @@ public static class StatusCommand
                     return 2;
                 }
             }
-            using var system = ActorSystem.Create("status", PersistenceConfig.ForRun(dir, pg)
-                .WithFallback(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")));
+            if (pg is null) PersistenceConfig.CheckSqlite(dir);
+            using var system = ActorSystem.Create("status", ActorSystemFactory.Logging(parse.GetValue(CliErrors.Verbose)).WithFallback(PersistenceConfig.ForRun(dir, pg)));
             try
             {
                 for (int r = 0; r < MaxRuns; r++)
                 {
-                    var reader = system.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf(runId, r)));
-                    var state = await ReadState(reader, pg is null ? Path.Combine(dir, PersistenceConfig.JournalFile) : PersistenceConfig.Describe(pg));
+                    var state = await RecordedRun.Read(system, PhaseSupervisor.IdOf(runId, r), dir, pg);
                     if (!state.Started) break;
                     Print(r, state);
                 }
@@ -57,23 +56,6 @@ public static class StatusCommand
         });
         return command;
     }
-
-    /// <summary>
-    /// The state the reader recovers. A journal that went away or cannot be read stops the reader (recovery failed) or
-    /// leaves it silent: either is a sentence naming the journal, not an ask timeout.
-    /// </summary>
-    static async Task<RunState> ReadState(IActorRef reader, string journal)
-    {
-        var stopped = reader.WatchAsync();
-        var ask = reader.Ask<RunState>(GetRunState.Instance, ReadTimeout);
-        await Task.WhenAny(ask, stopped);
-        if (ask.IsCompletedSuccessfully) return ask.Result;
-        throw new JournalUnavailableException(stopped.IsCompleted
-            ? $"{journal}: the run journal could not be read (the database is gone, locked or damaged); nothing was changed"
-            : $"{journal}: the run journal did not answer within {ReadTimeout.TotalSeconds:F0} s; nothing was changed", (Exception?)ask.Exception ?? new TimeoutException());
-    }
-
-    static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
 
     static void Print(int runIndex, RunState s)
     {

@@ -4,6 +4,7 @@ using ActorTraining.Compute.Reporting;
 using ActorTraining.Compute.Training;
 using ActorTraining.Host.Configuration;
 using ActorTraining.Host.Running;
+using Akka.Actor;
 using TorchSharp;
 
 namespace ActorTraining.Host.Commands;
@@ -41,53 +42,60 @@ public static class TrainCommand
     static async Task<int> Train(ExperimentConfig experiment, string runDir, string? postgres, bool verbose)
     {
         var runId = RunIdentity.ReadOrCreate(runDir);
+        if (postgres is null) PersistenceConfig.CheckSqlite(runDir);
+        using var system = ActorSystemFactory.Create(runDir, postgres, verbose);
+        try
+        {
+            await RecordedRun.RefuseOtherConfiguration(system, runId, runDir, postgres, experiment.Hash());
+            return await Train(experiment, runDir, runId, system);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    static async Task<int> Train(ExperimentConfig experiment, string runDir, string runId, ActorSystem system)
+    {
         using var data = TrainingData.Load(experiment, runDir);
         Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}, data {data.Fingerprint[..12]}");
         Console.WriteLine($"data: {data.Train.Count} training clips, {data.Eval.Count} evaluation clips, {data.Labels.Count} classes");
         var experimentFile = Path.Combine(runDir, "experiment.json");
         if (!File.Exists(experimentFile)) File.WriteAllText(experimentFile, experiment.ToJson(indented: true));
 
-        using var system = ActorSystemFactory.Create(runDir, postgres, verbose);
-        try
+        var results = await new TrainingRun(experiment, data, runDir, runId, experiment.Training.ResolvedNumWorkers).RunAll(system);
+        Console.WriteLine();
+        var jsonl = Path.Combine(runDir, RunLog.JsonlName);
+        var log = File.Exists(jsonl) ? RunLog.Read(jsonl) : [];
+        foreach (var r in results)
         {
-            var results = await new TrainingRun(experiment, data, runDir, runId, experiment.Training.ResolvedNumWorkers).RunAll(system);
+            var label = ExperimentConfig.Label(experiment.Runs()[r.RunIndex]);
+            var records = log.Where(x => x.Run == label).ToList();
+            if (records.Count == 0) continue;
+            Console.Write(PhaseSummary.FormatTable(label, records, r.Clips.Skipped, r.Clips.Padded.Count));
+            if (r.State.LastCheckpoint() is { } checkpoint) Console.WriteLine($"final checkpoint: {checkpoint.Path}");
+            if (r.State.Restarts.Count > 0)
+                Console.WriteLine($"restarts after faults: {r.State.Restarts.Count} ({string.Join("; ", r.State.Restarts.Select(x => $"{x.Component}: {x.Cause}"))})");
             Console.WriteLine();
-            var jsonl = Path.Combine(runDir, RunLog.JsonlName);
-            var log = File.Exists(jsonl) ? RunLog.Read(jsonl) : [];
-            foreach (var r in results)
-            {
-                var label = ExperimentConfig.Label(experiment.Runs()[r.RunIndex]);
-                var records = log.Where(x => x.Run == label).ToList();
-                if (records.Count == 0) continue;
-                Console.Write(PhaseSummary.FormatTable(label, records, r.Clips.Skipped, r.Clips.Padded.Count));
-                if (r.State.LastCheckpoint() is { } checkpoint) Console.WriteLine($"final checkpoint: {checkpoint.Path}");
-                if (r.State.Restarts.Count > 0)
-                    Console.WriteLine($"restarts after faults: {r.State.Restarts.Count} ({string.Join("; ", r.State.Restarts.Select(x => $"{x.Component}: {x.Cause}"))})");
-                Console.WriteLine();
-            }
-            if (results.Count > 1 && results.All(r => r.Failure is null))
-            {
-                var series = RunSeries.LoadAll(runDir);
-                Console.Write(RunComparison.FormatTable(series));
-                var plots = MetricPlots.Write(series, Path.Combine(runDir, "comparison"));
-                Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
-            }
-            else if (results.Count == 1 && results[0].Failure is null)
-            {
-                var plots = MetricPlots.Write(RunSeries.LoadAll(runDir), Path.Combine(runDir, "metric"));
-                Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
-            }
-            var failed = results.FirstOrDefault(r => r.Failure is not null);
-            if (failed is not null)
-            {
-                Console.Error.WriteLine($"error: {failed.Failure}");
-                return 1;
-            }
-            return 0;
         }
-        finally
+        if (results.Count > 1 && results.All(r => r.Failure is null))
         {
-            await system.Terminate();
+            var series = RunSeries.LoadAll(runDir);
+            Console.Write(RunComparison.FormatTable(series));
+            var plots = MetricPlots.Write(series, Path.Combine(runDir, "comparison"));
+            Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
         }
+        else if (results.Count == 1 && results[0].Failure is null)
+        {
+            var plots = MetricPlots.Write(RunSeries.LoadAll(runDir), Path.Combine(runDir, "metric"));
+            Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
+        }
+        var failed = results.FirstOrDefault(r => r.Failure is not null);
+        if (failed is not null)
+        {
+            Console.Error.WriteLine($"error: {failed.Failure}");
+            return 1;
+        }
+        return 0;
     }
 }

@@ -15,6 +15,8 @@ namespace ActorTraining.Host.Configuration;
 /// </summary>
 public static class ExperimentConfigLoader
 {
+    /// <summary>An experiment file is a page of keys; anything far larger is the wrong file.</summary>
+    const long MaxFileBytes = 16 << 20;
     const string DefaultResource = "ActorTraining.Host.configs.default.hocon";
     static readonly string[] PhaseKeys = ["method", "factor", "pooling", "epochs", "lr", "warmup-steps"];
     static readonly string[] PathKeys = ["data.train", "data.eval", "data.labels", "data.folder"];
@@ -29,6 +31,7 @@ public static class ExperimentConfigLoader
         if (hoconPath is not null)
         {
             var full = Path.GetFullPath(hoconPath);
+            if (Compute.Data.InputFile.Problem(full, MaxFileBytes) is { } problem) throw new ConfigException(hoconPath, problem);
             if (!File.Exists(full)) throw new ConfigException(hoconPath, "experiment file not found");
             layers.Add((Parse(File.ReadAllText(full), full), Path.GetDirectoryName(full), full));
         }
@@ -186,8 +189,16 @@ public static class ExperimentConfigLoader
         try { return ConfigurationFactory.ParseString(text); }
         catch (Exception e) when (e is not ConfigException)
         {
-            throw new ConfigException(source, $"not valid HOCON: {e.Message}");
+            throw new ConfigException(source, $"not valid HOCON: {HoconError(e.Message)}");
         }
+    }
+
+    // The HOCON parser's message without the rest of the text it appends ("Unknown token at position 27: <text>").
+    static string HoconError(string message)
+    {
+        var line = message.Split('\n')[0].Trim();
+        var at = System.Text.RegularExpressions.Regex.Match(line, @"^(.*?position \d+)");
+        return at.Success ? at.Groups[1].Value : line.Length > 120 ? line[..120] + "…" : line;
     }
 
     // A CLI value as HOCON: lists, objects, quoted strings, numbers and booleans as written; anything else quoted

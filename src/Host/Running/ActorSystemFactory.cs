@@ -18,9 +18,20 @@ public static class ActorSystemFactory
         return ConfigurationFactory.ParseString(File.ReadAllText(path));
     }
 
+    /// <summary>
+    /// Logging of every actor system the CLI starts: through <see cref="CliLogger"/> (no exception details unless
+    /// verbose), warnings and errors, INFO with --verbose; Akka's start-up/shut-down printer only when verbose.
+    /// </summary>
+    public static Config Logging(bool verbose) => ConfigurationFactory.ParseString($$"""
+        akka.loggers = ["{{typeof(CliLogger).AssemblyQualifiedName}}"]
+        akka.loglevel = {{(verbose ? "INFO" : "WARNING")}}
+        akka.stdout-loglevel = {{(verbose ? "WARNING" : "OFF")}}
+        {{CliLogger.VerboseKey}} = {{(verbose ? "on" : "off")}}
+        """);
+
     public static ActorSystem Create(string runDirectory, string? postgres, bool verbose)
     {
-        var config = ConfigurationFactory.ParseString($"akka.loglevel = {(verbose ? "INFO" : "WARNING")}\nakka.stdout-loglevel = WARNING")
+        var config = Logging(verbose)
             .WithFallback(ClusterConfig())
             .WithFallback(PersistenceConfig.ForRun(runDirectory, postgres))
             .WithFallback(PipelineDispatcher.Config());

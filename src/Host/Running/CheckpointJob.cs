@@ -13,7 +13,7 @@ namespace ActorTraining.Host.Running;
 /// </summary>
 public static class CheckpointJob
 {
-    public static async Task<T> Run<T>(string checkpointPath, IReadOnlyList<DatasetEntry> clips, Func<CheckpointRef, PhasePlan, object> order)
+    public static async Task<T> Run<T>(string checkpointPath, IReadOnlyList<DatasetEntry> clips, Func<CheckpointRef, PhasePlan, object> order, bool verbose)
         where T : class
     {
         var full = Path.GetFullPath(checkpointPath);
@@ -23,7 +23,7 @@ public static class CheckpointJob
         var settings = new RunSettings(experiment, manifest.RunIndex, [], clips, manifest.Labels, Path.GetDirectoryName(full)!,
             experiment.Training.ResolvedNumWorkers);
         using var system = ActorSystem.Create("checkpoint-job",
-            ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(PipelineDispatcher.Config()));
+            ActorSystemFactory.Logging(verbose).WithFallback(PipelineDispatcher.Config()));
         try
         {
             var evaluator = system.ActorOf(Evaluator.Props(settings, reportsProgress: false), "evaluator");

@@ -52,6 +52,25 @@ public static partial class CliErrors
         return BadInput;
     }
 
+    /// <summary>
+    /// An empty argument or option value (`--checkpoint ""`) names nothing: no verb takes one, and the file APIs would
+    /// fail on it deep inside. Null when every value has text.
+    /// </summary>
+    public static string? EmptyValue(ParseResult parse)
+    {
+        foreach (var child in parse.CommandResult.Children)
+        {
+            var (name, tokens) = child switch
+            {
+                System.CommandLine.Parsing.OptionResult o => (o.Option.Name, o.Tokens),
+                System.CommandLine.Parsing.ArgumentResult a => ($"<{a.Argument.Name}>", a.Tokens),
+                _ => ("", (IReadOnlyList<System.CommandLine.Parsing.Token>)[]),
+            };
+            if (tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) return name;
+        }
+        return null;
+    }
+
     public static string OneLine(string message) => string.Join(" ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     static Exception Unwrap(Exception e) => e switch

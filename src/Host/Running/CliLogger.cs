@@ -1,0 +1,27 @@
+using Akka.Actor;
+using Akka.Dispatch;
+using Akka.Event;
+
+namespace ActorTraining.Host.Running;
+
+/// <summary>
+/// The actor systems' logger in the CLI: one line per event on stdout, `[LEVEL] message`. The exception an event
+/// carries (Akka's own logger prints its type, message and stack trace) is shown only with --verbose
+/// (<see cref="VerboseKey"/>): a user reads what happened in words, a bug report gets the details.
+/// </summary>
+public sealed class CliLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+{
+    public const string VerboseKey = "actortraining.verbose-log";
+
+    public CliLogger()
+    {
+        bool verbose = Context.System.Settings.Config.GetBoolean(VerboseKey, false);
+        Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
+        Receive<LogEvent>(e =>
+        {
+            var message = CliErrors.OneLine(e.Message?.ToString() ?? "");
+            Console.WriteLine($"[{e.LogLevel().ToString().Replace("Level", "").ToUpperInvariant()}] {message}");
+            if (verbose && e.Cause is { } cause) Console.WriteLine(cause);
+        });
+    }
+}
