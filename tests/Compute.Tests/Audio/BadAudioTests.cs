@@ -23,7 +23,7 @@ public sealed class BadAudioTests : IDisposable
     {
         var path = _files.PathOf("empty.wav");
         File.WriteAllBytes(path, []);
-        AssertFails(path, "empty file");
+        AssertFails(path, "is empty (0 bytes)");
     }
 
     [Fact]
