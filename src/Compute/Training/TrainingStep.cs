@@ -47,4 +47,24 @@ public static class TrainingStep
         optimizer.Step();
         return value.item<float>();
     }
+
+    /// <summary>
+    /// One data-parallel step of a rank: its share x [b, T, F], y [b, C] of a global batch, the loss weighted by
+    /// <paramref name="weight"/> (= b / B, see Distributed.GlobalBatch), gradients summed over the ring by
+    /// <paramref name="exchange"/>, then the same optimiser step as every other replica. Returns the global batch's loss.
+    /// </summary>
+    public static float RunShare(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, Tensor x, Tensor y, LossKind loss,
+        double weight, Distributed.GradientExchange exchange)
+    {
+        using var scope = NewDisposeScope();
+        using var w = new Runtime.ScalarScope();
+        model.train();
+        optimizer.ZeroGrad();
+        var logits = model.forward(x);
+        var value = Loss(logits, y.to_type(logits.dtype), loss).mul(w.Of(weight));
+        value.backward();
+        var global = exchange.AllReduce(value.item<float>());
+        optimizer.Step();
+        return global;
+    }
 }
