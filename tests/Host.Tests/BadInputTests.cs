@@ -77,6 +77,17 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("training.batch-sise", r.Stderr);
     }
 
+    [Fact]
+    public void ADeviceThatIsNotHereIsNamedWithWhatIs()
+    {
+        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "train", "--run-dir", Path.Combine(_dir, "run"), "--set", "training.devices=[\"cuda:3\"]");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("error: training.devices: device 'cuda:3' is not here (this process sees cpu; a GPU needs the CUDA build, -p:TorchBackend=cuda, and a driver)", r.Stderr.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_dir, "run")));
+        var info = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "info");
+        Assert.Contains("devices: cpu", info.Stdout);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, true); } catch (IOException) { }

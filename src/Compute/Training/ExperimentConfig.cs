@@ -68,8 +68,13 @@ public sealed record TrainingConfig(
     string Optimizer = "adam",
     int MaxRestarts = 3,
     double RestartBackoffSeconds = 2,
-    double StallTimeoutSeconds = 300)
+    double StallTimeoutSeconds = 300,
+    // omitted when null (the run identity sets it so): the identity JSON, and so every existing run's hash, stays as before
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Devices = null)
 {
+    /// <summary>The node's device list as configured (["cpu"] when unset); <see cref="Runtime.RankDevice.Resolve"/> checks it against what is there.</summary>
+    [JsonIgnore] public IReadOnlyList<string> DeviceNames => Devices is { Count: > 0 } d ? d : ["cpu"];
+
     [JsonIgnore] public AdamSettings AdamSettings => new(Variant: Optimizer == "adamw" ? AdamVariant.AdamW : AdamVariant.Adam);
 
     [JsonIgnore] public LossKind LossKind => Loss == "ce" ? LossKind.CrossEntropy : LossKind.BinaryCrossEntropy;
@@ -111,7 +116,7 @@ public sealed record ExperimentConfig(
         new ModelConfig("custom", EmbedDim: 96, Depth: 2, Heads: 4, PatchSize: 16, FStride: 16, TStride: 16, MelBins: 64, TargetLength: 256),
         new FrontEndConfig(FrameShiftMs: 10, Mean: SyntheticMean, Std: SyntheticStd, FreqM: 0, TimeM: 0, Mixup: 0),
         new TrainingConfig(BatchSize: 16, Seed: 1, Loss: "ce", Metric: "auto", LrDecayStart: 5, LrDecayStep: 1, LrDecayGamma: 0.85,
-            NumWorkers: 0, CheckpointEverySteps: 0),
+            NumWorkers: 0, CheckpointEverySteps: 0, Devices: ["cpu"]),
         [new PhaseConfig("pool", 4, "max", 8, 5e-4, 20), new PhaseConfig("pool", 2, "max", 6, 5e-4, 20), new PhaseConfig("pool", 1, "max", 6, 5e-4, 20)],
         [[new PhaseConfig("pool", 1, "max", 20, 5e-4, 20)]]);
 
@@ -199,6 +204,9 @@ public sealed record ExperimentConfig(
         NonNegative("training.checkpoint-every-steps", Training.CheckpointEverySteps);
         if (Training.Optimizer is not ("adam" or "adamw")) throw new ConfigException("training.optimizer", $"must be adam or adamw, got '{Training.Optimizer}'");
         InRange("training.max-restarts", Training.MaxRestarts, 0, 1000);
+        if (Training.DeviceNames is not ["auto"])
+            foreach (var device in Training.DeviceNames) Runtime.RankDevice.Parse(device); // the form; whether it is there, the node says
+        if (Training.DeviceNames.Count > 256) throw new ConfigException("training.devices", $"lists {Training.DeviceNames.Count} devices; at most 256 ranks per node");
         if (!(Training.RestartBackoffSeconds >= 0 && Training.RestartBackoffSeconds <= 3600))
             throw new ConfigException("training.restart-backoff-seconds", $"must be between 0 and 3600, got {Training.RestartBackoffSeconds}");
         if (!(Training.StallTimeoutSeconds >= 1 && double.IsFinite(Training.StallTimeoutSeconds)))
@@ -259,7 +267,7 @@ public sealed record ExperimentConfig(
         var identity = this with
         {
             Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null },
-            Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0 },
+            Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0, Devices = null },
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJson())));
     }

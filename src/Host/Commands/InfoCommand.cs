@@ -14,6 +14,7 @@ public static class InfoCommand
             Console.WriteLine($"actortraining {typeof(InfoCommand).Assembly.GetName().Version}");
             Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
             Console.WriteLine(TorchRuntime.Describe());
+            Console.WriteLine($"devices: {string.Join(", ", RankDevice.Available())} (for training.devices)");
             return 0;
         });
         return command;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Reporting;
+using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Training;
 using ActorTraining.Host.Configuration;
 using ActorTraining.Host.Running;
@@ -30,7 +31,15 @@ public static class TrainCommand
         command.SetAction(async (parse, cancel) =>
         {
             var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
-            if (parse.GetValue(threads) is { } n) torch.set_num_threads(n);
+            if (parse.GetValue(threads) is { } n)
+            {
+                if (n is < 1 or > 1024) throw new ConfigException("--torch-threads", $"must be between 1 and 1024, got {n}");
+                torch.set_num_threads(n);
+            }
+            var ranks = RankDevice.Resolve(experiment.Training.DeviceNames, RankDevice.Available());
+            if (ranks is not [{ IsCuda: false }])
+                throw new ConfigException("training.devices", $"[{string.Join(", ", ranks)}]: this build trains one CPU rank per node; " +
+                    "several ranks and CUDA devices are not wired into the trainer yet");
             if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
             var dir = Path.GetFullPath(parse.GetValue(runDir)!);
             Directory.CreateDirectory(dir);

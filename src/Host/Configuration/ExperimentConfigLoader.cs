@@ -73,7 +73,8 @@ public static class ExperimentConfigLoader
             Optimizer: reader.String("training.optimizer"),
             MaxRestarts: reader.Int("training.max-restarts"),
             RestartBackoffSeconds: reader.Double("training.restart-backoff-seconds"),
-            StallTimeoutSeconds: reader.Double("training.stall-timeout-seconds"));
+            StallTimeoutSeconds: reader.Double("training.stall-timeout-seconds"),
+            Devices: reader.StringList("training.devices", allowed: "auto"));
         var phaseDefaults = (Lr: reader.Double("training.lr"), Warmup: reader.Int("training.warmup-steps"));
 
         var config = new ExperimentConfig(
@@ -231,6 +232,14 @@ public static class ExperimentConfigLoader
         public double Double(string key) => ParseDouble(key, Value(key));
 
         public IReadOnlyList<HoconValue> Array(string key) => ArrayOf(key, Value(key));
+
+        /// <summary>A list of strings, or the single word <paramref name="allowed"/> standing for itself (`devices = auto`).</summary>
+        public IReadOnlyList<string> StringList(string key, string allowed)
+        {
+            var v = Value(key);
+            if (!v.IsArray() && !v.IsObject() && v.GetString() == allowed) return [allowed];
+            return ArrayOf(key, v).Select((item, i) => Scalar($"{key}[{i}]", item)).ToArray();
+        }
 
         public static IReadOnlyList<HoconValue> ArrayOf(string key, HoconValue v)
         {
