@@ -71,11 +71,14 @@ public sealed class RingAllReduce(RingLinks links) : IDisposable
                 for (long b = 0, j = 0; b < count; b += BucketFloats, j++)
                 {
                     int floats = (int)Math.Min(BucketFloats, count - b);
-                    var incoming = _incoming.AsSpan(0, floats * sizeof(float));
-                    links.Receive(incoming);
                     var target = new Span<float>(data + offset + b, floats);
-                    if (add) Add(target, MemoryMarshal.Cast<byte, float>(incoming));
-                    else MemoryMarshal.Cast<byte, float>(incoming).CopyTo(target);
+                    if (add)
+                    {
+                        var incoming = _incoming.AsSpan(0, floats * sizeof(float));
+                        links.Receive(incoming);
+                        Add(target, MemoryMarshal.Cast<byte, float>(incoming));
+                    }
+                    else links.Receive(MemoryMarshal.AsBytes(target)); // all-gather: the final values, straight into place
                     progress.Done(k, j);
                 }
             }

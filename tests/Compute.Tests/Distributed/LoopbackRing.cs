@@ -4,27 +4,11 @@ using ActorTraining.Compute.Distributed;
 
 namespace ActorTraining.Compute.Tests.Distributed;
 
-/// <summary>n ranks of a ring in this process, on 127.0.0.1 with ports the system picks: real TCP connections.</summary>
+/// <summary>n ranks of a ring in this process (<see cref="LocalRing"/>), and all of them summing at once.</summary>
 public static class LoopbackRing
 {
-    public static RingAllReduce[] Create(int world, TimeSpan? timeout = null, long generation = 1, Action<IPEndPoint[]>? beforeJoin = null)
-    {
-        var listeners = Enumerable.Range(0, world).Select(_ => RingLinks.Listen(new IPEndPoint(IPAddress.Loopback, 0))).ToArray();
-        var endpoints = listeners.Select(l => (IPEndPoint)l.LocalEndPoint!).ToArray();
-        beforeJoin?.Invoke(endpoints);
-        try
-        {
-            var joins = Enumerable.Range(0, world).Select(r => Task.Factory.StartNew(() =>
-                RingLinks.Join(r, world, generation, listeners[r], endpoints[(r + 1) % world], timeout ?? TimeSpan.FromSeconds(20)),
-                TaskCreationOptions.LongRunning)).ToArray();
-            Task.WaitAll(joins, TimeSpan.FromSeconds(60));
-            return joins.Select(j => new RingAllReduce(j.Result)).ToArray();
-        }
-        finally
-        {
-            foreach (var l in listeners) l.Dispose();
-        }
-    }
+    public static RingAllReduce[] Create(int world, TimeSpan? timeout = null, long generation = 1, Action<IPEndPoint[]>? beforeJoin = null) =>
+        LocalRing.Create(world, timeout ?? TimeSpan.FromSeconds(20), generation, beforeJoin);
 
     /// <summary>Every rank sums its buffer at once, each on its own thread; returns what each threw, or null.</summary>
     public static Exception?[] SumAll(RingAllReduce[] ring, float[][] buffers, TimeSpan limit)

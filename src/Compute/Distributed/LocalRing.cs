@@ -1,0 +1,35 @@
+using System.Net;
+
+namespace ActorTraining.Compute.Distributed;
+
+/// <summary>
+/// A ring of <paramref name="world"/> ranks inside one process — the ranks of a node's devices — on real loopback TCP
+/// connections with ports the system picks, so one process and many run the same data-plane code.
+/// </summary>
+public static class LocalRing
+{
+    public static RingAllReduce[] Create(int world, TimeSpan timeout, long generation = 1, Action<IPEndPoint[]>? beforeJoin = null)
+    {
+        var listeners = Enumerable.Range(0, world).Select(_ => RingLinks.Listen(new IPEndPoint(IPAddress.Loopback, 0))).ToArray();
+        var endpoints = listeners.Select(l => (IPEndPoint)l.LocalEndPoint!).ToArray();
+        try
+        {
+            beforeJoin?.Invoke(endpoints);
+            var joins = Enumerable.Range(0, world).Select(r => Task.Factory.StartNew(
+                () => RingLinks.Join(r, world, generation, listeners[r], endpoints[(r + 1) % world], timeout),
+                TaskCreationOptions.LongRunning)).ToArray();
+            try { Task.WaitAll(joins); }
+            catch (AggregateException)
+            {
+                foreach (var j in joins) if (j.IsCompletedSuccessfully) j.Result.Dispose();
+                throw joins.Select(j => j.Exception?.InnerException).OfType<RingBrokenException>().FirstOrDefault()
+                      ?? new RingBrokenException("the local ring did not form");
+            }
+            return joins.Select(j => new RingAllReduce(j.Result)).ToArray();
+        }
+        finally
+        {
+            foreach (var l in listeners) l.Dispose();
+        }
+    }
+}
