@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Runtime;
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Event;
@@ -70,11 +71,12 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         _batches = 0;
         var self = Self;
         var config = _settings.PhaseModel(phase);
+        var device = _settings.RankDevice;
         _thread.Run(() =>
         {
-            using var model = TorchRng.Preserving(() => new AstModel(config));
+            using var model = device.Place(TorchRng.Preserving(() => new AstModel(config)));
             CommittedCheckpoint.Load(checkpoint.Path, checkpoint.Sha256, model, null);
-            return work(model, Batches(queue, self, abort.Token));
+            return work(model, Batches(queue, self, device, abort.Token));
         }).PipeTo(Self);
         _batcher = Context.ActorOf(Batcher.Props(_settings.Pipeline(phase, training: false), Self), $"eval-{Guid.NewGuid():N}");
         Context.Watch(_batcher);
@@ -169,14 +171,14 @@ public sealed class Evaluator : ReceiveActor, IWithStash
     }
 
     // Throws OperationCanceledException when the evaluation is aborted, so a partial set is never scored as whole.
-    static IEnumerable<(Tensor X, Tensor Y)> Batches(BlockingCollection<TrainingBatch> queue, IActorRef self, CancellationToken abort)
+    static IEnumerable<(Tensor X, Tensor Y)> Batches(BlockingCollection<TrainingBatch> queue, IActorRef self, RankDevice device, CancellationToken abort)
     {
         foreach (var b in queue.GetConsumingEnumerable(abort))
         {
             self.Tell(new Consumed());
             FaultInjection.At("evaluator.batch");
-            using var x = tensor(b.Inputs, [b.Size, b.Frames, b.MelBins]);
-            using var y = tensor(b.Targets, [b.Size, b.NumClasses]);
+            using var x = device.Tensor(b.Inputs, [b.Size, b.Frames, b.MelBins]);
+            using var y = device.Tensor(b.Targets, [b.Size, b.NumClasses]);
             yield return (x, y);
         }
     }

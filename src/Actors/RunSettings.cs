@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Data;
 using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Training;
@@ -17,8 +18,12 @@ public sealed record RunSettings(
     LabelSet Labels,
     string CheckpointDirectory,
     int Workers,
-    string? DataFingerprint = null)
+    string? DataFingerprint = null,
+    RankDevice? Device = null)
 {
+    /// <summary>The device this run's trainer and evaluator compute on (the CPU unless a rank was given another).</summary>
+    public RankDevice RankDevice => Device ?? RankDevice.Cpu;
+
     public IReadOnlyList<PhaseConfig> Curriculum => Config.Runs()[RunIndex];
 
     /// <summary>The run's identity in its journal (<see cref="RunFingerprint"/>).</summary>

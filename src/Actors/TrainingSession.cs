@@ -57,12 +57,14 @@ public sealed class TrainingSession : IDisposable
     {
         var phase = order.Phase;
         var config = settings.PhaseModel(phase);
+        // models are drawn on the CPU (one generator, the same weights for every device) and then placed on the rank's device
+        var device = settings.RankDevice;
         var schedule = new LrScheduleSettings(phase.Lr, phase.WarmupSteps, settings.Config.Training.LrDecayStart,
             settings.Config.Training.LrDecayStep, settings.Config.Training.LrDecayGamma);
         AstModel model;
         if (order.Resume is { } resume)
         {
-            model = TorchRng.Preserving(() => new AstModel(config));
+            model = device.Place(TorchRng.Preserving(() => new AstModel(config)));
             var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings);
             var info = LoadCheckpoint(resume.Path, resume.Sha256, model, optimizer);
             TorchRng.Restore(info.TorchRngState);
@@ -86,17 +88,17 @@ public sealed class TrainingSession : IDisposable
         if (order.TransferFrom is { } from)
         {
             var previous = settings.Plan()[phase.Index - 1];
-            using var source = TorchRng.Preserving(() => new AstModel(settings.PhaseModel(previous)));
+            using var source = device.Place(TorchRng.Preserving(() => new AstModel(settings.PhaseModel(previous))));
             LoadCheckpoint(from.Path, from.Sha256, source, null);
             // Seeded, not preserved: a resumed run starts a later phase in a fresh process whose generator was never
             // seeded, and the state every checkpoint of this phase stores must not depend on that.
-            model = TorchRng.Seeded(SampleSeed.ForPhaseStart(settings.Config.Training.Seed, phase.Index),
-                () => PhaseTransfer.Transfer(source, config));
+            model = device.Place(TorchRng.Seeded(SampleSeed.ForPhaseStart(settings.Config.Training.Seed, phase.Index),
+                () => PhaseTransfer.Transfer(source, config)));
         }
         else
         {
             // Phase 0 starts from weights drawn from the run's seed, the same on every run.
-            model = TorchRng.Seeded(settings.Config.Training.Seed, () => new AstModel(config));
+            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => new AstModel(config)));
         }
         var fresh = new TrainingSession(settings, thread, phase, model,
             TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(schedule), order.Generation);
@@ -131,8 +133,8 @@ public sealed class TrainingSession : IDisposable
         float loss;
         using (var scope = NewDisposeScope())
         {
-            var x = tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]);
-            var y = tensor(batch.Targets, [batch.Size, batch.NumClasses]);
+            var x = _settings.RankDevice.Tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]);
+            var y = _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]);
             loss = TrainingStep.Run(_model, _optimizer, x, y, _loss);
         }
         _step++;
