@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ActorTraining.Compute.Checkpoints;
+using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Training;
 using ActorTraining.Messages;
@@ -16,8 +17,9 @@ namespace ActorTraining.Actors;
 public sealed class TrainingSession : IDisposable
 {
     public sealed record Ready(int Epoch, long Position, long Step);
-    public sealed record StepDone(long Step, float Loss, long Position, double Lr, CheckpointCommitted? Checkpoint);
-    public sealed record EpochDone(CheckpointCommitted Checkpoint, bool PhaseDone);
+    public sealed record StepDone(long Step, float Loss, long Position, double Lr, CheckpointCommitted? Checkpoint, string? ParameterHash = null);
+    /// <summary>The epoch's end; <paramref name="Checkpoint"/> is rank 0's (null on the other ranks).</summary>
+    public sealed record EpochDone(CheckpointCommitted? Checkpoint, bool PhaseDone, string? ParameterHash = null);
 
     readonly RunSettings _settings;
     readonly TorchThread _thread;
@@ -28,6 +30,8 @@ public sealed class TrainingSession : IDisposable
     readonly double _flopsPerSample;
     readonly LossKind _loss;
     readonly int _generation;
+    readonly RankRole _role;
+    readonly GradientExchange? _exchange;
     int _epoch;
     long _position;
     long _step;
@@ -38,9 +42,11 @@ public sealed class TrainingSession : IDisposable
     Stopwatch _epochClock = new();
 
     TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AstModel model, AdamOptimizer optimizer,
-        LrSchedule schedule, int generation)
+        LrSchedule schedule, int generation, RankRole role)
     {
         _generation = generation;
+        _role = role;
+        _exchange = role.Ring is { } ring ? new GradientExchange(model, ring) : null;
         _settings = settings;
         _thread = thread;
         _phase = phase;
@@ -53,7 +59,12 @@ public sealed class TrainingSession : IDisposable
     }
 
     /// <summary>Builds the phase's model: resumed from its own checkpoint, carried over from the previous phase's final one, or initialised from the seed.</summary>
-    public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, TrainPhase order)
+    public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, TrainPhase order) =>
+        Begin(settings, thread, order, RankRole.Single);
+
+    /// <summary>As above, for one rank of several: every rank builds the same replica (the generator is process-wide,
+    /// so ranks begin one after another), only rank 0 writes checkpoints.</summary>
+    public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, TrainPhase order, RankRole role)
     {
         var phase = order.Phase;
         var config = settings.PhaseModel(phase);
@@ -68,7 +79,7 @@ public sealed class TrainingSession : IDisposable
             var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings);
             var info = LoadCheckpoint(resume.Path, resume.Sha256, model, optimizer);
             TorchRng.Restore(info.TorchRngState);
-            var session = new TrainingSession(settings, thread, phase, model, optimizer, new LrSchedule(schedule, CommittedCheckpoint.Decode(info.LrScheduleState)), order.Generation)
+            var session = new TrainingSession(settings, thread, phase, model, optimizer, new LrSchedule(schedule, CommittedCheckpoint.Decode(info.LrScheduleState)), order.Generation, role)
             {
                 _step = resume.Step,
             };
@@ -101,7 +112,7 @@ public sealed class TrainingSession : IDisposable
             model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => new AstModel(config)));
         }
         var fresh = new TrainingSession(settings, thread, phase, model,
-            TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(schedule), order.Generation);
+            TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(schedule), order.Generation, role);
         fresh.StartEpoch(0, 0);
         return (fresh, new Ready(0, 0, 0));
     }
@@ -133,9 +144,26 @@ public sealed class TrainingSession : IDisposable
         float loss;
         using (var scope = NewDisposeScope())
         {
-            var x = _settings.RankDevice.Tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]);
-            var y = _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]);
-            loss = TrainingStep.Run(_model, _optimizer, x, y, _loss);
+            if (_exchange is null)
+            {
+                var x = _settings.RankDevice.Tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]);
+                var y = _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]);
+                loss = TrainingStep.Run(_model, _optimizer, x, y, _loss);
+            }
+            else
+            {
+                // this rank's contiguous share of the global batch; the ring makes the update the full batch's
+                var (offset, count) = new GlobalBatch(batch.Size, _role.Rank, _role.World).Share(batch.Size);
+                int sample = batch.Frames * batch.MelBins;
+                var x = _settings.RankDevice.Tensor(batch.Inputs[(offset * sample)..((offset + count) * sample)], [count, batch.Frames, batch.MelBins]);
+                var y = _settings.RankDevice.Tensor(batch.Targets[(offset * batch.NumClasses)..((offset + count) * batch.NumClasses)], [count, batch.NumClasses]);
+                try { loss = TrainingStep.RunShare(_model, _optimizer, x, y, _loss, GlobalBatch.Weight(count, batch.Size), _exchange); }
+                catch
+                {
+                    _role.Ring!.Dispose(); // the other ranks' all-reduce fails at once instead of waiting for its timeout
+                    throw;
+                }
+            }
         }
         _step++;
         _position = batch.EndPosition;
@@ -144,8 +172,9 @@ public sealed class TrainingSession : IDisposable
         _flops += _flopsPerSample * batch.Size;
         _skipped += batch.Skipped.Count;
         var every = _settings.Config.Training.CheckpointEverySteps;
-        var checkpoint = every > 0 && _step % every == 0 ? WriteCheckpoint(epochComplete: false) : null;
-        return new StepDone(_step, loss, _position, lr, checkpoint);
+        bool due = every > 0 && _step % every == 0;
+        var checkpoint = due && _role.Rank == 0 ? WriteCheckpoint(epochComplete: false) : null;
+        return new StepDone(_step, loss, _position, lr, checkpoint, due && _role.World > 1 ? ParameterHash() : null);
     }
 
     /// <summary>After the epoch's last batch: MultiStepLR steps, the epoch-end checkpoint is written, the next epoch begins.</summary>
@@ -156,10 +185,11 @@ public sealed class TrainingSession : IDisposable
         if (_samples == 0)
             throw new InvalidDataException($"phase {_phase.Index + 1} epoch {_epoch + 1}: no readable audio — all {_skipped} clips were skipped");
         _schedule.EndEpoch();
-        var checkpoint = WriteCheckpoint(epochComplete: true);
+        var checkpoint = _role.Rank == 0 ? WriteCheckpoint(epochComplete: true) : null;
         var phaseDone = _epoch + 1 >= _phase.Epochs;
+        var hash = _role.World > 1 ? ParameterHash() : null;
         if (!phaseDone) StartEpoch(_epoch + 1, 0);
-        return new EpochDone(checkpoint, phaseDone);
+        return new EpochDone(checkpoint, phaseDone, hash);
     }
 
     CheckpointCommitted WriteCheckpoint(bool epochComplete)
@@ -186,11 +216,22 @@ public sealed class TrainingSession : IDisposable
         return committed;
     }
 
+    /// <summary>SHA-256 of every parameter's bytes: equal on all replicas, or the ring failed to keep them in step.</summary>
+    string ParameterHash()
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var scope = NewDisposeScope();
+        foreach (var p in _model.parameters())
+            sha.AppendData(p.detach().cpu().contiguous().bytes);
+        return Convert.ToHexString(sha.GetHashAndReset());
+    }
+
     static TrainingCheckpointInfo LoadCheckpoint(string path, string sha256, AstModel model, AdamOptimizer? optimizer) =>
         CommittedCheckpoint.Load(path, sha256, model, optimizer);
 
     public void Dispose()
     {
+        _exchange?.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
     }

@@ -155,6 +155,24 @@ public static class TrainedRunProbe
     /// The model weights of two checkpoints (float32 tensors, as the head lists them), compared from the files' bytes:
     /// equal bit for bit, and the largest absolute difference. No libtorch in the test process.
     /// </summary>
+    /// <summary>The model weights of a checkpoint (its float32 tensors in the head's order), read from the file's bytes.</summary>
+    public static float[] Weights(string checkpoint)
+    {
+        var (head, tensors) = Sections(checkpoint);
+        var list = JsonDocument.Parse(head).RootElement.GetProperty("Weights");
+        long bytes = list.EnumerateArray().Sum(t => t.GetProperty("Shape").EnumerateArray().Aggregate(4L, (n, d) => n * d.GetInt64()));
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensors.AsSpan(0, (int)bytes)).ToArray();
+    }
+
+    /// <summary>‖a − b‖ / ‖a‖ over two weight vectors of the same model.</summary>
+    public static double RelativeDistance(float[] a, float[] b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        double d = 0, n = 0;
+        for (int i = 0; i < a.Length; i++) { d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]); n += (double)a[i] * a[i]; }
+        return Math.Sqrt(d / n);
+    }
+
     public static (bool Equal, double MaxDiff) CompareWeights(string a, string b)
     {
         var (ha, ta) = Sections(a);

@@ -37,9 +37,8 @@ public static class TrainCommand
                 torch.set_num_threads(n);
             }
             var ranks = RankDevice.Resolve(experiment.Training.DeviceNames, RankDevice.Available());
-            if (ranks is not [{ IsCuda: false }])
-                throw new ConfigException("training.devices", $"[{string.Join(", ", ranks)}]: this build trains one CPU rank per node; " +
-                    "several ranks and CUDA devices are not wired into the trainer yet");
+            if (parse.GetValue(threads) is null && ranks.Count(d => !d.IsCuda) > 1)
+                torch.set_num_threads(Math.Max(1, Environment.ProcessorCount / ranks.Count(d => !d.IsCuda))); // CPU ranks split the cores
             if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
             var dir = Path.GetFullPath(parse.GetValue(runDir)!);
             Directory.CreateDirectory(dir);
