@@ -73,6 +73,30 @@ public sealed class RanksTests(ITestOutputHelper output) : IDisposable
         Assert.True(drift <= 1e-5, $"the resumed run drifted {drift:E2}");
     }
 
+    /// <summary>
+    /// One rank's step throws (an injected fault, as a libtorch error would) while the others wait in the all-reduce:
+    /// the failing rank closes its ring, so the others fail at once instead of waiting for the ring's timeout, the
+    /// trainer reports the real cause (not the broken ring), and the supervisor restarts training from the last
+    /// commit with a new generation and a new ring. The run ends bit-identical to an uninterrupted run with 2 ranks.
+    /// </summary>
+    [Fact]
+    public void ARankThatFailsMidStepRestartsAllRanksAndTheRunEndsBitIdentical()
+    {
+        var straight = Path.Combine(_dir, "straight-2");
+        Train(straight, 2);
+        var faulted = Path.Combine(_dir, "faulted-2");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var r = Cli.RunWith(new Dictionary<string, string> { [Actors.FaultInjection.Variable] = "trainer.step@15" }, _dir, TimeSpan.FromMinutes(4),
+            TrainArgs(faulted, 2));
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var restarts = JournalEvents(faulted, "TrainingRestarted");
+        Assert.Single(restarts);
+        var cause = restarts[0].GetProperty("Cause").GetString()!;
+        output.WriteLine($"restarted after: {cause} ({clock.Elapsed.TotalSeconds:F1} s in all)");
+        Assert.Contains("injected fault at trainer.step", cause);
+        AssertSameEnd(straight, faulted, phase: 1, epoch: 1, output);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, true); } catch (IOException) { }
