@@ -32,6 +32,7 @@ public static class TrainedRunProbe
         psi.ArgumentList.Add(dll);
         foreach (var arg in args) psi.ArgumentList.Add(arg);
         psi.Environment[FaultInjection.Variable] = "supervisor.pause-after-commit@1";
+        var seen = Commits(runDir, postgres).LastOrDefault(); // a resumed run's journal already has commits
         using var child = Process.Start(psi)!;
         _ = child.StandardOutput.ReadToEndAsync();
         _ = child.StandardError.ReadToEndAsync();
@@ -42,9 +43,20 @@ public static class TrainedRunProbe
             while (at is null && !child.HasExited && DateTime.UtcNow < deadline)
             {
                 if (!IsStopped(child.Id)) { Thread.Sleep(10); continue; }
-                var latest = Commits(runDir, postgres).Last(); // the commit it stopped after
-                if (when(latest)) at = latest;
-                else Signal(child.Id, SigCont);
+                // the commit it stopped after; the journal may be briefly busy (another write of the process was
+                // under way when it stopped, seen once on a loaded CI machine): retry, then let it run to its next stop
+                Commit? latest = null;
+                for (int attempt = 0; attempt < 40 && latest is null; attempt++)
+                {
+                    latest = Commits(runDir, postgres).LastOrDefault();
+                    if (latest is null || latest.Path == seen?.Path) { latest = null; Thread.Sleep(50); }
+                }
+                if (latest is not null && when(latest)) at = latest;
+                else
+                {
+                    seen = latest ?? seen;
+                    Signal(child.Id, SigCont);
+                }
             }
             Assert.True(at is not null, "the run never committed the awaited checkpoint before it ended");
             return at!;
