@@ -69,7 +69,7 @@ public sealed class Trainer : ReceiveActor
         Receive<TrainingBatch>(_ => Sender.Equals(_batcher), batch =>
         {
             var sessions = _sessions!;
-            OnEveryRank(sessions, (s, _) => s.Step(batch)).ContinueWith(t => Agreed(t.Result, d => d.ParameterHash, "step " + t.Result[0].Step),
+            OnEveryRank(sessions, s => s.Step(batch)).ContinueWith(t => Agreed(t.Result, d => d.ParameterHash, "step " + t.Result[0].Step),
                 TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
         });
         Receive<TrainingSession.StepDone>(done =>
@@ -84,7 +84,7 @@ public sealed class Trainer : ReceiveActor
         Receive<EpochDrained>(_ => Sender.Equals(_batcher), drained =>
         {
             var sessions = _sessions!;
-            OnEveryRank(sessions, (s, _) => s.EndEpoch(drained)).ContinueWith(t => Agreed(t.Result, d => d.ParameterHash, "the epoch's end"),
+            OnEveryRank(sessions, s => s.EndEpoch(drained)).ContinueWith(t => Agreed(t.Result, d => d.ParameterHash, "the epoch's end"),
                 TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
         });
         Receive<TrainingSession.EpochDone>(done =>
@@ -102,10 +102,7 @@ public sealed class Trainer : ReceiveActor
         });
         Receive<Status.Failure>(f =>
         {
-            // of several ranks failing together, the one that did not merely see its ring break says what happened
-            var cause = f.Cause is AggregateException { InnerExceptions.Count: > 1 } several
-                ? several.InnerExceptions.FirstOrDefault(e => e is not RingBrokenException) ?? several.InnerExceptions[0]
-                : TrainingFailure.Unwrap(f.Cause);
+            var cause = TrainingFailure.Unwrap(f.Cause);
             if (cause is TaskCanceledException or OperationCanceledException) return; // work dropped on the way out
             _log.Error("training failed: {0}", cause.Message);
             Context.Parent.Tell(TrainingFailure.Report("trainer", cause));
@@ -145,8 +142,8 @@ public sealed class Trainer : ReceiveActor
     sealed record RanksBegun(TrainingSession[] Sessions, TrainingSession.Ready Ready);
 
     /// <summary>Runs <paramref name="work"/> on every rank's thread at once (they meet in the all-reduce); rank order kept.</summary>
-    Task<T[]> OnEveryRank<T>(TrainingSession[] sessions, Func<TrainingSession, int, T> work) =>
-        Task.WhenAll(sessions.Select((s, r) => _threads[r].Run(() => work(s, r))));
+    Task<T[]> OnEveryRank<T>(TrainingSession[] sessions, Func<TrainingSession, T> work) =>
+        Task.WhenAll(sessions.Select((s, r) => _threads[r].Run(() => work(s))));
 
     /// <summary>Rank 0's result, once every replica reported the same parameter hash (when one was taken).</summary>
     static T Agreed<T>(T[] results, Func<T, string?> hash, string at)

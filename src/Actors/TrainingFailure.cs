@@ -33,7 +33,13 @@ public static class TrainingFailure
         return IsPermanent(cause) ? new RunFailed(reason) : new TrainingFaulted(component, reason);
     }
 
-    public static Exception Unwrap(Exception cause) => cause is AggregateException { InnerException: { } inner } ? Unwrap(inner) : cause;
+    /// <summary>
+    /// The failure inside task wrappers. Of several ranks failing together, the one that did not merely see its ring
+    /// break says what happened (the others failed because it closed its end).
+    /// </summary>
+    public static Exception Unwrap(Exception cause) => cause is AggregateException { InnerExceptions.Count: > 0 } aggregate
+        ? Unwrap(aggregate.InnerExceptions.FirstOrDefault(e => Unwrap(e) is not Compute.Distributed.RingBrokenException) ?? aggregate.InnerExceptions[0])
+        : cause;
 
     static bool IsDiskFull(IOException io) =>
         (io.HResult & 0xFFFF) is DiskFull or DiskQuota || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);

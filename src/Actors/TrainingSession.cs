@@ -153,7 +153,7 @@ public sealed class TrainingSession : IDisposable
             else
             {
                 // this rank's contiguous share of the global batch; the ring makes the update the full batch's
-                var (offset, count) = new GlobalBatch(batch.Size, _role.Rank, _role.World).Share(batch.Size);
+                var (offset, count) = new GlobalBatch(batch.Size, _role.Rank, _role.World).Share();
                 int sample = batch.Frames * batch.MelBins;
                 var x = _settings.RankDevice.Tensor(batch.Inputs[(offset * sample)..((offset + count) * sample)], [count, batch.Frames, batch.MelBins]);
                 var y = _settings.RankDevice.Tensor(batch.Targets[(offset * batch.NumClasses)..((offset + count) * batch.NumClasses)], [count, batch.NumClasses]);

@@ -9,9 +9,9 @@ namespace ActorTraining.Compute.Distributed;
 public readonly record struct GlobalBatch(int Size, int Rank, int World)
 {
     /// <summary>The rank's positions inside the batch: [Offset, Offset + Count).</summary>
-    public (int Offset, int Count) Share(int batchSize)
+    public (int Offset, int Count) Share()
     {
-        int baseCount = batchSize / World, extra = batchSize % World;
+        int baseCount = Size / World, extra = Size % World;
         int count = baseCount + (Rank < extra ? 1 : 0);
         int offset = Rank * baseCount + Math.Min(Rank, extra);
         return (offset, count);

@@ -63,7 +63,7 @@ public sealed class DataParallelTrajectoryTests(ITestOutputHelper output)
                 for (int step = 0; step < Steps; step++)
                 {
                     var (x, y) = GlobalBatchOf(step);
-                    var (offset, count) = new GlobalBatch(Batch, rank, world).Share(Batch);
+                    var (offset, count) = new GlobalBatch(Batch, rank, world).Share();
                     using var scope = NewDisposeScope();
                     var xs = RankDevice.Cpu.Tensor(x[(offset * Frames * Mel)..((offset + count) * Frames * Mel)], [count, Frames, Mel]);
                     var ys = RankDevice.Cpu.Tensor(y[(offset * Classes)..((offset + count) * Classes)], [count, Classes]);
@@ -118,7 +118,7 @@ public sealed class DataParallelTrajectoryTests(ITestOutputHelper output)
             double weights = 0;
             for (int r = 0; r < world; r++)
             {
-                var (offset, count) = new GlobalBatch(batch, r, world).Share(batch);
+                var (offset, count) = new GlobalBatch(batch, r, world).Share();
                 Assert.Equal(next, offset);
                 next += count;
                 weights += GlobalBatch.Weight(count, batch);
