@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Dispatch;
 using Akka.Routing;
+using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Features;
 using ActorTraining.Messages;
 using TorchSharp;
@@ -15,7 +16,9 @@ namespace ActorTraining.Actors;
 /// items are between the reader and a formed batch (in any stage, waiting for reordering, or in ready batches),
 /// and sends batches only against the consumer's <see cref="RequestBatches"/> demand. Memory is therefore bounded
 /// by the limit, whatever the corpus size. Prepares each sample (pad/cut, SpecAugment seeded from the sample,
-/// normalise) and forms batches strictly in work-item order, never arrival order.
+/// normalise) and forms the share's part of each global batch strictly in position order, never arrival order: a
+/// batch goes out once its last position is in (a training share sends every batch, empty parts included, so each
+/// rank takes part in each step).
 /// </summary>
 public sealed class Batcher : ReceiveActor
 {
@@ -28,12 +31,15 @@ public sealed class Batcher : ReceiveActor
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly int _sampleSize;
     int _epoch = -1;
+    EpochShare _share;
     OrderedBuffer<Prepared> _buffer = new(0);
-    long _requestedEnd;
-    long? _total;
-    readonly List<Prepared> _current = [];
-    readonly List<string> _skipped = [];
+    long _batch;          // the global batch being formed
+    long _requested;      // items asked of the reader this epoch
+    long _taken;          // items taken out of the ordered buffer this epoch
+    bool _readerDone;
+    readonly List<(long Position, Prepared Item)> _current = [];
     readonly Queue<TrainingBatch> _ready = new();
+    int _readyItems;
     int _demand;
     bool _drained;
 
@@ -55,14 +61,18 @@ public sealed class Batcher : ReceiveActor
         Receive<StartEpoch>(s =>
         {
             _epoch = s.Epoch;
-            _buffer = new OrderedBuffer<Prepared>(s.FromPosition);
-            _requestedEnd = s.FromPosition;
-            _total = null;
+            long total = spec.Entries.Count;
+            _share = spec.Share.Of(Math.Min(s.FromPosition, total), total);
+            _buffer = new OrderedBuffer<Prepared>(_share.NextFrom(_share.Origin), p => _share.NextFrom(p + 1));
+            _batch = 0;
+            _requested = _taken = 0;
+            _readerDone = false;
             _current.Clear();
-            _skipped.Clear();
             _ready.Clear();
+            _readyItems = 0;
             _drained = false;
             _reader.Tell(s);
+            Drain();
             Pump();
         });
         Receive<RequestBatches>(r =>
@@ -87,9 +97,9 @@ public sealed class Batcher : ReceiveActor
             Drain();
             Pump();
         });
-        Receive<EpochEnd>(e => e.Epoch == _epoch, e =>
+        Receive<EpochEnd>(e => e.Epoch == _epoch, _ =>
         {
-            _total = e.Positions;
+            _readerDone = true;
             Drain();
             Pump();
         });
@@ -105,63 +115,71 @@ public sealed class Batcher : ReceiveActor
         return new Prepared(fbank.contiguous().data<float>().ToArray(), s.Target);
     }
 
+    /// <summary>Takes what is in order, and sends on every batch whose positions of this share are all in.</summary>
     void Drain()
     {
-        foreach (var item in _buffer.TakeReady())
+        if (_epoch < 0 || _drained) return;
+        foreach (var (position, item) in _buffer.TakeReady())
         {
-            if (item.SkippedPath is { } skipped) { _skipped.Add(skipped); continue; }
-            _current.Add(item);
-            if (_current.Count == _spec.BatchSize) _ready.Enqueue(MakeBatch(_buffer.Next));
+            _taken++;
+            var batch = _share.BatchOf(position);
+            while (_batch < batch) Form(); // an earlier batch's part is complete: a later position came
+            _current.Add((position, item));
         }
-        if (!_drained && _total is { } total && _buffer.Next >= total)
-        {
-            if (_current.Count > 0) _ready.Enqueue(MakeBatch(total));
-            _drained = true;
-        }
+        // the batch being formed is complete when the buffer waits for a position past it (or for none: the end)
+        while (_batch < _share.Batches && _buffer.Next >= _share.Range(_batch).End) Form();
+        if (_batch >= _share.Batches && _readerDone) _drained = true;
     }
 
-    TrainingBatch MakeBatch(long endPosition)
+    void Form()
     {
-        int n = _current.Count, classes = _spec.Labels.Count;
+        var (start, end) = _share.Range(_batch);
+        if (_spec.Share.EveryBatch || end > start) _ready.Enqueue(MakeBatch());
+        else _current.Clear();
+        _batch++;
+    }
+
+    TrainingBatch MakeBatch()
+    {
+        var rows = _current.Where(c => c.Item.SkippedPath is null).ToList();
+        int n = rows.Count, classes = _spec.Labels.Count;
         var inputs = new float[n * _sampleSize];
         var targets = new float[n * classes];
         for (int i = 0; i < n; i++)
         {
-            _current[i].Values.CopyTo(inputs, i * _sampleSize);
-            _current[i].Target.CopyTo(targets, i * classes);
+            rows[i].Item.Values.CopyTo(inputs, i * _sampleSize);
+            rows[i].Item.Target.CopyTo(targets, i * classes);
         }
-        var batch = new TrainingBatch(_epoch, endPosition, n, _spec.InputFrames, _spec.MelBins, inputs, classes, targets, SkippedSoFar());
+        var skipped = _current.Where(c => c.Item.SkippedPath is not null).Select(c => c.Item.SkippedPath!).ToList();
+        var batch = new TrainingBatch(_epoch, _batch, _share.EndOf(_batch), n, _spec.InputFrames, _spec.MelBins, inputs, classes, targets,
+            rows.Select(r => r.Position).ToArray(), skipped);
+        _readyItems += _current.Count;
         _current.Clear();
         return batch;
-    }
-
-    IReadOnlyList<string> SkippedSoFar()
-    {
-        var list = _skipped.ToArray();
-        _skipped.Clear();
-        return list;
     }
 
     void Pump()
     {
         while (_demand > 0 && _ready.Count > 0)
         {
-            _consumer.Tell(_ready.Dequeue());
+            var batch = _ready.Dequeue();
+            _readyItems -= batch.Size + batch.Skipped.Count;
+            _consumer.Tell(batch);
             _demand--;
         }
         if (_drained && _ready.Count == 0 && _epoch >= 0)
         {
-            _consumer.Tell(new EpochDrained(_epoch, _total ?? _buffer.Next, SkippedSoFar()));
+            _consumer.Tell(new EpochDrained(_epoch, _share.Total, []));
             _epoch = -1;
             return;
         }
-        if (_epoch < 0 || (_total is { } t && _requestedEnd >= t)) return;
-        var held = (_requestedEnd - _buffer.Next) + _current.Count + _ready.Count * (long)_spec.BatchSize;
+        if (_epoch < 0 || _readerDone) return;
+        var held = (_requested - _taken) + _current.Count + _readyItems;
         var room = _spec.InFlightLimit - held;
         if (room > 0)
         {
             _reader.Tell(new RequestWork((int)room));
-            _requestedEnd += room;
+            _requested += room;
         }
     }
 

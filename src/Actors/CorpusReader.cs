@@ -1,4 +1,5 @@
 using Akka.Actor;
+using ActorTraining.Compute.Distributed;
 using ActorTraining.Messages;
 
 namespace ActorTraining.Actors;
@@ -6,7 +7,8 @@ namespace ActorTraining.Actors;
 /// <summary>
 /// Turns the corpus into work items, one epoch at a time: the epoch's order is a permutation seeded from
 /// (seed, epoch), computed per position (<see cref="EpochOrder"/>: no memory per clip), so a run resumed at a data
-/// position continues the same order. Releases items only on demand
+/// position continues the same order. Only the positions of the pipeline's share (<see cref="PipelineSpec.Share"/>)
+/// become work items: a rank decodes only what it trains on. Releases items only on demand
 /// (<see cref="RequestWork"/> from the batcher), so the corpus size never reaches memory further down. Picks mixup
 /// partners from a per-sample seed.
 /// </summary>
@@ -16,6 +18,7 @@ public sealed class CorpusReader : ReceiveActor
     readonly IActorRef _decoders;
     int _epoch = -1;
     EpochOrder _order = new(0, 0, 0, shuffle: false);
+    EpochShare _share;
     long _next;
     bool _endSent;
 
@@ -27,12 +30,13 @@ public sealed class CorpusReader : ReceiveActor
         {
             _epoch = s.Epoch;
             _order = new EpochOrder(spec.Entries.Count, spec.Seed, s.Epoch, spec.Shuffle);
-            _next = Math.Min(s.FromPosition, _order.Count);
+            _share = spec.Share.Of(Math.Min(s.FromPosition, _order.Count), _order.Count);
+            _next = _share.NextFrom(_share.Origin);
             _endSent = false;
         });
         Receive<RequestWork>(r =>
         {
-            for (int i = 0; i < r.Count && _next < _order.Count; i++, _next++)
+            for (int i = 0; i < r.Count && _next < _order.Count; i++, _next = _share.NextFrom(_next + 1))
                 _decoders.Tell(Item(_next), Sender);
             if (_next >= _order.Count && !_endSent)
             {

@@ -1,163 +1,153 @@
-using ActorTraining.Compute.Runtime;
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Event;
 using ActorTraining.Compute.Checkpoints;
+using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Model;
+using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Training;
 using ActorTraining.Messages;
-using static TorchSharp.torch;
 
 namespace ActorTraining.Actors;
 
 /// <summary>
-/// Evaluates committed checkpoints, one at a time, on the evaluation set. It never touches the trainer's memory: it
-/// loads the checkpoint file (verifying its SHA-256) into its own model on its own <see cref="TorchThread"/>, and
-/// streams the evaluation set through its own pipeline (in order, no augmentation, the phase's compression). The
-/// torch thread consumes batches from a queue the actor fills; every consumed batch asks the pipeline for one more,
-/// so the queue stays at most <see cref="Prefetch"/> long. It watches its pipeline: one that stops or fails
-/// mid-evaluation cancels the torch thread's wait (it never blocks for ever) and reports a fault, never a partial
-/// result. In a run it tells its parent (the supervisor) of each scored batch, for the watchdog.
+/// Scores its shard of the evaluation set with a committed checkpoint, one order at a time. It never touches a
+/// trainer's memory: it loads the checkpoint file (verifying its SHA-256) into its own model on its own
+/// <see cref="TorchThread"/>, and streams its shard — whole batches k ≡ shard (mod shards), each formed exactly as one
+/// evaluator alone would — through its own pipeline (in order, no augmentation, the phase's compression). Each scored
+/// batch goes to the order's collector as <see cref="ScoredRows"/> (an <see cref="EvaluationCollector"/> puts the
+/// shards together). The torch thread consumes batches from a queue the actor fills; every consumed batch asks the
+/// pipeline for one more, so the queue stays at most <see cref="Prefetch"/> long. A pipeline that stops or fails
+/// mid-evaluation cancels the torch thread's wait (it never blocks for ever) and the collector hears
+/// <see cref="EvaluationAborted"/>, never a partial shard as whole. An order of a later round for the same checkpoint
+/// replaces the one under way or waiting (the supervisor dealt the shards again).
 /// </summary>
 public sealed class Evaluator : ReceiveActor, IWithStash
 {
     public const int Prefetch = 2;
 
     sealed record Consumed;
+    sealed record ShardScored(int Round);
+
+    /// <summary>Scores per message: 16 Ki floats, ~90 kB once encoded, below the 128 kB remoting frame.</summary>
+    public const int ScoresPerMessage = 16 * 1024;
 
     public IStash Stash { get; set; } = null!;
 
     readonly RunSettings _settings;
     readonly TorchThread _thread;
     readonly ILoggingAdapter _log = Context.GetLogger();
-    IActorRef? _replyTo;
     IActorRef? _batcher;
     BlockingCollection<TrainingBatch>? _queue;
     CancellationTokenSource? _abort;
-    EvaluateCheckpoint? _current;
-    readonly List<string> _skipped = [];
-    readonly bool _reportsProgress;
-    int _batches;
+    EvaluateShard? _current;
+    readonly List<EvaluateShard> _waiting = [];
 
-    public Evaluator(RunSettings settings, bool reportsProgress)
+    public Evaluator(RunSettings settings)
     {
         _settings = settings;
-        _reportsProgress = reportsProgress;
-        _thread = new TorchThread($"evaluator-{settings.RunIndex}");
+        _thread = new TorchThread($"evaluator-{settings.RunIndex}-{settings.RankDevice}");
         Idle();
     }
 
     void Idle()
     {
-        Receive<EvaluateCheckpoint>(order =>
-        {
-            _current = order;
-            Start(order.Checkpoint, order.Phase, (model, batches) => Evaluation.Run(model, batches, _settings.Config.Training.LossKind));
-        });
-        Receive<PredictClips>(order =>
-        {
-            _current = null;
-            Start(order.Checkpoint, order.Phase, Predict);
-        });
+        Receive<EvaluateShard>(Start);
         Receive<Status.Failure>(_ => { }); // an aborted evaluation's torch work, ending after its abort was reported
+        Receive<ShardScored>(_ => { });
     }
 
-    void Start<T>(CheckpointRef checkpoint, PhasePlan phase, Func<AstModel, IEnumerable<(Tensor X, Tensor Y)>, T> work)
+    void Start(EvaluateShard order)
     {
-        _replyTo = Sender;
-        _skipped.Clear();
+        _current = order;
         var queue = _queue = new BlockingCollection<TrainingBatch>();
         var abort = _abort = new CancellationTokenSource();
-        _batches = 0;
         var self = Self;
+        var phase = order.What.Phase;
         var config = _settings.PhaseModel(phase);
         var device = _settings.RankDevice;
+        var checkpoint = order.What.Checkpoint;
+        var loss = _settings.Config.Training.LossKind;
+        var kind = order.Prediction ? ScoreKind.Prediction : ScoreKind.Metrics;
         _thread.Run(() =>
         {
             using var model = device.Place(TorchRng.Preserving(() => new AstModel(config)));
             CommittedCheckpoint.Load(checkpoint.Path, checkpoint.Sha256, model, null);
-            return work(model, Batches(queue, self, device, abort.Token));
+            foreach (var b in queue.GetConsumingEnumerable(abort.Token))
+            {
+                self.Tell(new Consumed());
+                FaultInjection.At("evaluator.batch");
+                float[] scores = [];
+                double lossSum = 0;
+                if (b.Size > 0)
+                {
+                    using var x = device.Tensor(b.Inputs, [b.Size, b.Frames, b.MelBins]);
+                    using var y = device.Tensor(b.Targets, [b.Size, b.NumClasses]);
+                    (scores, lossSum) = Evaluation.Score(model, x, y, loss, kind);
+                }
+                Send(order, b, scores, lossSum);
+            }
+            abort.Token.ThrowIfCancellationRequested(); // a partial shard is never reported as whole
+            return new ShardScored(order.Round);
         }).PipeTo(Self);
-        _batcher = Context.ActorOf(Batcher.Props(_settings.Pipeline(phase, training: false), Self), $"eval-{Guid.NewGuid():N}");
+        var share = DataShare.Stripe(_settings.Config.Training.BatchSize, order.Shard, order.Shards);
+        _batcher = Context.ActorOf(Batcher.Props(_settings.Pipeline(phase, training: false, share), Self), $"eval-{Guid.NewGuid():N}");
         Context.Watch(_batcher);
         _batcher.Tell(new StartEpoch(0, 0));
         _batcher.Tell(new RequestBatches(Prefetch));
         Become(Busy);
     }
 
-    List<float[]> Predict(AstModel model, IEnumerable<(Tensor X, Tensor Y)> batches)
+    /// <summary>A scored batch to the collector, in parts no larger than <see cref="ScoresPerMessage"/> scores.</summary>
+    static void Send(EvaluateShard order, TrainingBatch b, float[] scores, double lossSum)
     {
-        var rows = new List<float[]>();
-        model.eval();
-        using var noGrad = no_grad();
-        foreach (var (x, _) in batches)
+        int rows = b.Size, classes = rows == 0 ? 0 : scores.Length / rows;
+        int rowsPerPart = Math.Max(1, ScoresPerMessage / Math.Max(1, classes));
+        int parts = Math.Max(1, (rows + rowsPerPart - 1) / rowsPerPart);
+        for (int p = 0; p < parts; p++)
         {
-            using var scope = NewDisposeScope();
-            var logits = model.forward(x);
-            var p = _settings.Config.Training.LossKind == LossKind.CrossEntropy ? nn.functional.softmax(logits, 1) : sigmoid(logits);
-            var data = p.contiguous().data<float>().ToArray();
-            int c = (int)p.shape[1];
-            for (int i = 0; i < (int)p.shape[0]; i++) rows.Add(data.AsSpan(i * c, c).ToArray());
+            int first = p * rowsPerPart, count = Math.Min(rowsPerPart, rows - first);
+            order.Collector.Tell(new ScoredRows(order.Round, b.Batch, p, parts, b.Positions[first..(first + count)],
+                scores[(first * classes)..((first + count) * classes)], p == 0 ? lossSum : 0, p == 0 ? b.Skipped : []));
         }
-        return rows;
     }
 
     void Busy()
     {
-        Receive<EvaluateCheckpoint>(_ => Stash.Stash());
-        Receive<PredictClips>(_ => Stash.Stash());
-        Receive<TrainingBatch>(_ => Sender.Equals(_batcher), b =>
+        Receive<EvaluateShard>(order =>
         {
-            _skipped.AddRange(b.Skipped);
-            _queue!.Add(b);
+            _waiting.RemoveAll(o => Same(o, order) && o.Round < order.Round);
+            _waiting.Add(order);
+            if (Same(_current!, order) && _current!.Round < order.Round) Finish(); // dealt again: its torch work is cancelled
         });
-        Receive<Consumed>(_ =>
-        {
-            _batcher?.Tell(new RequestBatches(1));
-            if (_reportsProgress) Context.Parent.Tell(new EvaluationProgress(_current?.Phase.Index ?? -1, _current?.Epoch ?? -1, ++_batches));
-        });
+        Receive<TrainingBatch>(_ => Sender.Equals(_batcher), b => _queue!.Add(b));
+        Receive<Consumed>(_ => _batcher?.Tell(new RequestBatches(1)));
         Receive<Terminated>(t => t.ActorRef.Equals(_batcher), _ =>
         {
             _log.Error("the evaluation pipeline stopped mid-evaluation");
             _batcher = null;
-            _abort?.Cancel(); // the torch thread's wait ends; its cancelled result is dropped below
-            _replyTo!.Tell(new TrainingFaulted("evaluator", "the evaluation pipeline stopped before the evaluation set was read"));
-            Finish();
+            Abort("the evaluation pipeline stopped before the evaluation set was read", permanent: false);
         });
-        Receive<EpochDrained>(_ => Sender.Equals(_batcher), d =>
-        {
-            _skipped.AddRange(d.Skipped);
-            _queue!.CompleteAdding();
-        });
-        Receive<List<float[]>>(rows =>
-        {
-            _replyTo!.Tell(new ClipScores(rows, _skipped.ToList()));
-            Finish();
-        });
-        Receive<EvaluationResult>(result =>
-        {
-            var metrics = new Dictionary<string, double>
-            {
-                ["accuracy"] = result.Stats.Accuracy,
-                ["map"] = result.Stats.MeanAveragePrecision,
-                ["mauc"] = result.Stats.MeanAuc,
-                ["dprime"] = result.Stats.DPrime,
-                ["eval_loss"] = result.Loss,
-            };
-            _replyTo!.Tell(new EvaluationDone(_current?.Phase.Index ?? -1, _current?.Epoch ?? -1, metrics));
-            Finish();
-        });
+        Receive<EpochDrained>(_ => Sender.Equals(_batcher), _ => _queue!.CompleteAdding());
+        Receive<ShardScored>(s => s.Round == _current!.Round, _ => Finish());
         Receive<Status.Failure>(f =>
         {
             var cause = TrainingFailure.Unwrap(f.Cause);
+            if (cause is OperationCanceledException) return; // aborted, and reported when it was
             _log.Error("evaluation failed: {0}", cause.Message);
-            _replyTo!.Tell(TrainingFailure.Report("evaluator", cause, "evaluation failed: "));
-            Finish();
+            Abort("evaluation failed: " + TrainingFailure.Describe(cause), TrainingFailure.IsPermanent(cause));
         });
+    }
+
+    void Abort(string cause, bool permanent)
+    {
+        _current!.Collector.Tell(new EvaluationAborted(_current.Round, _current.Shard, cause, permanent));
+        Finish();
     }
 
     void Finish()
     {
+        _abort?.Cancel(); // the torch thread's wait ends; its cancelled result is dropped
         if (_batcher is not null)
         {
             Context.Unwatch(_batcher);
@@ -166,22 +156,17 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         _batcher = null;
         _queue?.CompleteAdding();
         _queue = null;
+        _current = null;
         Become(Idle);
-        Stash.UnstashAll();
-    }
-
-    // Throws OperationCanceledException when the evaluation is aborted, so a partial set is never scored as whole.
-    static IEnumerable<(Tensor X, Tensor Y)> Batches(BlockingCollection<TrainingBatch> queue, IActorRef self, RankDevice device, CancellationToken abort)
-    {
-        foreach (var b in queue.GetConsumingEnumerable(abort))
+        foreach (var order in _waiting.ToList())
         {
-            self.Tell(new Consumed());
-            FaultInjection.At("evaluator.batch");
-            using var x = device.Tensor(b.Inputs, [b.Size, b.Frames, b.MelBins]);
-            using var y = device.Tensor(b.Targets, [b.Size, b.NumClasses]);
-            yield return (x, y);
+            _waiting.Remove(order);
+            Self.Tell(order);
+            break; // one at a time; the rest follow as each finishes
         }
     }
+
+    static bool Same(EvaluateShard a, EvaluateShard b) => a.RunIndex == b.RunIndex && a.What.Phase.Index == b.What.Phase.Index && a.What.Epoch == b.What.Epoch;
 
     protected override void PostStop()
     {
@@ -190,9 +175,8 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         _thread.Dispose();
     }
 
-    // A failing pipeline stage lost work the evaluation waits for: fail this evaluator up to the supervisor.
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+    // A failing pipeline stage lost work the evaluation waits for: the batcher stops, and the Terminated above reports it.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
-    /// <param name="reportsProgress">true in a run: tell the parent (the supervisor) of each batch, for its watchdog.</param>
-    public static Props Props(RunSettings settings, bool reportsProgress) => Akka.Actor.Props.Create(() => new Evaluator(settings, reportsProgress));
+    public static Props Props(RunSettings settings) => Akka.Actor.Props.Create(() => new Evaluator(settings));
 }

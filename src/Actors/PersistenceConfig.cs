@@ -7,20 +7,27 @@ namespace ActorTraining.Actors;
 /// <summary>
 /// Akka.Persistence.Sql settings for a run: by default SQLite files in the run directory (journal and snapshot store
 /// in separate files, one writer each — SQLite takes one writer at a time), or PostgreSQL by connection string; the
-/// journal's events are written by <see cref="SupervisorEventSerializer"/> (stable manifests, not CLR type names).
+/// journal's events are written by <see cref="MessageSerializer"/> (stable manifests, not CLR type names).
 /// </summary>
 public static class PersistenceConfig
 {
     public const string JournalFile = "journal.db";
     public const string SnapshotFile = "snapshots.db";
 
+    /// <summary>Where a run's journal and snapshots are kept and through which linq2db provider; how many writers the journal takes.</summary>
+    public sealed record Stores(string Journal, string Snapshots, string Provider, int Parallelism);
+
+    public static Stores StoresOf(string runDirectory, string? postgresConnectionString = null) =>
+        // linq2db's "PostgreSQL" asks the server for its version and picks the dialect (9.2 … 15+); tables are created
+        // on first use (auto-initialize), so an empty database is enough. SQLite takes one writer at a time.
+        postgresConnectionString is { Length: > 0 } pg
+            ? new Stores(pg, pg, "PostgreSQL", 2)
+            : new Stores(Sqlite(Path.Combine(runDirectory, JournalFile)), Sqlite(Path.Combine(runDirectory, SnapshotFile)), "SQLite.MS", 1);
+
+    /// <summary>The HOCON of <see cref="StoresOf"/>, with the serializer bindings.</summary>
     public static Config ForRun(string runDirectory, string? postgresConnectionString = null)
     {
-        // linq2db's "PostgreSQL" asks the server for its version and picks the dialect (9.2 … 15+); tables are created
-        // on first use (auto-initialize), so an empty database is enough.
-        var (journal, snapshots, provider, parallelism) = postgresConnectionString is { Length: > 0 } pg
-            ? (pg, pg, "PostgreSQL", 2)
-            : (Sqlite(Path.Combine(runDirectory, JournalFile)), Sqlite(Path.Combine(runDirectory, SnapshotFile)), "SQLite.MS", 1);
+        var (journal, snapshots, provider, parallelism) = StoresOf(runDirectory, postgresConnectionString);
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {
@@ -41,7 +48,7 @@ public static class PersistenceConfig
                 }
               }
             }
-            """).WithFallback(ConfigurationFactory.ParseString(SupervisorEventSerializer.Config)).WithFallback(SqlPersistence.DefaultConfiguration);
+            """).WithFallback(ConfigurationFactory.ParseString(MessageSerializer.Config)).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
     /// <summary>

@@ -7,19 +7,26 @@ using ActorTraining.Messages;
 namespace ActorTraining.Actors;
 
 /// <summary>
-/// Owns the curriculum and is the single source of truth about a run: what phase it is in, which checkpoints are
-/// trusted, which epochs are evaluated, how often it was restarted. Its journal (see <see cref="PersistenceConfig"/>)
-/// is what a restarted `train` resumes from. Logic lives in <see cref="RunState"/>; this actor persists, then acts on
-/// what it persisted: orders the trainer into phases (with the transfer source), has committed epoch ends evaluated,
-/// deletes checkpoint files only after a newer commit made them unnecessary, and tells the listener how the run goes.
-/// <para>Recovery inside the process: a fault — an exception in the trainer, the evaluator or any stage of their
-/// pipelines, either one stopping, or the watchdog seeing no training step and no evaluation batch for the stall
-/// timeout — is a <see cref="TrainingFaulted"/>. The supervisor persists a <see cref="TrainingRestarted"/>, stops both
-/// children (their torch threads are abandoned, not waited for), waits the back-off and starts a new generation
-/// from the journal exactly as a new process would: the last committed checkpoint's weights, optimiser, LR schedule,
-/// data position and RNG, and the evaluations still pending. Only <see cref="RecoverySettings.MaxRestarts"/>
-/// faults in a row (an evaluated epoch resets the count) end the run, naming the cause. Messages from children of an
-/// older generation are ignored.</para>
+/// Owns one run of the experiment and is the single source of truth about it: what phase it is in, which checkpoints
+/// are trusted, which epochs are evaluated, which generations of ranks trained it, how often it was restarted. Its
+/// journal (see <see cref="PersistenceConfig"/>) is what a restarted run resumes from. Logic lives in
+/// <see cref="RunState"/>; this actor persists, then acts on what it persisted. It lives inside the cluster
+/// singleton (<see cref="RunCoordinator"/>), which tells it the ranks that can train (<see cref="Roster"/>).
+/// <para>Generations. The supervisor forms a generation — the ranks, in ring order — when there is something to train
+/// and no rank is training: from the most advanced state the ranks hold in memory when the journal allows it
+/// (<see cref="RunState.FormGeneration"/>), else from the journal (the last committed checkpoint, the previous phase's
+/// final one, or the seed). It journals <see cref="GenerationFormed"/> and sends each member its
+/// <see cref="JoinGeneration"/>; from there the ranks train on their own (the ring keeps them in step) and member 0
+/// commits checkpoints. A member lost (its node removed from the cluster): the others are told to
+/// <see cref="AbortGeneration"/>, report the state they hold, and the next generation goes on from it — at most the
+/// step in flight is redone, no position of the epoch is skipped or seen twice. A rank that joins: the generation is
+/// paused (every member stops after the same step) and the next one includes it; it fetches the state from a member.
+/// Each epoch end is evaluated sharded over all ranks (<see cref="EvaluationCollector"/>).</para>
+/// <para>Recovery from faults: an exception in a rank's training or evaluation, or the watchdog seeing no training
+/// step and no evaluation batch for the stall timeout, is a <see cref="TrainingFaulted"/>. The supervisor persists a
+/// <see cref="TrainingRestarted"/>, tells the members to drop what they hold, waits the back-off and forms a new
+/// generation from the journal. Only <see cref="RecoverySettings.MaxRestarts"/> faults in a row (an evaluated epoch
+/// resets the count) end the run, naming the cause. Messages of replaced generations are ignored.</para>
 /// </summary>
 public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
 {
@@ -29,32 +36,58 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     /// </summary>
     public static string IdOf(string runId, int runIndex) => $"run-{runId}-phase-supervisor-r{runIndex}";
 
+    /// <summary>Coordinator → supervisor: every rank that can take part now, with the state each said it holds when it registered.</summary>
+    public sealed record Roster(IReadOnlyList<RankRegistration> Ranks);
+
     sealed record WatchdogTick;
     sealed record RestartNow(int Generation);
 
-    readonly Props _trainerProps;
-    readonly Props _evaluatorProps;
+    /// <summary>A formed generation and what its members have said since.</summary>
+    sealed class Members(int number, IReadOnlyList<RankRegistration> ranks, int phase)
+    {
+        public int Number { get; } = number;
+        public int Phase { get; } = phase;
+        public IReadOnlyList<RankRegistration> Ranks { get; } = ranks;
+        public bool[] Stopped { get; } = new bool[ranks.Count];
+        public bool[] Lost { get; } = new bool[ranks.Count];
+        public bool PauseSent { get; set; }
+        public int IndexOf(IActorRef rank) => Ranks.ToList().FindIndex(r => r.Rank.Equals(rank));
+        public bool Training => Enumerable.Range(0, Ranks.Count).Any(i => !Stopped[i] && !Lost[i]);
+        public IEnumerable<IActorRef> Active => Ranks.Where((_, i) => !Stopped[i] && !Lost[i]).Select(r => r.Rank);
+    }
+
+    /// <summary>An evaluation under way: its collector and the ranks holding its shards.</summary>
+    sealed record Evaluation(IActorRef Collector, IReadOnlyList<IActorRef> Shards);
+
+    readonly RunSettings _settings;
     readonly IActorRef _listener;
     readonly RecoverySettings _recovery;
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Stopwatch _sinceProgress = new();
+    readonly MetricsLog _metrics;
     RunState _state = RunState.Empty;
-    IActorRef? _trainer;
-    IActorRef? _evaluator;
-    readonly HashSet<IActorRef> _retired = []; // children of older generations: what they still send is ignored
-    bool _restarting;
+    IReadOnlyList<RankRegistration> _roster = [];
+    readonly Dictionary<IActorRef, LiveState?> _held = new();   // the state each rank last said it holds
+    readonly HashSet<IActorRef> _busy = [];                     // ranks known to be training outside a generation of ours
+    Members? _generation;
+    bool _restarting;     // waiting out a restart's back-off
+    bool _fromJournal;    // the next generation starts from the journal (after a fault)
+    bool _started;
+    int _round;
+    readonly Dictionary<(int Phase, int Epoch), Evaluation> _evaluations = new();
+    readonly Dictionary<(long Step, bool EpochEnd), Dictionary<int, string>> _hashes = new();
 
     public override string PersistenceId { get; }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public PhaseSupervisor(string persistenceId, Props trainerProps, Props evaluatorProps, IActorRef listener, RecoverySettings recovery)
+    public PhaseSupervisor(string persistenceId, RunSettings settings, IActorRef listener, RecoverySettings recovery)
     {
         PersistenceId = persistenceId;
-        _trainerProps = trainerProps;
-        _evaluatorProps = evaluatorProps;
+        _settings = settings;
         _listener = listener;
         _recovery = recovery;
+        _metrics = new MetricsLog(settings);
 
         Recover<ISupervisorEvent>(e => _state = _state.Apply(e));
 
@@ -67,71 +100,203 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 _listener.Tell(new RunFailed(ex.Message));
                 return;
             }
+            _started = true;
+            _metrics.Write(_state, _log); // epochs a crash kept from the log
             if (_state.Completed)
             {
                 var last = _state.LastCheckpoint()!;
                 _listener.Tell(new RunCompleted(last.Path, last.Sha256));
                 return;
             }
-            StartChildren();
             Timers.StartPeriodicTimer("watchdog", new WatchdogTick(), _recovery.WatchdogInterval);
-            if (events.Count == 0) Resume();
-            else PersistAll(events, e =>
-            {
-                OnPersisted(e);
-                if (e is RestartBudgetReset) Resume();
-            });
+            _sinceProgress.Restart();
+            _log.Info("run {0}: phase {1}, {2} committed checkpoints, {3} evaluated epochs, generation {4}", _settings.RunIndex,
+                _state.CurrentPhase, _state.Checkpoints.Count, _state.Epochs.Count, _state.Generation);
+            if (events.Count == 0) Consider();
+            else PersistAll(events, OnPersisted);
         });
-        Command<CommitCheckpoint>(_ => !Retired(), c =>
+        Command<Roster>(r => Update(r.Ranks));
+        Command<CommitCheckpoint>(c => c.Generation == _generation?.Number && IsMember(Sender), c =>
         {
             FaultInjection.At("supervisor.commit");
             _sinceProgress.Restart();
             PersistAll(_state.Process(c), OnPersisted);
         });
-        Command<EvaluationDone>(_ => !Retired(), d =>
+        Command<CommitCheckpoint>(_ => { }); // of a replaced generation
+        Command<EvaluationDone>(_ => IsCollector(Sender), d =>
         {
             _sinceProgress.Restart();
+            _evaluations.Remove((d.Phase, d.Epoch));
             PersistAll(_state.Process(d), OnPersisted);
         });
+        Command<EvaluationProgress>(_ => { if (IsCollector(Sender)) _sinceProgress.Restart(); });
         Command<TrainingProgress>(p =>
         {
-            if (Sender.Equals(_trainer)) _sinceProgress.Restart();
+            if (!IsMember(Sender)) return;
+            _sinceProgress.Restart();
             _listener.Tell(p);
         });
-        Command<EvaluationProgress>(_ => { if (Sender.Equals(_evaluator)) _sinceProgress.Restart(); });
-        Command<TrainingFaulted>(_ => !Retired(), Fault);
-        Command<RunFailed>(_ => !Retired(), f =>
+        Command<GenerationReady>(r =>
         {
-            StopChildren();
-            _listener.Tell(f);
+            if (r.Generation != _generation?.Number) return;
+            _sinceProgress.Restart();
+            _log.Info("generation {0}: member {1} ready ({2})", r.Generation, r.Index, r.StartedFrom);
         });
-        Command<Terminated>(t =>
+        Command<RankStopped>(Stopped);
+        Command<ReplicaHash>(h => h.Generation == _generation?.Number, Compare);
+        Command<ReplicaHash>(_ => { });
+        Command<TrainingFaulted>(f =>
         {
-            var which = t.ActorRef.Equals(_trainer) ? "trainer" : t.ActorRef.Equals(_evaluator) ? "evaluator" : null;
-            if (which is not null) Self.Tell(new TrainingFaulted(which, $"the {which} stopped unexpectedly"));
+            var fromCurrent = f.Generation < 0 ? IsMember(Sender) || IsCollector(Sender) || Sender.Equals(Self) : f.Generation == _generation?.Number;
+            if (fromCurrent) Fault(f);
+        });
+        Command<RunFailed>(f =>
+        {
+            if (!IsMember(Sender) && !IsCollector(Sender) && !_busy.Contains(Sender)) return;
+            Stop();
+            _listener.Tell(f);
         });
         Command<WatchdogTick>(_ =>
         {
-            if (_restarting || _state.Completed || _state.GaveUp is not null || _trainer is null) return;
-            if (_sinceProgress.Elapsed.TotalSeconds > _recovery.StallTimeoutSeconds)
+            if (_restarting || _state.Completed || _state.GaveUp is not null) return;
+            bool expecting = _generation?.Training == true || _evaluations.Count > 0;
+            if (expecting && _sinceProgress.Elapsed.TotalSeconds > _recovery.StallTimeoutSeconds)
                 Self.Tell(new TrainingFaulted("watchdog",
                     $"no training step and no evaluation batch for {_sinceProgress.Elapsed.TotalSeconds:F0} s (stall timeout {_recovery.StallTimeoutSeconds:F0} s)"));
         });
-        Command<RestartNow>(r => r.Generation == _state.Generation, _ =>
+        Command<RestartNow>(r => r.Generation == _state.LiveFloor, _ =>
         {
             _restarting = false;
-            StartChildren();
-            Resume();
+            Consider();
         });
         Command<GetRunState>(_ => Sender.Tell(_state));
-        // what a retired child still had on its way
-        Command<CommitCheckpoint>(_ => { });
-        Command<EvaluationDone>(_ => { });
-        Command<TrainingFaulted>(_ => { });
-        Command<RunFailed>(_ => { });
+        Command<Terminated>(_ => { }); // collectors end themselves
     }
 
-    bool Retired() => _retired.Contains(Sender);
+    bool IsMember(IActorRef sender) => _generation?.IndexOf(sender) >= 0;
+
+    bool IsCollector(IActorRef sender) => _evaluations.Values.Any(e => e.Collector.Equals(sender));
+
+    void Update(IReadOnlyList<RankRegistration> ranks)
+    {
+        var known = _roster.Select(r => r.Rank).ToHashSet();
+        _roster = ranks;
+        var present = ranks.Select(r => r.Rank).ToHashSet();
+        foreach (var r in ranks.Where(r => !known.Contains(r.Rank)))
+        {
+            _held[r.Rank] = r.Live;
+            if (r.Live is { Running: true } live && live.RunIndex == _settings.RunIndex && live.Generation != _generation?.Number)
+            {
+                // still training a generation of a supervisor before this one (its node was lost): stop it where it is
+                _busy.Add(r.Rank);
+                r.Rank.Tell(new PauseGeneration(live.RunIndex, live.Generation));
+            }
+        }
+        foreach (var gone in _held.Keys.Where(k => !present.Contains(k)).ToList())
+        {
+            _held.Remove(gone);
+            _busy.Remove(gone);
+        }
+        if (_generation is { } g)
+        {
+            bool lost = false;
+            for (int i = 0; i < g.Ranks.Count; i++)
+                if (!g.Lost[i] && !present.Contains(g.Ranks[i].Rank))
+                {
+                    g.Lost[i] = lost = true;
+                    _log.Warning("generation {0}: member {1} ({2}) is gone", g.Number, i, g.Ranks[i].Address);
+                }
+            if (lost)
+                foreach (var rank in g.Active) rank.Tell(new AbortGeneration(_settings.RunIndex, g.Number, KeepState: true));
+            bool joined = ranks.Any(r => g.IndexOf(r.Rank) < 0 && !_busy.Contains(r.Rank));
+            if (joined && g.Training && !g.PauseSent && !lost)
+            {
+                g.PauseSent = true;
+                _log.Info("generation {0}: pausing for {1} rank(s) joining", g.Number, ranks.Count(r => g.IndexOf(r.Rank) < 0));
+                foreach (var rank in g.Active) rank.Tell(new PauseGeneration(_settings.RunIndex, g.Number));
+            }
+        }
+        // an evaluation whose shard holder is gone is dealt again
+        foreach (var (key, evaluation) in _evaluations.Where(e => e.Value.Shards.Any(s => !present.Contains(s))).ToList())
+        {
+            Context.Stop(evaluation.Collector);
+            _evaluations.Remove(key);
+        }
+        Consider();
+    }
+
+    void Stopped(RankStopped s)
+    {
+        _held[Sender] = s.State;
+        if (_busy.Remove(Sender)) _log.Info("rank {0} stopped a generation {1} of an earlier supervisor at step {2}", Sender.Path, s.Generation, s.State?.Step);
+        if (_generation is { } g && s.Generation == g.Number && g.IndexOf(Sender) is var i and >= 0)
+        {
+            g.Stopped[i] = true;
+            _log.Info("generation {0}: member {1} stopped ({2}{3})", g.Number, i, s.Reason, s.Detail.Length > 0 ? ": " + s.Detail : "");
+        }
+        Consider();
+    }
+
+    /// <summary>Forms the next generation when there is something to train, ranks to train it and none of them training.</summary>
+    void Consider()
+    {
+        if (!_started || _state.Completed || _state.GaveUp is not null || _restarting) return;
+        DispatchEvaluations();
+        if (_roster.Count == 0 || _state.TrainOrder() is null) return;
+        // survivors' states are only complete once every one of them stopped; after a fault nothing they hold counts
+        if (!_fromJournal && (_generation?.Training == true || _busy.Count > 0)) return;
+        var ranks = _roster.OrderBy(r => r.Address.Node, StringComparer.Ordinal).ThenBy(r => r.Address.LocalRank).ToList();
+        var formed = _state.FormGeneration(ranks.Select(r => (r.Address, _held.GetValueOrDefault(r.Rank))).ToList(), _settings.RunIndex,
+            _settings.TrainEntries.Count, _fromJournal);
+        if (formed is not var (e, start)) return;
+        _generation = new Members(e.Generation, ranks, e.Phase); // claimed now: the roster may change before it is persisted
+        Persist(e, persisted =>
+        {
+            _state = _state.Apply(persisted);
+            _fromJournal = false;
+            _busy.Clear();
+            _hashes.Clear();
+            var plan = _state.Phases[persisted.Phase];
+            _log.Info($"generation {persisted.Generation}: {ranks.Count} rank(s) on {ranks.Select(r => r.Address.Node).Distinct().Count()} node(s), " +
+                $"phase {persisted.Phase} epoch {persisted.Epoch} position {persisted.Position} step {persisted.Step}, from {persisted.StartedFrom}");
+            for (int i = 0; i < ranks.Count; i++)
+                ranks[i].Rank.Tell(new JoinGeneration(_settings.RunIndex, persisted.Generation, plan, persisted.Members, i, start));
+            _sinceProgress.Restart();
+            _listener.Tell(persisted);
+            var present = _roster.Select(r => r.Rank).ToHashSet();
+            if (ranks.Any(r => !present.Contains(r.Rank))) Update(_roster); // one left while this was persisted
+        });
+    }
+
+    /// <summary>Deals every epoch end still to evaluate over all ranks (each takes every n-th batch).</summary>
+    void DispatchEvaluations()
+    {
+        if (_roster.Count == 0) return;
+        foreach (var pending in _state.PendingEvaluations())
+        {
+            var key = (pending.Phase.Index, pending.Epoch);
+            if (_evaluations.ContainsKey(key)) continue;
+            var round = ++_round;
+            var shards = _roster.Select(r => r.Rank).ToList();
+            long batches = (_settings.EvalEntries.Count + _settings.Config.Training.BatchSize - 1) / _settings.Config.Training.BatchSize;
+            var collector = Context.ActorOf(EvaluationCollector.Props(pending, round, batches,
+                EvaluationCollector.TargetsOf(_settings.EvalEntries, _settings.Labels), Self), $"evaluation-p{key.Item1}-e{key.Item2}-{round}");
+            _evaluations[key] = new Evaluation(collector, shards);
+            for (int i = 0; i < shards.Count; i++)
+                shards[i].Tell(new EvaluateShard(_settings.RunIndex, round, pending, i, shards.Count, collector));
+        }
+    }
+
+    void Compare(ReplicaHash h)
+    {
+        var key = (h.Step, h.EpochEnd);
+        if (!_hashes.TryGetValue(key, out var seen)) _hashes[key] = seen = new Dictionary<int, string>();
+        seen[h.Index] = h.Hash;
+        if (seen.Values.Distinct().Count() > 1)
+            Self.Tell(new TrainingFaulted("trainer", $"the {_generation!.Ranks.Count} replicas diverged at step {h.Step}: parameter hashes " +
+                string.Join(", ", seen.OrderBy(kv => kv.Key).Select(kv => kv.Value[..12])) + " (a ring that does not keep them bit-identical is a bug)", h.Generation));
+        if (_generation is { } g && seen.Count >= g.Ranks.Count) _hashes.Remove(key);
+    }
 
     void Fault(TrainingFaulted fault)
     {
@@ -141,35 +306,15 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         PersistAll(_state.ProcessFault(fault, _recovery.MaxRestarts), OnPersisted);
     }
 
-    void StartChildren()
+    /// <summary>Tells every rank of the current generation to stop and drop what it holds, and drops the evaluations under way.</summary>
+    void Stop()
     {
-        var generation = _state.Generation;
-        _trainer = Context.ActorOf(_trainerProps, generation == 0 ? "trainer" : $"trainer-g{generation}");
-        _evaluator = Context.ActorOf(_evaluatorProps, generation == 0 ? "evaluator" : $"evaluator-g{generation}");
-        Context.Watch(_trainer);
-        Context.Watch(_evaluator);
-        _sinceProgress.Restart();
-    }
-
-    void StopChildren()
-    {
-        foreach (var child in new[] { _trainer, _evaluator })
-        {
-            if (child is null) continue;
-            _retired.Add(child);
-            Context.Unwatch(child);
-            Context.Stop(child);
-        }
-        _trainer = _evaluator = null;
-    }
-
-    /// <summary>A (re)started run: retrain from where the journal says, re-run evaluations a crash or fault interrupted.</summary>
-    void Resume()
-    {
-        _log.Info("resuming run: phase {0}, {1} committed checkpoints, {2} evaluated epochs, generation {3}",
-            _state.CurrentPhase, _state.Checkpoints.Count, _state.Epochs.Count, _state.Generation);
-        foreach (var pending in _state.PendingEvaluations()) _evaluator!.Tell(pending);
-        if (_state.TrainOrder() is { } order) _trainer!.Tell(order);
+        if (_generation is { } g)
+            foreach (var rank in g.Ranks.Where((_, i) => !g.Lost[i]).Select(r => r.Rank))
+                rank.Tell(new AbortGeneration(_settings.RunIndex, g.Number, KeepState: false));
+        foreach (var evaluation in _evaluations.Values) Context.Stop(evaluation.Collector);
+        _evaluations.Clear();
+        foreach (var rank in _held.Keys.ToList()) _held[rank] = null;
     }
 
     void OnPersisted(ISupervisorEvent e)
@@ -179,16 +324,21 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         {
             case PhaseStarted:
                 _listener.Tell(e);
-                if (_state.TrainOrder() is { } order) _trainer!.Tell(order);
+                Consider();
                 break;
             case CheckpointCommitted c:
                 DeleteUnneededCheckpoints();
-                if (c.EpochComplete) _evaluator!.Tell(new EvaluateCheckpoint(new CheckpointRef(c.Path, c.Sha256), _state.Phases[c.Phase], c.Epoch));
                 _listener.Tell(e);
+                if (c.EpochComplete) DispatchEvaluations();
                 FaultInjection.PauseProcessFrom("supervisor.pause-after-commit");
                 break;
+            case EpochCompleted:
+                _metrics.Write(_state, _log);
+                _listener.Tell(e);
+                break;
             case TrainingRestarted r:
-                StopChildren();
+                Stop();
+                _fromJournal = true;
                 var wait = _recovery.BackoffBefore(r.Attempt);
                 _log.Warning("restart {0} of at most {1} in a row (generation {2}) in {3:F1} s, from the last committed checkpoint",
                     r.Attempt, _recovery.MaxRestarts, r.Generation, wait.TotalSeconds);
@@ -196,11 +346,15 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 _listener.Tell(e);
                 break;
             case RestartBudgetSpent spent:
-                StopChildren();
+                Stop();
                 Timers.Cancel("watchdog");
                 _listener.Tell(new RunFailed(spent.Restarts == 0
                     ? $"{spent.Component}: {spent.Cause} (training.max-restarts = 0: no restart)"
                     : $"{spent.Component}: {spent.Cause} (after {spent.Restarts} restarts in a row from the last committed checkpoint)"));
+                break;
+            case RestartBudgetReset:
+                _listener.Tell(e);
+                Consider();
                 break;
             case RunCompleted:
                 Timers.Cancel("watchdog");
@@ -246,15 +400,13 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         base.OnRecoveryFailure(reason, message);
     }
 
-    // A child that throws (the trainer or evaluator, or a pipeline stage escalating through them) is stopped and its
-    // failure becomes a fault: restarted from the journal, never resumed from whatever state it failed in.
+    // A collector that throws is a bug in it: stop it; the evaluation is dealt again.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(ex =>
     {
-        var cause = TrainingFailure.Unwrap(ex);
-        Self.Tell(TrainingFailure.Report("pipeline", cause, TrainingFailure.IsPermanent(cause) ? "" : $"{cause.GetType().Name}: "));
+        Self.Tell(new TrainingFaulted("evaluator", TrainingFailure.Describe(ex)));
         return Directive.Stop;
     });
 
-    public static Props Props(string persistenceId, Props trainer, Props evaluator, IActorRef listener, RecoverySettings recovery) =>
-        Akka.Actor.Props.Create(() => new PhaseSupervisor(persistenceId, trainer, evaluator, listener, recovery));
+    public static Props Props(string persistenceId, RunSettings settings, IActorRef listener, RecoverySettings recovery) =>
+        Akka.Actor.Props.Create(() => new PhaseSupervisor(persistenceId, settings, listener, recovery));
 }

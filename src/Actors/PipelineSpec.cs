@@ -1,4 +1,5 @@
 using ActorTraining.Compute.Data;
+using ActorTraining.Compute.Distributed;
 
 namespace ActorTraining.Actors;
 
@@ -6,7 +7,8 @@ namespace ActorTraining.Actors;
 /// What one data pipeline (reader → decoders → spectrograms → compressor → batcher) produces: which clips, in which
 /// order (shuffled per epoch from <paramref name="Seed"/>, or as listed), with which front end (frame shift and mel
 /// bins; the phase's compression), at which input length, normalised how, augmented or not, in batches of what size.
-/// <paramref name="Workers"/> sizes the decoder and spectrogram pools; <paramref name="PrefetchBatches"/> bounds the
+/// <paramref name="Share"/> says which positions of each global batch this pipeline reads (a rank's part, an
+/// evaluation shard's batches, or everything). <paramref name="Workers"/> sizes the decoder and spectrogram pools; <paramref name="PrefetchBatches"/> bounds the
 /// work in flight (see <see cref="Batcher"/>).
 /// </summary>
 public sealed record PipelineSpec(
@@ -29,10 +31,11 @@ public sealed record PipelineSpec(
     int TimeMask,
     int BatchSize,
     int Workers,
+    DataShare Share,
     int PrefetchBatches = 2)
 {
     /// <summary>Most work items between the reader and a formed batch at any time (arrived or on their way).</summary>
-    public int InFlightLimit => BatchSize * (PrefetchBatches + 1);
+    public int InFlightLimit => Share.MostPerBatch * (PrefetchBatches + 1);
 
     /// <summary>Seconds of audio worth decoding: what the fine input length covers, plus a frame.</summary>
     public double MaxSeconds => (FineTargetFrames * BaseFrameShiftMs + 25) / 1000.0;

@@ -29,9 +29,14 @@ public static class RunIdentity
             throw new InvalidDataException($"{runDirectory}: its {PersistenceConfig.JournalFile} has no {FileName} file beside it (made before run ids); use a new --run-dir");
         id = Guid.NewGuid().ToString("N");
         var file = Path.Combine(runDirectory, FileName);
-        var temp = file + ".tmp";
+        var temp = $"{file}.{Environment.ProcessId}.tmp";
         File.WriteAllText(temp, id + "\n");
-        File.Move(temp, file, overwrite: true); // a kill mid-write never leaves a half id behind
+        try { File.Move(temp, file, overwrite: false); } // a kill mid-write never leaves a half id behind
+        catch (IOException) when (File.Exists(file))
+        {
+            File.Delete(temp); // another node of the cluster named the run first: its id it is
+            return Read(runDirectory)!;
+        }
         return id;
     }
 

@@ -1,5 +1,6 @@
 using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Data;
+using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Training;
 using ActorTraining.Messages;
@@ -21,6 +22,9 @@ public sealed record RunSettings(
     string? DataFingerprint = null,
     RankDevice? Device = null)
 {
+    /// <summary>The run directory (shared by every node of a cluster): checkpoints, metrics, the corpus index.</summary>
+    public string RunDirectory => Path.GetDirectoryName(Path.GetFullPath(CheckpointDirectory))!;
+
     /// <summary>The device this run's trainer and evaluator compute on (the CPU unless a rank was given another).</summary>
     public RankDevice RankDevice => Device ?? RankDevice.Cpu;
 
@@ -49,12 +53,12 @@ public sealed record RunSettings(
         config.Runs()[runIndex].Select((p, i) => new PhasePlan(i, p.Method, p.Factor, p.Pooling, p.Epochs, p.Lr, p.WarmupSteps,
             PhaseCompression.Of(p.Method, p.Factor, p.Pooling).TargetLength(config.Model.TargetLength))).ToList();
 
-    /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation).</summary>
-    public PipelineSpec Pipeline(PhasePlan phase, bool training) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
-        Labels, training, Workers);
+    /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation), reading <paramref name="share"/>.</summary>
+    public PipelineSpec Pipeline(PhasePlan phase, bool training, DataShare share) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
+        Labels, training, Workers, share);
 
     public static PipelineSpec PipelineOf(ExperimentConfig config, PhasePlan phase, IReadOnlyList<DatasetEntry> entries,
-        LabelSet labels, bool training, int workers)
+        LabelSet labels, bool training, int workers, DataShare share)
     {
         var compression = PhaseCompression.Of(phase.Method, phase.Factor, phase.Pooling);
         var fe = config.FrontEnd;
@@ -62,6 +66,6 @@ public sealed record RunSettings(
             MixupProbability: fe.Mixup, BaseFrameShiftMs: fe.FrameShiftMs, MelBins: config.Model.MelBins,
             FineTargetFrames: config.Model.TargetLength, Method: phase.Method, Factor: phase.Factor, Pooling: phase.Pooling,
             InputFrames: phase.InputFrames, Mean: fe.Mean, Std: fe.Std, FreqMask: fe.FreqM,
-            TimeMask: compression.TimeMask(fe.TimeM), BatchSize: config.Training.BatchSize, Workers: workers);
+            TimeMask: compression.TimeMask(fe.TimeM), BatchSize: config.Training.BatchSize, Workers: workers, Share: share);
     }
 }

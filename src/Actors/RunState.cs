@@ -18,16 +18,26 @@ public sealed record RunState(
     bool Completed,
     ImmutableList<TrainingRestarted> Restarts,
     int RestartsInARow,
-    RestartBudgetSpent? GaveUp)
+    RestartBudgetSpent? GaveUp,
+    ImmutableList<GenerationFormed> Generations)
 {
     public static readonly RunState Empty = new(null, ImmutableArray<PhasePlan>.Empty, -1, ImmutableList<int>.Empty,
         ImmutableList<CheckpointCommitted>.Empty, ImmutableList<EpochCompleted>.Empty, false,
-        ImmutableList<TrainingRestarted>.Empty, 0, null);
+        ImmutableList<TrainingRestarted>.Empty, 0, null, ImmutableList<GenerationFormed>.Empty);
 
     public bool Started => ConfigHash is not null;
 
-    /// <summary>The trainer generation: how many times the run's training was restarted after a fault.</summary>
-    public int Generation => Restarts.Count;
+    /// <summary>
+    /// The newest generation number given out: to a group of ranks (<see cref="GenerationFormed"/>) or to a restart
+    /// after a fault (<see cref="TrainingRestarted"/>); −1 before any. Numbers only grow, so a checkpoint file or a ring
+    /// link of an older generation can never be taken for one of the current.
+    /// </summary>
+    public int Generation => Math.Max(Generations.LastOrDefault()?.Generation ?? -1, Restarts.LastOrDefault()?.Generation ?? -1);
+
+    public int NextGeneration => Generation + 1;
+
+    /// <summary>States that ranks hold from generations up to this one were made before the last fault: never continued from.</summary>
+    public int LiveFloor => Restarts.LastOrDefault()?.Generation ?? -1;
 
     /// <summary>Events a command causes. Commands: <see cref="StartRun"/>, <see cref="CommitCheckpoint"/>, <see cref="EvaluationDone"/>.</summary>
     /// <exception cref="RunConfigMismatchException">StartRun with a config hash other than the journal's.</exception>
@@ -50,6 +60,7 @@ public sealed record RunState(
         RestartBudgetReset => this with { RestartsInARow = 0, GaveUp = null },
         PhaseCompleted pc => this with { CompletedPhases = CompletedPhases.Add(pc.Index) },
         RunCompleted => this with { Completed = true },
+        GenerationFormed g => this with { Generations = Generations.Add(g) },
         _ => throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e)),
     };
 
@@ -76,7 +87,7 @@ public sealed record RunState(
     {
         if (!Started || Completed || GaveUp is not null) return [];
         return RestartsInARow < maxRestarts
-            ? [new TrainingRestarted(RestartsInARow + 1, Generation + 1, fault.Component, fault.Cause)]
+            ? [new TrainingRestarted(RestartsInARow + 1, NextGeneration, fault.Component, fault.Cause)]
             : [new RestartBudgetSpent(fault.Component, fault.Cause, RestartsInARow)];
     }
 
@@ -141,9 +152,50 @@ public sealed record RunState(
         var plan = Phases[CurrentPhase];
         var last = LastCheckpoint(CurrentPhase);
         if (last is not null)
-            return last.EpochComplete && last.Epoch >= plan.Epochs - 1 ? null : new TrainPhase(plan, last, null, Generation);
+            return last.EpochComplete && last.Epoch >= plan.Epochs - 1 ? null : new TrainPhase(plan, last, null, NextGeneration);
         var previous = CurrentPhase > 0 ? LastCheckpoint(CurrentPhase - 1) : null;
-        return new TrainPhase(plan, null, previous is null ? null : new CheckpointRef(previous.Path, previous.Sha256), Generation);
+        return new TrainPhase(plan, null, previous is null ? null : new CheckpointRef(previous.Path, previous.Sha256), NextGeneration);
+    }
+
+    /// <summary>
+    /// Whether training may continue from <paramref name="live"/>, a state a rank holds in memory, instead of from the
+    /// journal: it is of this run's current phase, made after the last fault, in the epoch the journal is in (every
+    /// earlier epoch's end committed, so none goes unevaluated), not before the last commit, and not at the epoch's
+    /// very end (<paramref name="epochSize"/>; that end is committed from the journal's side, never twice).
+    /// </summary>
+    public bool CanContinueFrom(LiveState live, int runIndex, long epochSize)
+    {
+        if (TrainOrder() is null || live.RunIndex != runIndex || live.Phase != CurrentPhase || live.Generation <= LiveFloor) return false;
+        if (live.Position >= epochSize) return false;
+        var last = LastCheckpoint(CurrentPhase);
+        if (last is null) return live.Epoch == 0;
+        if (last.EpochComplete) return live.Epoch == last.Epoch + 1 && live.Step >= last.Step;
+        return live.Epoch == last.Epoch && live.Position >= last.DataPosition && live.Step >= last.Step;
+    }
+
+    /// <summary>
+    /// The next generation of <paramref name="ranks"/> (in ring order, each with the state it holds): from the most
+    /// advanced state that <see cref="CanContinueFrom"/> allows — so survivors of a lost node go on where they are — or,
+    /// with none (or <paramref name="fromJournal"/>, after a fault), from <see cref="TrainOrder"/>. Null when there is
+    /// nothing to train.
+    /// </summary>
+    public (GenerationFormed Event, GenerationStart Start)? FormGeneration(IReadOnlyList<(RankAddress Address, LiveState? Live)> ranks,
+        int runIndex, long epochSize, bool fromJournal)
+    {
+        if (ranks.Count == 0 || TrainOrder() is not { } order) return null;
+        var members = ranks.Select(r => r.Address).ToList();
+        var best = fromJournal ? null : ranks.Select((r, i) => (r.Live, Index: i))
+            .Where(c => c.Live is not null && CanContinueFrom(c.Live, runIndex, epochSize))
+            .OrderByDescending(c => (c.Live!.Epoch, c.Live.Position, c.Live.Step)).ThenBy(c => c.Index)
+            .Select(c => ((LiveState, int)?)(c.Live!, c.Index)).FirstOrDefault();
+        if (best is var (live, source))
+            return (new GenerationFormed(NextGeneration, members, CurrentPhase, live.Epoch, live.Position, live.Step, "live"),
+                new GenerationStart(live, source, null, null));
+        var start = new GenerationStart(null, 0, order.Resume, order.TransferFrom);
+        var (epoch, position, step) = order.Resume is { } r
+            ? (r.EpochComplete ? r.Epoch + 1 : r.Epoch, r.EpochComplete ? 0 : r.DataPosition, r.Step)
+            : (0, 0L, 0L);
+        return (new GenerationFormed(NextGeneration, members, CurrentPhase, epoch, position, step, start.Kind), start);
     }
 
     /// <summary>Epoch-end checkpoints whose evaluation has not been recorded (evaluation was running at a crash).</summary>

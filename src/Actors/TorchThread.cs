@@ -18,8 +18,11 @@ public sealed class TorchThread : IDisposable
     long _idleTicks;
     volatile bool _abandoned;
 
+    public string Name { get; }
+
     public TorchThread(string name)
     {
+        Name = name;
         _thread = new Thread(Loop) { Name = name, IsBackground = true };
         _thread.Start();
     }

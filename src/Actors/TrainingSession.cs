@@ -10,16 +10,19 @@ using static TorchSharp.torch;
 namespace ActorTraining.Actors;
 
 /// <summary>
-/// A trainer's torch state for one phase — model, optimiser, LR schedule, the epoch's running totals. Lives on the
-/// trainer's <see cref="TorchThread"/> only; every method is called there and returns plain values the actor can
-/// message about. One dispose scope per batch.
+/// A rank's torch state for one phase — model, optimiser, LR schedule, the epoch's running totals — and its place in
+/// the current generation (<see cref="RankRole"/>: index, world, its end of the ring). Lives on the rank's
+/// <see cref="TorchThread"/> only; every method is called there and returns plain values the actor can message about.
+/// One dispose scope per batch. It outlives a generation: when members are lost or join, the survivors keep it and
+/// <see cref="Rejoin"/> the next ring, so a node loss costs at most the step in flight, not a reload.
 /// </summary>
 public sealed class TrainingSession : IDisposable
 {
     public sealed record Ready(int Epoch, long Position, long Step);
-    public sealed record StepDone(long Step, float Loss, long Position, double Lr, CheckpointCommitted? Checkpoint, string? ParameterHash = null);
-    /// <summary>The epoch's end; <paramref name="Checkpoint"/> is rank 0's (null on the other ranks).</summary>
-    public sealed record EpochDone(CheckpointCommitted? Checkpoint, bool PhaseDone, string? ParameterHash = null);
+    /// <summary>A step taken; at a checkpoint, <paramref name="ParameterHash"/> lets the supervisor compare the replicas.</summary>
+    public sealed record StepDone(long Step, double Loss, long Position, double Lr, CheckpointCommitted? Checkpoint, bool Paused, string? ParameterHash);
+    /// <summary>The epoch's end; <paramref name="Checkpoint"/> is member 0's (null on the others).</summary>
+    public sealed record EpochDone(CheckpointCommitted? Checkpoint, bool PhaseDone, long Step, string? ParameterHash);
 
     readonly RunSettings _settings;
     readonly TorchThread _thread;
@@ -29,9 +32,9 @@ public sealed class TrainingSession : IDisposable
     readonly LrSchedule _schedule;
     readonly double _flopsPerSample;
     readonly LossKind _loss;
-    readonly int _generation;
-    readonly RankRole _role;
-    readonly GradientExchange? _exchange;
+    int _generation;
+    RankRole _role;
+    GradientExchange _exchange;
     int _epoch;
     long _position;
     long _step;
@@ -46,61 +49,55 @@ public sealed class TrainingSession : IDisposable
     {
         _generation = generation;
         _role = role;
-        _exchange = role.Ring is { } ring ? new GradientExchange(model, ring) : null;
+        _exchange = new GradientExchange(model, role.Ring);
         _settings = settings;
         _thread = thread;
         _phase = phase;
         _model = model;
         _optimizer = optimizer;
         _schedule = schedule;
+        _lastLr = schedule.State.Lr;
         var (fwd, bwd) = FlopCounter.PerSample(model.Config);
         _flopsPerSample = fwd + bwd;
         _loss = settings.Config.Training.LossKind;
     }
 
-    /// <summary>Builds the phase's model: resumed from its own checkpoint, carried over from the previous phase's final one, or initialised from the seed.</summary>
-    public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, TrainPhase order) =>
-        Begin(settings, thread, order, RankRole.Single);
+    public int Phase => _phase.Index;
 
-    /// <summary>As above, for one rank of several: every rank builds the same replica (the generator is process-wide,
-    /// so ranks begin one after another), only rank 0 writes checkpoints.</summary>
-    public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, TrainPhase order, RankRole role)
+    /// <summary>A single rank that trains alone (no ring): the trainer of the in-process tests and benches.</summary>
+    public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, TrainPhase order) =>
+        Begin(settings, thread, order.Phase, new GenerationStart(null, 0, order.Resume, order.TransferFrom), order.Generation, RankRole.Single);
+
+    /// <summary>
+    /// Builds the phase's model from a checkpoint start: resumed from the phase's own committed checkpoint, carried
+    /// over from the previous phase's final one, or initialised from the run's seed. Every member builds the same
+    /// replica (the generator is process-wide and gated, so ranks of one process begin one after another).
+    /// </summary>
+    public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, PhasePlan phase, GenerationStart start,
+        int generation, RankRole role)
     {
-        var phase = order.Phase;
         var config = settings.PhaseModel(phase);
         // models are drawn on the CPU (one generator, the same weights for every device) and then placed on the rank's device
         var device = settings.RankDevice;
-        var schedule = new LrScheduleSettings(phase.Lr, phase.WarmupSteps, settings.Config.Training.LrDecayStart,
-            settings.Config.Training.LrDecayStep, settings.Config.Training.LrDecayGamma);
-        AstModel model;
-        if (order.Resume is { } resume)
+        if (start.Resume is { } resume)
         {
-            model = device.Place(TorchRng.Preserving(() => new AstModel(config)));
-            var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings);
-            var info = LoadCheckpoint(resume.Path, resume.Sha256, model, optimizer);
-            TorchRng.Restore(info.TorchRngState);
-            var session = new TrainingSession(settings, thread, phase, model, optimizer, new LrSchedule(schedule, CommittedCheckpoint.Decode(info.LrScheduleState)), order.Generation, role)
-            {
-                _step = resume.Step,
-            };
+            var (session, _) = Load(settings, thread, phase, resume.Path, resume.Sha256, generation, role);
+            session._step = resume.Step;
             if (resume.EpochComplete) session.StartEpoch(resume.Epoch + 1, 0);
             else
             {
                 session.StartEpoch(resume.Epoch, resume.DataPosition);
-                session._wallBefore = resume.EpochWallSeconds;
-                session._idleBefore = resume.EpochIdleSeconds;
-                session._lossSum = resume.EpochLossSum;
-                session._samples = resume.EpochSamples;
-                session._flops = resume.EpochFlops;
-                session._skipped = resume.EpochSkipped;
+                session.Adopt(new EpochTotals(resume.EpochWallSeconds, resume.EpochIdleSeconds, resume.EpochLossSum, resume.EpochSamples,
+                    resume.EpochFlops, resume.EpochSkipped));
             }
-            return (session, new Ready(session._epoch, session._position, session._step));
+            return (session, session.Position);
         }
-        if (order.TransferFrom is { } from)
+        AstModel model;
+        if (start.TransferFrom is { } from)
         {
             var previous = settings.Plan()[phase.Index - 1];
             using var source = device.Place(TorchRng.Preserving(() => new AstModel(settings.PhaseModel(previous))));
-            LoadCheckpoint(from.Path, from.Sha256, source, null);
+            CommittedCheckpoint.Load(from.Path, from.Sha256, source, null);
             // Seeded, not preserved: a resumed run starts a later phase in a fresh process whose generator was never
             // seeded, and the state every checkpoint of this phase stores must not depend on that.
             model = device.Place(TorchRng.Seeded(SampleSeed.ForPhaseStart(settings.Config.Training.Seed, phase.Index),
@@ -112,9 +109,58 @@ public sealed class TrainingSession : IDisposable
             model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => new AstModel(config)));
         }
         var fresh = new TrainingSession(settings, thread, phase, model,
-            TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(schedule), order.Generation, role);
+            TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(ScheduleOf(settings, phase)),
+            generation, role);
         fresh.StartEpoch(0, 0);
-        return (fresh, new Ready(0, 0, 0));
+        return (fresh, fresh.Position);
+    }
+
+    /// <summary>
+    /// Builds the phase's model from another rank's state, fetched into <paramref name="stateFile"/> (a checkpoint
+    /// stream, verified by its own SHA-256): weights, optimiser, schedule and RNG as that rank holds them, and the
+    /// epoch's totals from <paramref name="live"/>.
+    /// </summary>
+    public static (TrainingSession Session, Ready Ready) BeginFromState(RunSettings settings, TorchThread thread, PhasePlan phase, string stateFile,
+        LiveState live, int generation, RankRole role)
+    {
+        var (session, info) = Load(settings, thread, phase, stateFile, null, generation, role);
+        if (info.Step != live.Step || info.Epoch != live.Epoch || info.DataPosition != live.Position)
+            throw new InvalidOperationException($"the state fetched is at epoch {info.Epoch}, position {info.DataPosition}, step {info.Step}; " +
+                $"its rank reported epoch {live.Epoch}, position {live.Position}, step {live.Step}");
+        session._step = live.Step;
+        session.StartEpoch(live.Epoch, live.Position);
+        session.Adopt(live.Totals);
+        var hash = session.ParameterHash();
+        if (hash != live.ParameterHash)
+            throw new InvalidOperationException($"the state fetched has parameter hash {hash[..12]}, its rank reported {live.ParameterHash[..12]}");
+        return (session, session.Position);
+    }
+
+    static (TrainingSession, TrainingCheckpointInfo) Load(RunSettings settings, TorchThread thread, PhasePlan phase, string path, string? sha256,
+        int generation, RankRole role)
+    {
+        var model = settings.RankDevice.Place(TorchRng.Preserving(() => new AstModel(settings.PhaseModel(phase))));
+        var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings);
+        var info = CommittedCheckpoint.Load(path, sha256, model, optimizer);
+        TorchRng.Restore(info.TorchRngState);
+        var session = new TrainingSession(settings, thread, phase, model, optimizer,
+            new LrSchedule(ScheduleOf(settings, phase), CommittedCheckpoint.Decode(info.LrScheduleState)), generation, role);
+        return (session, info);
+    }
+
+    static LrScheduleSettings ScheduleOf(RunSettings settings, PhasePlan phase) => new(phase.Lr, phase.WarmupSteps,
+        settings.Config.Training.LrDecayStart, settings.Config.Training.LrDecayStep, settings.Config.Training.LrDecayGamma);
+
+    Ready Position => new(_epoch, _position, _step);
+
+    /// <summary>Keeps this state for the next generation: its index, world and ring (the old ring is the caller's to close).</summary>
+    public Ready Rejoin(int generation, RankRole role)
+    {
+        _exchange.Dispose();
+        _exchange = new GradientExchange(_model, role.Ring);
+        _generation = generation;
+        _role = role;
+        return Position;
     }
 
     void StartEpoch(int epoch, long position)
@@ -128,7 +174,24 @@ public sealed class TrainingSession : IDisposable
         _epochClock = Stopwatch.StartNew();
     }
 
-    public StepDone Step(TrainingBatch batch)
+    void Adopt(EpochTotals totals)
+    {
+        (_wallBefore, _idleBefore, _lossSum, _samples, _flops, _skipped) =
+            (totals.WallSeconds, totals.IdleSeconds, totals.LossSum, totals.Samples, totals.Flops, totals.Skipped);
+        _idle = 0;
+        _thread.TakeIdleSeconds();
+        _epochClock = Stopwatch.StartNew();
+    }
+
+    EpochTotals Totals => new(_wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped);
+
+    /// <summary>
+    /// One step on this rank's part of a global batch: the ring sums the gradients and totals of all members, then
+    /// every replica takes the same optimiser step. <paramref name="pause"/> asks every member to stop after this
+    /// step (<see cref="StepDone.Paused"/> says whether any member asked). A failure — the ring broke — leaves the
+    /// session as it was before the step (no optimiser step, the schedule not advanced).
+    /// </summary>
+    public StepDone Step(TrainingBatch batch, bool pause)
     {
         _idle += _thread.TakeIdleSeconds(); // how long the thread waited for this batch
         FaultInjection.At("trainer.step");
@@ -138,50 +201,50 @@ public sealed class TrainingSession : IDisposable
             Thread.Sleep(TimeSpan.FromSeconds(Math.Min(600, 3 * _settings.Config.Training.StallTimeoutSeconds)));
             throw new OperationCanceledException("a hung step woke up after its trainer was replaced");
         }
+        var before = _schedule.State;
         var lr = _schedule.NextStep();
         _optimizer.LearningRate = lr;
-        _lastLr = lr;
-        float loss;
-        using (var scope = NewDisposeScope())
+        StepTotals totals;
+        try
         {
-            if (_exchange is null)
-            {
-                var x = _settings.RankDevice.Tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]);
-                var y = _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]);
-                loss = TrainingStep.Run(_model, _optimizer, x, y, _loss);
-            }
-            else
-            {
-                // this rank's contiguous share of the global batch; the ring makes the update the full batch's
-                var (offset, count) = new GlobalBatch(batch.Size, _role.Rank, _role.World).Share();
-                int sample = batch.Frames * batch.MelBins;
-                var x = _settings.RankDevice.Tensor(batch.Inputs[(offset * sample)..((offset + count) * sample)], [count, batch.Frames, batch.MelBins]);
-                var y = _settings.RankDevice.Tensor(batch.Targets[(offset * batch.NumClasses)..((offset + count) * batch.NumClasses)], [count, batch.NumClasses]);
-                try { loss = TrainingStep.RunShare(_model, _optimizer, x, y, _loss, GlobalBatch.Weight(count, batch.Size), _exchange); }
-                catch
-                {
-                    _role.Ring!.Dispose(); // the other ranks' all-reduce fails at once instead of waiting for its timeout
-                    throw;
-                }
-            }
+            using var scope = NewDisposeScope();
+            if (_settings.RankDevice.IsCuda)
+                cuda.manual_seed(SampleSeed.For(_settings.Config.Training.Seed, _phase.Index, _step, stream: 7)); // CUDA draws a function of the step: resumable
+            var x = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]) : null;
+            var y = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]) : null;
+            totals = TrainingStep.RunRank(_model, _optimizer, x, y, _loss, _exchange, batch.Skipped.Count, pause);
         }
-        _step++;
+        catch
+        {
+            _schedule.Restore(before);
+            _role.Ring?.Dispose(); // the other members' all-reduce fails at once instead of waiting for its timeout
+            throw;
+        }
+        if (totals.Samples > 0)
+        {
+            _step++;
+            _lastLr = lr;
+        }
+        else _schedule.Restore(before); // a batch none of whose clips could be read: no step
+        if (StepTrace.Enabled)
+            StepTrace.Write($"rank{_settings.RankDevice.Name.Replace(':', '-')}-{_thread.Name}", new StepTrace.Line(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                Environment.ProcessId, _settings.RunIndex, _phase.Index, _generation, _role.World, _role.Rank, _epoch, batch.Batch, _step,
+                batch.EndPosition, batch.Positions, totals.Samples, totals.Samples > 0));
         _position = batch.EndPosition;
-        _lossSum += loss * batch.Size;
-        _samples += batch.Size;
-        _flops += _flopsPerSample * batch.Size;
-        _skipped += batch.Skipped.Count;
+        _lossSum += totals.LossSum;
+        _samples += totals.Samples;
+        _flops += _flopsPerSample * totals.Samples;
+        _skipped += totals.Skipped;
         var every = _settings.Config.Training.CheckpointEverySteps;
-        bool due = every > 0 && _step % every == 0;
+        bool due = totals.Samples > 0 && every > 0 && _step % every == 0;
         var checkpoint = due && _role.Rank == 0 ? WriteCheckpoint(epochComplete: false) : null;
-        return new StepDone(_step, loss, _position, lr, checkpoint, due && _role.World > 1 ? ParameterHash() : null);
+        return new StepDone(_step, totals.MeanLoss, _position, lr, checkpoint, totals.Pause, due && _role.World > 1 ? ParameterHash() : null);
     }
 
     /// <summary>After the epoch's last batch: MultiStepLR steps, the epoch-end checkpoint is written, the next epoch begins.</summary>
     public EpochDone EndEpoch(EpochDrained drained)
     {
         _position = drained.Positions;
-        _skipped += drained.Skipped.Count;
         if (_samples == 0)
             throw new InvalidDataException($"phase {_phase.Index + 1} epoch {_epoch + 1}: no readable audio — all {_skipped} clips were skipped");
         _schedule.EndEpoch();
@@ -189,35 +252,44 @@ public sealed class TrainingSession : IDisposable
         var phaseDone = _epoch + 1 >= _phase.Epochs;
         var hash = _role.World > 1 ? ParameterHash() : null;
         if (!phaseDone) StartEpoch(_epoch + 1, 0);
-        return new EpochDone(checkpoint, phaseDone, hash);
+        return new EpochDone(checkpoint, phaseDone, _step, hash);
     }
+
+    /// <summary>What this rank holds, for the supervisor (the parameter hash identifies the weights across replicas).</summary>
+    public LiveState Live(bool running) => new(_settings.RunIndex, _phase.Index, _generation, _epoch, _position, _step, ParameterHash(),
+        Totals, _lastLr, running);
+
+    /// <summary>The whole state as a checkpoint stream, for a joining rank (<see cref="StateTransfer"/>).</summary>
+    public void WriteState(Stream output) => CheckpointFile.Write(output, _model, _optimizer, Info(), Manifest());
 
     CheckpointCommitted WriteCheckpoint(bool epochComplete)
     {
         Directory.CreateDirectory(_settings.CheckpointDirectory);
         var path = Path.Combine(_settings.CheckpointDirectory,
             $"r{_settings.RunIndex}-p{_phase.Index}-e{_epoch}-s{_step}{(epochComplete ? "-end" : "")}{(_generation > 0 ? $"-g{_generation}" : "")}.ckpt");
-        // a trainer that was replaced (a restart after a fault) must leave the checkpoints to its successor
-        if (_thread.Abandoned) throw new OperationCanceledException($"trainer generation {_generation} was replaced; not writing {path}");
-        var info = new TrainingCheckpointInfo(_phase.Index, _step, _epoch, _position, CommittedCheckpoint.Encode(_schedule.State),
-            TorchRng.Capture(), _settings.Config.Training.Seed, 0, _settings.ConfigHash);
-        var manifest = new CheckpointManifest(_settings.Config.ToJson(), _settings.RunIndex, _phase, _settings.Labels.Mids,
-            _settings.Labels.DisplayNames).ToJson();
+        // a rank that was replaced (a restart after a fault) must leave the checkpoints to its successor
+        if (_thread.Abandoned) throw new OperationCanceledException($"generation {_generation} was replaced; not writing {path}");
         string sha;
-        try { sha = CheckpointFile.Save(path, _model, _optimizer, info, manifest); }
+        try { sha = CheckpointFile.Save(path, _model, _optimizer, Info(), Manifest()); }
         catch (IOException)
         {
             // e.g. the disk is full: drop the partial temporary file; the last committed checkpoint is untouched
             try { File.Delete(path + ".tmp"); } catch (IOException) { }
             throw;
         }
-        var committed = new CheckpointCommitted(path, sha, _phase.Index, _epoch, _step, _position, epochComplete,
-            _wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped, _lastLr);
-        return committed;
+        var t = Totals;
+        return new CheckpointCommitted(path, sha, _phase.Index, _epoch, _step, _position, epochComplete,
+            t.WallSeconds, t.IdleSeconds, t.LossSum, t.Samples, t.Flops, t.Skipped, _lastLr);
     }
 
+    TrainingCheckpointInfo Info() => new(_phase.Index, _step, _epoch, _position, CommittedCheckpoint.Encode(_schedule.State),
+        TorchRng.Capture(), _settings.Config.Training.Seed, 0, _settings.ConfigHash);
+
+    string Manifest() => new CheckpointManifest(_settings.Config.ToJson(), _settings.RunIndex, _phase, _settings.Labels.Mids,
+        _settings.Labels.DisplayNames).ToJson();
+
     /// <summary>SHA-256 of every parameter's bytes: equal on all replicas, or the ring failed to keep them in step.</summary>
-    string ParameterHash()
+    public string ParameterHash()
     {
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         using var scope = NewDisposeScope();
@@ -226,12 +298,9 @@ public sealed class TrainingSession : IDisposable
         return Convert.ToHexString(sha.GetHashAndReset());
     }
 
-    static TrainingCheckpointInfo LoadCheckpoint(string path, string sha256, AstModel model, AdamOptimizer? optimizer) =>
-        CommittedCheckpoint.Load(path, sha256, model, optimizer);
-
     public void Dispose()
     {
-        _exchange?.Dispose();
+        _exchange.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
     }

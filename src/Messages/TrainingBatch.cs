@@ -1,9 +1,10 @@
 namespace ActorTraining.Messages;
 
 /// <summary>
-/// A batch in work-item order: inputs row-major [Size, Frames, MelBins], targets [Size, NumClasses].
-/// <paramref name="EndPosition"/> is the epoch position after this batch's last item (the data position a checkpoint
-/// taken after this batch records). <paramref name="Skipped"/> lists unreadable files passed over inside it.
+/// One pipeline's part of global batch <paramref name="Batch"/> of an epoch, in position order: inputs row-major
+/// [Size, Frames, MelBins], targets [Size, NumClasses], the epoch positions of the rows. <paramref name="EndPosition"/>
+/// is the epoch position after the whole global batch (the data position a checkpoint taken after it records).
+/// <paramref name="Skipped"/> lists the unreadable files of this part (they have no row). A rank's part may be empty.
 /// </summary>
-public sealed record TrainingBatch(int Epoch, long EndPosition, int Size, int Frames, int MelBins, float[] Inputs,
-    int NumClasses, float[] Targets, IReadOnlyList<string> Skipped) : IPipelineMessage;
+public sealed record TrainingBatch(int Epoch, long Batch, long EndPosition, int Size, int Frames, int MelBins, float[] Inputs,
+    int NumClasses, float[] Targets, long[] Positions, IReadOnlyList<string> Skipped) : IPipelineMessage;

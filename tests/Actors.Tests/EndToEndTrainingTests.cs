@@ -8,8 +8,8 @@ using Xunit.Abstractions;
 namespace ActorTraining.Actors.Tests;
 
 /// <summary>
-/// Trains a small AST on the generated six-class corpus through the whole actor system — phase supervisor with its
-/// SQLite journal, trainer, evaluator, data pipelines — coarse-to-fine (pool C=2, then C=1).
+/// Trains a small AST on the generated six-class corpus through the whole actor system — coordinator, phase supervisor
+/// with its SQLite journal, a node's rank with its evaluator, data pipelines — coarse-to-fine (pool C=2, then C=1).
 /// </summary>
 public sealed class EndToEndTrainingTests : TestKit, IDisposable
 {
@@ -42,11 +42,10 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
         var corpus = TestCorpus.Synthetic(Path.Combine(_dir, "corpus"), clipsPerClass: 40, evalClipsPerClass: 10, minSeconds: 1.5, maxSeconds: 2.5);
         var settings = new RunSettings(config, 0, corpus.Train, corpus.Eval, corpus.Labels, Path.Combine(_dir, "checkpoints"), Workers: 1);
         var listener = CreateTestProbe();
-        var supervisor = Sys.ActorOf(PhaseSupervisor.Props("e2e", Trainer.Props(settings), Evaluator.Props(settings, reportsProgress: true), listener.Ref, RecoverySettings.Of(config.Training)));
-        supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan()));
-        var end = listener.FishForMessage(m => m is RunCompleted or RunFailed, TimeSpan.FromMinutes(3));
-        Assert.IsType<RunCompleted>(end);
-        var state = supervisor.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
+        LocalExperiment.Start(Sys, [settings], "e2e", listener.Ref);
+        var end = listener.FishForMessage<ExperimentEnded>(_ => true, TimeSpan.FromMinutes(3));
+        Assert.Null(end.Runs.Single().Failure);
+        var state = Sys.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf("e2e", 0))).Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
         foreach (var e in state.Epochs)
             _output.WriteLine($"phase {e.Phase} epoch {e.Epoch}: accuracy {e.Metrics["accuracy"]:F4} loss {e.Metrics["train_loss"]:F4} " +
                               $"wall {e.WallSeconds:F1} s idle {e.IdleSeconds:F2} s");

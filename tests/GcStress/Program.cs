@@ -97,14 +97,14 @@ static class Workload
         return () =>
         {
             using var scope = NewDisposeScope();
-            var evaluation = new Evaluation(LossKind.BinaryCrossEntropy);
+            var batches = new List<(Tensor, Tensor)>();
             for (int i = 0; i < 2; i++)
             {
                 var y = zeros(4, Model.NumClasses);
                 y[.., 0] = tensor(1f);
-                evaluation.Add(model, randn(4, Model.TargetLength, Model.MelBins), y);
+                batches.Add((randn(4, Model.TargetLength, Model.MelBins), y));
             }
-            evaluation.Result();
+            Evaluation.Run(model, batches, LossKind.BinaryCrossEntropy);
         };
     }
 

@@ -4,7 +4,7 @@ namespace ActorTraining.Host.Tests;
 
 /// <summary>
 /// A journal written by an earlier build (tests/fixtures/journal-v1: Akka's Newtonsoft serializer with CLR type names,
-/// before SupervisorEventSerializer) still loads: `status` on it prints exactly what that build's `status` printed.
+/// before MessageSerializer) still loads: `status` on it prints exactly what that build's `status` printed.
 /// </summary>
 public sealed class JournalCompatibilityTests(ITestOutputHelper output) : IDisposable
 {

@@ -101,7 +101,7 @@ public static class TrainedRunProbe
         var events = new List<JsonElement>();
         if (RunIdentity.Read(runDir) is not { } runId) return events;
         var id = PhaseSupervisor.IdOf(runId, 0);
-        var manifest = SupervisorEventSerializer.Manifests.Single(kv => kv.Key.Name == type).Value;
+        var manifest = MessageSerializer.Manifests.Single(kv => kv.Key.Name == type).Value;
         const string query = "SELECT message FROM journal WHERE persistence_id = @id AND manifest = @manifest ORDER BY ordering";
         try
         {

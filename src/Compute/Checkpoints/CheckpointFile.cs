@@ -35,17 +35,32 @@ public static class CheckpointFile
     /// <summary>Writes the checkpoint atomically and returns its SHA-256 (lower-case hex).</summary>
     public static string Save(string path, AstModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "")
     {
-        var weights = model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
-        var state = optimizer.StateTensors().ToList();
-        var head = new Head(model.Config, info, manifest, optimizer.Steps, Entries(weights), Entries(state));
-
         var fullPath = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(fullPath)!;
         Directory.CreateDirectory(directory);
         var temporary = fullPath + ".tmp";
-        byte[] hash;
+        string sha;
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, CopyBuffer))
-        using (var hashing = new HashingStream(file))
+        {
+            sha = Write(file, model, optimizer, info, manifest);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, fullPath, overwrite: true);
+        FsyncDirectory(directory);
+        return sha;
+    }
+
+    /// <summary>
+    /// Writes the checkpoint's bytes — exactly a checkpoint file's — to <paramref name="output"/> as they are produced
+    /// (a file, or a joining rank's connection) and returns their SHA-256.
+    /// </summary>
+    public static string Write(Stream output, AstModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "")
+    {
+        var weights = model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
+        var state = optimizer.StateTensors().ToList();
+        var head = new Head(model.Config, info, manifest, optimizer.Steps, Entries(weights), Entries(state));
+        byte[] hash;
+        using (var hashing = new HashingStream(output))
         {
             using (var writer = new BinaryWriter(hashing, System.Text.Encoding.UTF8, leaveOpen: true))
             {
@@ -55,11 +70,8 @@ public static class CheckpointFile
             }
             foreach (var (_, tensor) in weights.Concat(state)) WriteTensor(tensor, hashing);
             hash = hashing.Hash();
-            file.Write(hash);
-            file.Flush(flushToDisk: true);
         }
-        File.Move(temporary, fullPath, overwrite: true);
-        FsyncDirectory(directory);
+        output.Write(hash);
         return Convert.ToHexStringLower(hash);
     }
 
@@ -198,6 +210,7 @@ public static class CheckpointFile
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
 
+        // leaves the inner stream open: the hash follows the content on it
         protected override void Dispose(bool disposing)
         {
             if (disposing) _sha.Dispose();

@@ -10,8 +10,8 @@ public static class LocalRing
 {
     public static RingAllReduce[] Create(int world, TimeSpan timeout, long generation = 1, Action<IPEndPoint[]>? beforeJoin = null)
     {
-        var listeners = Enumerable.Range(0, world).Select(_ => RingLinks.Listen(new IPEndPoint(IPAddress.Loopback, 0))).ToArray();
-        var endpoints = listeners.Select(l => (IPEndPoint)l.LocalEndPoint!).ToArray();
+        var listeners = Enumerable.Range(0, world).Select(_ => RankEndpoint.Open(new IPEndPoint(IPAddress.Loopback, 0))).ToArray();
+        var endpoints = listeners.Select(l => l.Address).ToArray();
         try
         {
             beforeJoin?.Invoke(endpoints);

@@ -7,16 +7,14 @@ namespace ActorTraining.Compute.Distributed;
 /// <summary>
 /// The two TCP connections of one rank in the ring — this is the data plane, apart from Akka: it sends to the next
 /// rank (right) and receives from the previous one (left), over loopback inside a node or the network between nodes,
-/// the same code either way. Connections open with a hello naming run generation, world size and rank, so a rank of
-/// an older generation or another ring is turned away; every frame after it carries a sequence number and a length
-/// that must be exactly the expected ones, checked before anything is read into memory. Blocking calls are bounded
-/// by <see cref="Timeout"/>; any failure closes both connections, so the other direction fails at once, not later.
+/// the same code either way. Connections open with a <see cref="RankEndpoint.Hello"/> naming generation, world size
+/// and rank, so a rank of an older generation or another ring is turned away (by the receiving rank's
+/// <see cref="RankEndpoint"/>); every frame after it carries a sequence number and a length that must be exactly the
+/// expected ones, checked before anything is read into memory. Blocking calls are bounded by <see cref="Timeout"/>;
+/// any failure closes both connections, so the other direction fails at once, not later.
 /// </summary>
 public sealed class RingLinks : IDisposable
 {
-    const uint Magic = 0x47525441; // "ATRG"
-    const int Version = 1;
-    const int HelloBytes = 24;
     public const int FrameHeaderBytes = 8;
 
     readonly Socket _right, _left;
@@ -39,42 +37,24 @@ public sealed class RingLinks : IDisposable
         }
     }
 
-    /// <summary>A listening socket for this rank's left neighbour, bound where asked (port 0: any free port).</summary>
-    public static Socket Listen(IPEndPoint bind)
-    {
-        var listener = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(bind);
-        listener.Listen(16);
-        return listener;
-    }
-
     /// <summary>
-    /// Connects to the right neighbour at <paramref name="right"/> and accepts the left one on <paramref name="listener"/>,
-    /// each proving with its hello that it is rank ±1 of the same <paramref name="generation"/> and world. Other
-    /// connections (a stale rank, a port scanner) are closed and waited past until <paramref name="timeout"/>.
+    /// Connects to the right neighbour at <paramref name="right"/> and takes the left one's link from this rank's
+    /// <paramref name="endpoint"/>, each proving with its hello that it is rank ±1 of the same
+    /// <paramref name="generation"/> and world. Gives up with a <see cref="RingBrokenException"/> after
+    /// <paramref name="joinTimeout"/> (or at once when <paramref name="cancel"/> fires); frames then wait at most <paramref name="timeout"/>.
     /// </summary>
-    public static RingLinks Join(int rank, int world, long generation, Socket listener, IPEndPoint right, TimeSpan timeout)
+    public static RingLinks Join(int rank, int world, long generation, RankEndpoint endpoint, IPEndPoint right, TimeSpan timeout,
+        TimeSpan? joinTimeout = null, CancellationToken cancel = default)
     {
         if (world < 2) throw new ArgumentOutOfRangeException(nameof(world), "a ring needs at least two ranks");
-        var deadline = DateTime.UtcNow + timeout;
-        // its own thread: Join is itself called from blocking code, and waiting on the pool would starve it
-        var accept = Task.Factory.StartNew(() => AcceptLeft(listener, rank, world, generation, deadline), TaskCreationOptions.LongRunning);
+        var deadline = DateTime.UtcNow + (joinTimeout ?? timeout);
         Socket? toRight = null;
         try
         {
-            toRight = ConnectRight(right, deadline);
-            var hello = new byte[HelloBytes];
-            WriteHello(hello, rank, world, generation);
-            toRight.Send(hello);
-            if (!accept.Wait(Remaining(deadline)))
-                throw new RingBrokenException($"rank {rank}: rank {(rank + world - 1) % world} did not connect within {timeout.TotalSeconds:F0} s");
-            var (left, leftName) = accept.Result;
+            toRight = Connect(right, deadline, "the next rank", cancel);
+            new RankEndpoint.Hello(RankEndpoint.Purpose.Ring, world, rank, generation).SendOn(toRight);
+            var (left, leftName) = endpoint.TakeLeft(generation, (rank + world - 1) % world, world, deadline, rank, cancel);
             return new RingLinks(rank, world, toRight, left, timeout, right.ToString(), leftName);
-        }
-        catch (AggregateException e) when (e.InnerException is RingBrokenException broken)
-        {
-            toRight?.Dispose();
-            throw broken;
         }
         catch
         {
@@ -85,16 +65,23 @@ public sealed class RingLinks : IDisposable
 
     static TimeSpan Remaining(DateTime deadline) => deadline > DateTime.UtcNow ? deadline - DateTime.UtcNow : TimeSpan.Zero;
 
-    static Socket ConnectRight(IPEndPoint right, DateTime deadline)
+    /// <summary>A connection to <paramref name="to"/>, retried while its listener may not be up yet, until <paramref name="deadline"/>.</summary>
+    public static Socket Connect(IPEndPoint to, DateTime deadline, string what, CancellationToken cancel = default)
     {
         while (true)
         {
-            var socket = new Socket(right.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (cancel.IsCancellationRequested) throw new RingBrokenException($"connecting to {what} at {to}: cancelled");
+            var socket = new Socket(to.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                var connect = socket.ConnectAsync(right);
+                var connect = socket.ConnectAsync(to, cancel).AsTask();
                 if (connect.Wait(Remaining(deadline))) return socket;
-                throw new RingBrokenException($"could not connect to the next rank at {right} in time");
+                throw new RingBrokenException($"could not connect to {what} at {to} in time");
+            }
+            catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+            {
+                socket.Dispose();
+                throw new RingBrokenException($"connecting to {what} at {to}: cancelled");
             }
             catch (AggregateException e) when (e.InnerException is SocketException && DateTime.UtcNow < deadline)
             {
@@ -104,47 +91,15 @@ public sealed class RingLinks : IDisposable
             catch (AggregateException e) when (e.InnerException is SocketException s)
             {
                 socket.Dispose();
-                throw new RingBrokenException($"could not connect to the next rank at {right}: {s.SocketErrorCode}", s);
+                throw new RingBrokenException($"could not connect to {what} at {to}: {s.SocketErrorCode}", s);
             }
-        }
-    }
-
-    static (Socket, string) AcceptLeft(Socket listener, int rank, int world, long generation, DateTime deadline)
-    {
-        int expected = (rank + world - 1) % world;
-        while (true)
-        {
-            var accepting = listener.AcceptAsync();
-            if (!accepting.Wait(Remaining(deadline)))
-                throw new RingBrokenException($"rank {rank}: rank {expected} did not connect in time");
-            var socket = accepting.Result;
-            var from = socket.RemoteEndPoint?.ToString() ?? "?";
-            try
+            catch
             {
-                socket.ReceiveTimeout = (int)Math.Max(1, Math.Min(5000, Remaining(deadline).TotalMilliseconds));
-                var hello = new byte[HelloBytes];
-                ReadExactly(socket, hello);
-                var (magic, version, peerWorld, peerRank, peerGeneration) = ReadHello(hello);
-                if (magic == Magic && version == Version && peerWorld == world && peerRank == expected && peerGeneration == generation)
-                    return (socket, from);
+                socket.Dispose();
+                throw;
             }
-            catch (Exception e) when (e is SocketException or EndOfStreamException) { }
-            socket.Dispose(); // not our left neighbour (another ring, an older generation, garbage): turn it away, keep waiting
         }
     }
-
-    static void WriteHello(Span<byte> b, int rank, int world, long generation)
-    {
-        BinaryPrimitives.WriteUInt32LittleEndian(b, Magic);
-        BinaryPrimitives.WriteInt32LittleEndian(b[4..], Version);
-        BinaryPrimitives.WriteInt32LittleEndian(b[8..], world);
-        BinaryPrimitives.WriteInt32LittleEndian(b[12..], rank);
-        BinaryPrimitives.WriteInt64LittleEndian(b[16..], generation);
-    }
-
-    static (uint, int, int, int, long) ReadHello(ReadOnlySpan<byte> b) => (BinaryPrimitives.ReadUInt32LittleEndian(b),
-        BinaryPrimitives.ReadInt32LittleEndian(b[4..]), BinaryPrimitives.ReadInt32LittleEndian(b[8..]),
-        BinaryPrimitives.ReadInt32LittleEndian(b[12..]), BinaryPrimitives.ReadInt64LittleEndian(b[16..]));
 
     /// <summary>Sends one frame to the right: header (sequence, length) and <paramref name="payload"/>.</summary>
     public void Send(ReadOnlySpan<byte> payload)
@@ -203,12 +158,12 @@ public sealed class RingLinks : IDisposable
         return new RingBrokenException($"rank {Rank}: all-reduce failed {doing}: {why}", e);
     }
 
-    static void SendAll(Socket socket, ReadOnlySpan<byte> data)
+    public static void SendAll(Socket socket, ReadOnlySpan<byte> data)
     {
         while (data.Length > 0) data = data[socket.Send(data)..];
     }
 
-    static void ReadExactly(Socket socket, Span<byte> data)
+    public static void ReadExactly(Socket socket, Span<byte> data)
     {
         while (data.Length > 0)
         {

@@ -48,6 +48,9 @@ public static class MetricPlots
         plot.YLabel(metric);
         plot.Axes.Bottom.Min = 0;
         plot.ShowLegend(Alignment.LowerRight);
-        plot.SavePng(path, width, height);
+        // written aside and renamed: every node of a cluster writes the same plots into the shared run directory
+        var temporary = $"{path}.{Environment.ProcessId}.tmp.png";
+        plot.SavePng(temporary, width, height);
+        File.Move(temporary, path, overwrite: true);
     }
 }

@@ -5,60 +5,49 @@ namespace ActorTraining.Compute.Training;
 /// <summary>Scores and targets of a whole evaluation set, its mean loss and the metrics.</summary>
 public sealed record EvaluationResult(float[,] Scores, float[,] Targets, double Loss, ClassificationStats Stats);
 
+/// <summary>What an evaluation's scores are: the AST reference's sigmoid of the logits (for the metrics), or the class
+/// probabilities a prediction shows (softmax for a single-label model, sigmoid for a multi-label one).</summary>
+public enum ScoreKind { Metrics, Prediction }
+
 /// <summary>
-/// The AST reference validate(), batch by batch (an evaluator receives batches one at a time): model in eval mode,
-/// no gradients, sigmoid of the logits as scores; <see cref="Result"/> runs <see cref="Metrics"/> over all clips.
+/// The AST reference validate(), batch by batch (an evaluator receives batches one at a time, and several evaluators
+/// may share a set): model in eval mode, no gradients, the batch's scores and summed loss (<see cref="Score"/>);
+/// an <see cref="EvaluationGather"/> puts the batches of all evaluators together and runs <see cref="Metrics"/> over all clips.
 /// </summary>
-public sealed class Evaluation(LossKind loss)
+public static class Evaluation
 {
-    readonly List<float[]> _scores = [];
-    readonly List<float[]> _targets = [];
-    double _lossSum;
-
-    public int Count => _scores.Count;
-
-    /// <summary>Scores one batch x [B, T, F] with targets y [B, C]. Leaves the model in eval mode.</summary>
-    public void Add(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y)
+    /// <summary>Scores one batch x [B, T, F] with targets y [B, C]: scores row-major [B, C] and the batch's mean loss × B. Leaves the model in eval mode.</summary>
+    public static (float[] Scores, double LossSum) Score(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, LossKind loss, ScoreKind kind = ScoreKind.Metrics)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         model.eval();
         var logits = model.forward(x);
         var yf = y.to_type(logits.dtype);
-        _lossSum += TrainingStep.Loss(logits, yf, loss).item<float>() * x.shape[0];
-        AddRows(_scores, sigmoid(logits));
-        AddRows(_targets, yf);
+        double lossSum = TrainingStep.Loss(logits, yf, loss).item<float>() * x.shape[0];
+        var scores = kind == ScoreKind.Prediction && loss == LossKind.CrossEntropy ? nn.functional.softmax(logits, 1) : sigmoid(logits);
+        return (scores.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray(), lossSum);
     }
 
-    public EvaluationResult Result()
-    {
-        if (Count == 0) throw new InvalidOperationException("evaluation set is empty: no batch was added");
-        var s = ToMatrix(_scores);
-        var t = ToMatrix(_targets);
-        return new EvaluationResult(s, t, _lossSum / Count, Metrics.Compute(s, t));
-    }
-
-    /// <summary>All batches at once.</summary>
+    /// <summary>All batches at once, by one evaluator; <paramref name="targets"/> as the batches' y rows, in order.</summary>
     public static EvaluationResult Run(nn.Module<Tensor, Tensor> model, IEnumerable<(Tensor X, Tensor Y)> batches, LossKind loss)
     {
-        var evaluation = new Evaluation(loss);
-        foreach (var (x, y) in batches) evaluation.Add(model, x, y);
-        return evaluation.Result();
-    }
-
-    static void AddRows(List<float[]> rows, Tensor matrix)
-    {
-        var m = matrix.detach().cpu().to_type(ScalarType.Float32).contiguous();
-        int n = (int)m.shape[0], c = (int)m.shape[1];
-        var data = m.data<float>().ToArray();
-        for (int i = 0; i < n; i++) rows.Add(data.AsSpan(i * c, c).ToArray());
-    }
-
-    static float[,] ToMatrix(List<float[]> rows)
-    {
-        var m = new float[rows.Count, rows[0].Length];
-        for (int i = 0; i < rows.Count; i++)
-            for (int j = 0; j < rows[i].Length; j++) m[i, j] = rows[i][j];
-        return m;
+        var rows = new List<float[]>();
+        var targetRows = new List<float[]>();
+        var gather = new EvaluationGather(long.MaxValue, p => targetRows[(int)p]);
+        long batch = 0;
+        foreach (var (x, y) in batches)
+        {
+            var (scores, lossSum) = Score(model, x, y, loss);
+            int n = (int)x.shape[0], c = scores.Length / Math.Max(1, n);
+            var positions = new long[n];
+            using (var yc = y.detach().cpu().to_type(ScalarType.Float32).contiguous())
+            {
+                var t = yc.data<float>().ToArray();
+                for (int i = 0; i < n; i++) { positions[i] = targetRows.Count; targetRows.Add(t.AsSpan(i * c, c).ToArray()); }
+            }
+            gather.Add(batch++, 0, 1, positions, scores, lossSum);
+        }
+        return gather.Result();
     }
 }

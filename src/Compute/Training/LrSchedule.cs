@@ -40,6 +40,9 @@ public sealed class LrSchedule
         return lr;
     }
 
+    /// <summary>Puts the schedule back where it was (a step that failed before the optimiser took it).</summary>
+    public void Restore(LrScheduleState state) => State = state;
+
     /// <summary>Call once at each epoch end (MultiStepLR.step()); returns the lr for the next epoch.</summary>
     public double EndEpoch()
     {

@@ -49,22 +49,30 @@ public static class TrainingStep
     }
 
     /// <summary>
-    /// One data-parallel step of a rank: its share x [b, T, F], y [b, C] of a global batch, the loss weighted by
-    /// <paramref name="weight"/> (= b / B, see Distributed.GlobalBatch), gradients summed over the ring by
-    /// <paramref name="exchange"/>, then the same optimiser step as every other replica. Returns the global batch's loss.
+    /// One step of a rank of a data-parallel group (a group of one included): forward and backward on its share
+    /// x [b, T, F], y [b, C] of the global batch (b may be 0: the rank still takes part), the summed loss
+    /// back-propagated, gradients and totals summed over the ring by <paramref name="exchange"/>, which leaves the
+    /// full batch's mean gradient; then the same optimiser step on every replica — none when no rank had a sample.
+    /// Returns the global totals. The caller sets the optimiser's lr beforehand.
     /// </summary>
-    public static float RunShare(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, Tensor x, Tensor y, LossKind loss,
-        double weight, Distributed.GradientExchange exchange)
+    public static Distributed.StepTotals RunRank(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, Tensor? x, Tensor? y,
+        LossKind loss, Distributed.GradientExchange exchange, int skipped, bool pause)
     {
         using var scope = NewDisposeScope();
-        using var w = new Runtime.ScalarScope();
         model.train();
         optimizer.ZeroGrad();
-        var logits = model.forward(x);
-        var value = Loss(logits, y.to_type(logits.dtype), loss).mul(w.Of(weight));
-        value.backward();
-        var global = exchange.AllReduce(value.item<float>());
-        optimizer.Step();
-        return global;
+        double lossSum = 0;
+        int samples = x is null ? 0 : (int)x.shape[0];
+        if (samples > 0)
+        {
+            using var w = new Runtime.ScalarScope();
+            var logits = model.forward(x!);
+            var value = Loss(logits, y!.to_type(logits.dtype), loss).mul(w.Of((double)samples));
+            value.backward();
+            lossSum = value.item<float>();
+        }
+        var total = exchange.AllReduce(new Distributed.StepTotals(lossSum, samples, skipped, pause));
+        if (total.Samples > 0) optimizer.Step();
+        return total;
     }
 }

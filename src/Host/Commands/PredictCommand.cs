@@ -24,7 +24,7 @@ public static class PredictCommand
             var path = parse.GetValue(checkpoint)!;
             var labels = CheckpointJob.LabelsOf(path);
             var entries = files.Select(f => new DatasetEntry(f, [])).ToList();
-            var scores = await CheckpointJob.Run<ClipScores>(path, entries, (k, phase) => new PredictClips(k, phase), parse.GetValue(CliErrors.Verbose));
+            var scores = await CheckpointJob.Run<ClipScores>(path, entries, prediction: true, parse.GetValue(CliErrors.Verbose));
             var skipped = scores.Skipped.ToHashSet();
             var k = Math.Max(1, parse.GetValue(top));
             int row = 0;

@@ -1,36 +1,46 @@
 using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Reporting;
 using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Training;
 using ActorTraining.Host.Configuration;
 using ActorTraining.Host.Running;
+using ActorTraining.Messages;
 using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using TorchSharp;
 
 namespace ActorTraining.Host.Commands;
 
 /// <summary>
-/// `actortraining train [--config F] [--run-dir D] [--set key=value ...]`: trains the experiment's curriculum (and
-/// its comparison runs) through the actor pipeline; rerunning on the same run directory resumes. With no arguments:
-/// the built-in default (synthetic corpus, pool 4 → 2 → 1 against the baseline).
+/// `actortraining train [--config F] [--run-dir D] [--set key=value ...] [--postgres CS] [--node H:P --seed-nodes H:P,… --min-nodes N]`:
+/// trains the experiment's curriculum (and its comparison runs); rerunning on the same run directory resumes. With no
+/// arguments: the built-in default (synthetic corpus, pool 4 → 2 → 1 against the baseline) on this machine alone.
+/// Every node of a cluster runs the same command with its own --node.
 /// </summary>
 public static class TrainCommand
 {
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "Experiment HOCON file (keys as configs/default.hocon); default: the built-in experiment" };
-        var runDir = new Option<string>("--run-dir") { Description = "Run directory (journal, checkpoints, corpus); rerun on it to resume", DefaultValueFactory = _ => Path.Combine("runs", "default") };
+        var runDir = new Option<string>("--run-dir") { Description = "Run directory (journal, checkpoints, corpus); rerun on it to resume; in a cluster, storage every node sees", DefaultValueFactory = _ => Path.Combine("runs", "default") };
         var set = new Option<string[]>("--set") { Description = "Override a key: --set training.batch-size=8 (repeatable)" };
-        var postgres = new Option<string?>("--postgres") { Description = "Keep the journal in PostgreSQL (Npgsql connection string) instead of SQLite files in the run directory" };
+        var postgres = new Option<string?>("--postgres") { Description = "Keep the journal in PostgreSQL (Npgsql connection string) instead of SQLite files in the run directory; required for a cluster" };
         var threads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads (fix it for bit-reproducible runs)" };
-        var command = new Command("train", "Train an AST coarse-to-fine through the actor pipeline (resumes an interrupted run)")
+        var node = new Option<string?>("--node") { Description = "HOST:PORT this node binds and the others reach it at (Akka remoting; the ranks' data links bind to HOST too)" };
+        var seeds = new Option<string?>("--seed-nodes") { Description = "HOST:PORT,… of the nodes a cluster forms around (the same list on every node)" };
+        var minNodes = new Option<int?>("--min-nodes") { Description = "Nodes that must be up before training starts (default 1)" };
+        var command = new Command("train", "Train an AST coarse-to-fine through the actor pipeline (resumes an interrupted run), alone or as a node of a cluster")
         {
-            config, runDir, set, postgres, threads,
+            config, runDir, set, postgres, threads, node, seeds, minNodes,
         };
         command.SetAction(async (parse, cancel) =>
         {
             var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
+            var cluster = Cluster(parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes), parse.GetValue(postgres));
             if (parse.GetValue(threads) is { } n)
             {
                 if (n is < 1 or > 1024) throw new ConfigException("--torch-threads", $"must be between 1 and 1024, got {n}");
@@ -42,68 +52,130 @@ public static class TrainCommand
             if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
             var dir = Path.GetFullPath(parse.GetValue(runDir)!);
             Directory.CreateDirectory(dir);
-            return await Train(experiment, dir, parse.GetValue(postgres), parse.GetValue(CliErrors.Verbose));
+            return await Train(experiment, ranks, dir, parse.GetValue(postgres), cluster, parse.GetValue(CliErrors.Verbose));
         });
         return command;
     }
 
-    static async Task<int> Train(ExperimentConfig experiment, string runDir, string? postgres, bool verbose)
+    /// <summary>This node's place: alone on loopback by default; with --seed-nodes, a node of a cluster (which needs --node and --postgres).</summary>
+    static NodeOptions Cluster(string? node, string? seeds, int? minNodes, string? postgres)
+    {
+        if (minNodes is < 1 or > 1000) throw new ConfigException("--min-nodes", $"must be between 1 and 1000, got {minNodes}");
+        if (seeds is null)
+        {
+            if (minNodes > 1) throw new ConfigException("--min-nodes", $"waits for {minNodes} nodes, but without --seed-nodes this node forms a cluster of its own");
+            return node is null ? NodeOptions.Alone : NodeOptions.Alone with { Host = Address(node, "--node").Host, Port = Address(node, "--node").Port };
+        }
+        if (node is null) throw new ConfigException("--seed-nodes", "needs --node HOST:PORT, the address the other nodes reach this one at");
+        if (postgres is null)
+            throw new ConfigException("--seed-nodes", "a cluster keeps its journal in PostgreSQL (--postgres): the SQLite journal in the run directory takes one writer on one machine, and the run's coordinator moves between nodes");
+        var self = Address(node, "--node");
+        if (self.Port == 0) throw new ConfigException("--node", "a node of a cluster needs a fixed port (the others find it there), not 0");
+        var list = seeds.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => Address(s, "--seed-nodes")).ToList();
+        if (list.Count == 0) throw new ConfigException("--seed-nodes", "lists no node");
+        return new NodeOptions(self.Host, self.Port, list, minNodes ?? 1);
+    }
+
+    /// <summary>HOST:PORT with HOST an IP address or a name this machine resolves; a clear error naming the option otherwise.</summary>
+    static (string Host, int Port) Address(string value, string option)
+    {
+        int colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value[(colon + 1)..], out var port) || port is < 0 or > 65535)
+            throw new ConfigException(option, $"'{value}' is not HOST:PORT (for example 127.0.0.1:4053)");
+        var host = value[..colon].Trim('[', ']');
+        if (IPAddress.TryParse(host, out _)) return (host, port);
+        try
+        {
+            var address = Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                ?? throw new ConfigException(option, $"'{host}' has no IPv4 address");
+            return (address.ToString(), port);
+        }
+        catch (SocketException e) { throw new ConfigException(option, $"'{host}' cannot be resolved: {e.Message}"); }
+    }
+
+    static async Task<int> Train(ExperimentConfig experiment, IReadOnlyList<RankDevice> devices, string runDir, string? postgres, NodeOptions node, bool verbose)
     {
         var runId = RunIdentity.ReadOrCreate(runDir);
         if (postgres is null) PersistenceConfig.CheckSqlite(runDir);
-        using var system = ActorSystemFactory.Create(runDir, postgres, verbose);
-        try
+        using (var reader = ActorSystem.Create("journal-check", ActorSystemFactory.Logging(verbose).WithFallback(PersistenceConfig.ForRun(runDir, postgres))))
         {
-            await RecordedRun.RefuseOtherConfiguration(system, runId, runDir, postgres, experiment.Hash());
-            return await Train(experiment, runDir, runId, system);
+            try { await RecordedRun.RefuseOtherConfiguration(reader, runId, runDir, postgres, experiment.Hash()); }
+            finally { await reader.Terminate(); }
         }
-        finally
-        {
-            await system.Terminate();
-        }
-    }
-
-    static async Task<int> Train(ExperimentConfig experiment, string runDir, string runId, ActorSystem system)
-    {
         using var data = TrainingData.Load(experiment, runDir);
         Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}, data {data.Fingerprint[..12]}");
         Console.WriteLine($"data: {data.Train.Count} training clips, {data.Eval.Count} evaluation clips, {data.Labels.Count} classes");
-        var experimentFile = Path.Combine(runDir, "experiment.json");
-        if (!File.Exists(experimentFile)) File.WriteAllText(experimentFile, experiment.ToJson(indented: true));
+        Console.WriteLine(node.IsCluster
+            ? $"node {node.Host}:{node.Port} of a cluster around {string.Join(",", node.SeedNodes.Select(s => $"{s.Host}:{s.Port}"))}, " +
+              $"training starts with {node.MinNodes} node(s); ranks here: {string.Join(", ", devices)}"
+            : $"ranks: {string.Join(", ", devices)}");
+        WriteOnce(Path.Combine(runDir, "experiment.json"), experiment.ToJson(indented: true));
 
-        var results = await new TrainingRun(experiment, data, runDir, runId, experiment.Training.ResolvedNumWorkers).RunAll(system);
+        var checkpoints = Path.Combine(runDir, "checkpoints");
+        var runs = Enumerable.Range(0, experiment.Runs().Count).Select(r => new RunSettings(experiment, r, data.Train, data.Eval, data.Labels,
+            checkpoints, experiment.Training.ResolvedNumWorkers, data.Fingerprint)).ToList();
+        var runsByRank = devices.Select(d => (IReadOnlyList<RunSettings>)runs.Select(s => s with { Device = d }).ToList()).ToList();
+        var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clips = new ClipNotes();
+        using var host = ClusterNode.Build(node, runDir, runId, postgres, verbose, runs, runsByRank, RecoverySettings.Of(experiment.Training),
+            system => system.ActorOf(RunMonitor.Props(experiment, outcome, clips), "monitor"));
+        await host.StartAsync();
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => outcome.TrySetResult(
+            new RunFailed("this node left the cluster before the experiment ended (removed as unreachable, or shut down); rerun the command to rejoin")));
+        var end = await outcome.Task;
+        await host.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
         Console.WriteLine();
+        return end switch
+        {
+            ExperimentEnded ended => Summarise(experiment, runDir, ended, clips),
+            RanksRefused refused => Fail(refused.Reason),
+            RunFailed failed => Fail(failed.Reason),
+            _ => Fail($"unexpected end {end.GetType().Name}"),
+        };
+    }
+
+    static int Fail(string reason)
+    {
+        Console.Error.WriteLine($"error: {reason}");
+        return 1;
+    }
+
+    static void WriteOnce(string path, string text)
+    {
+        if (File.Exists(path)) return;
+        var temporary = $"{path}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(temporary, text);
+        try { File.Move(temporary, path, overwrite: false); }
+        catch (IOException) { File.Delete(temporary); } // another node wrote it first
+    }
+
+    static int Summarise(ExperimentConfig experiment, string runDir, ExperimentEnded ended, ClipNotes clips)
+    {
         var jsonl = Path.Combine(runDir, RunLog.JsonlName);
         var log = File.Exists(jsonl) ? RunLog.Read(jsonl) : [];
-        foreach (var r in results)
+        foreach (var r in ended.Runs)
         {
             var label = ExperimentConfig.Label(experiment.Runs()[r.RunIndex]);
             var records = log.Where(x => x.Run == label).ToList();
             if (records.Count == 0) continue;
-            Console.Write(PhaseSummary.FormatTable(label, records, r.Clips.Skipped, r.Clips.Padded.Count));
-            if (r.State.LastCheckpoint() is { } checkpoint) Console.WriteLine($"final checkpoint: {checkpoint.Path}");
-            if (r.State.Restarts.Count > 0)
-                Console.WriteLine($"restarts after faults: {r.State.Restarts.Count} ({string.Join("; ", r.State.Restarts.Select(x => $"{x.Component}: {x.Cause}"))})");
+            Console.Write(PhaseSummary.FormatTable(label, records, clips.Skipped, clips.Padded.Count));
+            if (r.FinalCheckpoint is { } checkpoint) Console.WriteLine($"final checkpoint: {checkpoint}");
+            if (r.Restarts.Count > 0) Console.WriteLine($"restarts after faults: {r.Restarts.Count} ({string.Join("; ", r.Restarts)})");
             Console.WriteLine();
         }
-        if (results.Count > 1 && results.All(r => r.Failure is null))
+        if (ended.Runs.Count > 1 && ended.Runs.All(r => r.Failure is null))
         {
             var series = RunSeries.LoadAll(runDir);
             Console.Write(RunComparison.FormatTable(series));
             var plots = MetricPlots.Write(series, Path.Combine(runDir, "comparison"));
             Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
         }
-        else if (results.Count == 1 && results[0].Failure is null)
+        else if (ended.Runs.Count == 1 && ended.Runs[0].Failure is null)
         {
             var plots = MetricPlots.Write(RunSeries.LoadAll(runDir), Path.Combine(runDir, "metric"));
             Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
         }
-        var failed = results.FirstOrDefault(r => r.Failure is not null);
-        if (failed is not null)
-        {
-            Console.Error.WriteLine($"error: {failed.Failure}");
-            return 1;
-        }
-        return 0;
+        var failed = ended.Runs.FirstOrDefault(r => r.Failure is not null);
+        return failed is null ? 0 : Fail(failed.Failure!);
     }
 }

@@ -1,13 +1,11 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Configuration;
-using ActorTraining.Actors;
 
 namespace ActorTraining.Host.Running;
 
 /// <summary>
-/// The host's actor system: cluster.hocon (copied beside the executable) as a single-node cluster that joins
-/// itself, the run's persistence (SQLite files in the run directory, or PostgreSQL), the pipeline dispatcher.
+/// What every actor system the CLI starts shares: cluster.hocon (copied beside the executable: the timings of a
+/// cluster run, see <see cref="ClusterNode"/>) and the CLI's logging.
 /// </summary>
 public static class ActorSystemFactory
 {
@@ -28,20 +26,4 @@ public static class ActorSystemFactory
         akka.stdout-loglevel = {{(verbose ? "WARNING" : "OFF")}}
         {{CliLogger.VerboseKey}} = {{(verbose ? "on" : "off")}}
         """);
-
-    public static ActorSystem Create(string runDirectory, string? postgres, bool verbose)
-    {
-        var config = Logging(verbose)
-            .WithFallback(ClusterConfig())
-            .WithFallback(PersistenceConfig.ForRun(runDirectory, postgres))
-            .WithFallback(PipelineDispatcher.Config());
-        var system = ActorSystem.Create("actortraining", config);
-        var cluster = Cluster.Get(system);
-        var up = new TaskCompletionSource();
-        cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        cluster.Join(cluster.SelfAddress);
-        if (!up.Task.Wait(TimeSpan.FromSeconds(30)))
-            throw new TimeoutException("the single-node cluster did not come up within 30 s");
-        return system;
-    }
 }

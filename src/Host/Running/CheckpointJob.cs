@@ -13,7 +13,8 @@ namespace ActorTraining.Host.Running;
 /// </summary>
 public static class CheckpointJob
 {
-    public static async Task<T> Run<T>(string checkpointPath, IReadOnlyList<DatasetEntry> clips, Func<CheckpointRef, PhasePlan, object> order, bool verbose)
+    /// <summary>Scores <paramref name="clips"/> with the checkpoint: metrics (<see cref="EvaluationDone"/>) or, with <paramref name="prediction"/>, probabilities (<see cref="ClipScores"/>).</summary>
+    public static async Task<T> Run<T>(string checkpointPath, IReadOnlyList<DatasetEntry> clips, bool prediction, bool verbose)
         where T : class
     {
         var full = Path.GetFullPath(checkpointPath);
@@ -26,17 +27,30 @@ public static class CheckpointJob
             ActorSystemFactory.Logging(verbose).WithFallback(PipelineDispatcher.Config()));
         try
         {
-            var evaluator = system.ActorOf(Evaluator.Props(settings, reportsProgress: false), "evaluator");
-            var reply = await evaluator.Ask<object>(order(new CheckpointRef(full, header.Sha256), manifest.Phase), TimeSpan.FromHours(1));
-            return reply switch
+            var evaluator = system.ActorOf(Evaluator.Props(settings), "evaluator");
+            var what = new EvaluateCheckpoint(new CheckpointRef(full, header.Sha256), manifest.Phase, 0);
+            long batches = (clips.Count + experiment.Training.BatchSize - 1) / experiment.Training.BatchSize;
+            var reply = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var answer = system.ActorOf(Akka.Actor.Props.Create(() => new Answer(reply)), "answer");
+            var collector = system.ActorOf(EvaluationCollector.Props(what, 1, batches, EvaluationCollector.TargetsOf(clips, manifest.Labels), answer,
+                prediction, reportsProgress: false), "collector");
+            evaluator.Tell(new EvaluateShard(manifest.RunIndex, 1, what, 0, 1, collector, prediction));
+            var answered = await reply.Task.WaitAsync(TimeSpan.FromHours(1));
+            return answered switch
             {
                 T result => result,
                 RunFailed f => throw new InvalidDataException(f.Reason),
                 TrainingFaulted f => throw new InvalidDataException(f.Cause),
-                _ => throw new InvalidOperationException($"unexpected reply {reply}"),
+                _ => throw new InvalidOperationException($"unexpected reply {answered}"),
             };
         }
         finally { await system.Terminate(); }
+    }
+
+    /// <summary>Completes a task with the first answer it receives.</summary>
+    sealed class Answer : ReceiveActor
+    {
+        public Answer(TaskCompletionSource<object> reply) => ReceiveAny(m => reply.TrySetResult(m));
     }
 
     public static LabelSet LabelsOf(string checkpointPath) => CheckpointManifest.Read(Path.GetFullPath(checkpointPath)).Labels;

@@ -12,7 +12,30 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
 {
     public static string IndexDirectory(string runDirectory) => Path.Combine(runDirectory, "index");
 
+    /// <summary>
+    /// Loads (and for the synthetic corpus, first writes) the data under an exclusive lock on the run directory: the
+    /// nodes of a cluster share it and start at the same time, and one writes the corpus and the indexes while the
+    /// others wait and then read them.
+    /// </summary>
     public static TrainingData Load(ExperimentConfig config, string runDirectory)
+    {
+        using var exclusive = LockRunDirectory(runDirectory);
+        return LoadUnlocked(config, runDirectory);
+    }
+
+    static FileStream LockRunDirectory(string runDirectory)
+    {
+        var path = Path.Combine(runDirectory, ".data.lock");
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(30);
+        while (true)
+        {
+            // FileShare.None is an advisory lock (flock) on Linux, held until the stream is closed or the process dies
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) when (DateTime.UtcNow < deadline && File.Exists(path)) { Thread.Sleep(200); }
+        }
+    }
+
+    static TrainingData LoadUnlocked(ExperimentConfig config, string runDirectory)
     {
         var data = config.Data;
         var indexes = IndexDirectory(runDirectory);

@@ -47,13 +47,17 @@ public sealed class DataParallelTrajectoryTests(ITestOutputHelper output)
     static double Relative(float[] reference, float[] other) =>
         Math.Sqrt(reference.Zip(other, (a, b) => ((double)a - b) * ((double)a - b)).Sum()) / Math.Sqrt(reference.Sum(v => (double)v * v));
 
-    /// <summary>Trains <see cref="Steps"/> steps with <paramref name="world"/> ranks; returns each replica's final weights and the losses.</summary>
-    static (float[][] Weights, float[] Losses, float[] Gradients) Train(int world)
+    /// <summary>
+    /// Trains <see cref="Steps"/> steps with <paramref name="world"/> ranks (each back-propagates its share's summed loss,
+    /// the ring sums and divides by the global sample count); returns each replica's final weights and the losses.
+    /// <paramref name="plain"/>: one rank with the plain mean-loss step instead, the reference the others are held to.
+    /// </summary>
+    static (float[][] Weights, float[] Losses, float[] Gradients) Train(int world, bool plain = false)
     {
         var models = Enumerable.Range(0, world).Select(_ => TorchRng.Seeded(7, () => new AstModel(Config))).ToArray();
         var optimizers = models.Select(m => TrainingStep.CreateOptimizer(m, 1e-3)).ToArray();
         var ring = world > 1 ? LoopbackRing.Create(world) : null;
-        var exchanges = ring?.Select((r, i) => new GradientExchange(models[i], r)).ToArray();
+        var exchanges = models.Select((m, i) => new GradientExchange(m, ring?[i])).ToArray();
         var losses = new float[Steps];
         var errors = new Exception?[world];
         var threads = Enumerable.Range(0, world).Select(rank => new Thread(() =>
@@ -67,9 +71,9 @@ public sealed class DataParallelTrajectoryTests(ITestOutputHelper output)
                     using var scope = NewDisposeScope();
                     var xs = RankDevice.Cpu.Tensor(x[(offset * Frames * Mel)..((offset + count) * Frames * Mel)], [count, Frames, Mel]);
                     var ys = RankDevice.Cpu.Tensor(y[(offset * Classes)..((offset + count) * Classes)], [count, Classes]);
-                    float loss = exchanges is null
+                    float loss = plain
                         ? TrainingStep.Run(models[rank], optimizers[rank], xs, ys, LossKind.CrossEntropy)
-                        : TrainingStep.RunShare(models[rank], optimizers[rank], xs, ys, LossKind.CrossEntropy, GlobalBatch.Weight(count, Batch), exchanges[rank]);
+                        : (float)TrainingStep.RunRank(models[rank], optimizers[rank], xs, ys, LossKind.CrossEntropy, exchanges[rank], 0, false).MeanLoss;
                     if (rank == 0) losses[step] = loss;
                 }
             }
@@ -80,7 +84,7 @@ public sealed class DataParallelTrajectoryTests(ITestOutputHelper output)
         Assert.All(errors, e => Assert.Null(e));
         var weights = models.Select(Weights).ToArray();
         var gradients = Gradients(models[0]);
-        foreach (var e in exchanges ?? []) e.Dispose();
+        foreach (var e in exchanges) e.Dispose();
         foreach (var r in ring ?? []) r.Dispose();
         foreach (var o in optimizers) o.Dispose();
         foreach (var m in models) m.Dispose();
@@ -90,9 +94,9 @@ public sealed class DataParallelTrajectoryTests(ITestOutputHelper output)
     [Fact]
     public void OneTwoAndThreeRanksTrainTheSameWeights()
     {
-        var (singleReplicas, singleLoss, singleGradients) = Train(1);
+        var (singleReplicas, singleLoss, singleGradients) = Train(1, plain: true);
         var single = singleReplicas[0];
-        foreach (var world in new[] { 2, 3 })
+        foreach (var world in new[] { 1, 2, 3 })
         {
             var (replicas, losses, gradients) = Train(world);
             for (int r = 1; r < world; r++) Assert.Equal(replicas[0], replicas[r]); // bit-identical replicas

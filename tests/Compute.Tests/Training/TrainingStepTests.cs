@@ -62,10 +62,7 @@ public class TrainingStepTests
         Assert.True(model.training);
 
         var (ex, ey) = Batch(32, new Random(6));
-        var evaluation = new Evaluation(kind);
-        evaluation.Add(model, ex[..16], ey[..16]);
-        evaluation.Add(model, ex[16..], ey[16..]);
-        var result = evaluation.Result();
+        var result = Evaluation.Run(model, [(ex[..16], ey[..16]), (ex[16..], ey[16..])], kind);
         var atOnce = Evaluation.Run(model, [(ex, ey)], kind);
         Assert.Equal(atOnce.Scores.Cast<float>(), result.Scores.Cast<float>(), (a, b) => Math.Abs(a - b) < 1e-5f);
         Assert.Equal(atOnce.Loss, result.Loss, 5);

@@ -6,10 +6,11 @@ using ActorTraining.Messages;
 namespace ActorTraining.Actors.Tests;
 
 /// <summary>
-/// Every supervisor event is bound to SupervisorEventSerializer by the persistence configuration, written under its
-/// stable manifest (not a type name) and read back to the same value; an unknown manifest is a clear error.
+/// Every control message — the supervisor's journal events and what nodes send each other — is bound to
+/// MessageSerializer by the persistence configuration, written under its stable manifest (not a type name) and read
+/// back to the same value; an unknown manifest is a clear error. (A real remote hop: Host.Tests/RemoteHopTests.)
 /// </summary>
-public sealed class SupervisorEventSerializerTests : IDisposable
+public sealed class MessageSerializerTests : IDisposable
 {
     readonly ActorSystem _system = ActorSystem.Create("serializer", PersistenceConfig.ForRun(Path.GetTempPath()));
 
@@ -24,16 +25,18 @@ public sealed class SupervisorEventSerializerTests : IDisposable
         new TrainingRestarted(1, 3, "trainer", "injected fault at trainer.step"),
         new RestartBudgetSpent("watchdog", "no training step for 300 s", 3),
         new RestartBudgetReset(),
+        new GenerationFormed(3, [new RankAddress("127.0.0.1:4053", 0, "cpu", "127.0.0.1:40001")], 1, 2, 48, 30, "live"),
     ];
 
     [Fact]
-    public void EveryEventTypeHasAStableManifest()
+    public void EveryControlMessageTypeHasAStableManifest()
     {
-        var eventTypes = typeof(ISupervisorEvent).Assembly.GetTypes()
-            .Where(t => typeof(ISupervisorEvent).IsAssignableFrom(t) && !t.IsInterface).ToHashSet();
-        Assert.Equal(eventTypes.OrderBy(t => t.Name), SupervisorEventSerializer.Manifests.Keys.OrderBy(t => t.Name));
+        var messageTypes = typeof(IControlMessage).Assembly.GetTypes()
+            .Where(t => typeof(IControlMessage).IsAssignableFrom(t) && !t.IsInterface).ToHashSet();
+        Assert.Equal(messageTypes.OrderBy(t => t.Name), MessageSerializer.Manifests.Keys.OrderBy(t => t.Name));
+        var eventTypes = messageTypes.Where(t => typeof(ISupervisorEvent).IsAssignableFrom(t));
         Assert.Equal(eventTypes.OrderBy(t => t.Name), Examples.Select(e => e.GetType()).OrderBy(t => t.Name));
-        Assert.All(SupervisorEventSerializer.Manifests.Values, m => Assert.DoesNotContain("ActorTraining", m));
+        Assert.All(MessageSerializer.Manifests.Values, m => Assert.DoesNotContain("ActorTraining", m));
     }
 
     [Fact]
@@ -43,10 +46,10 @@ public sealed class SupervisorEventSerializerTests : IDisposable
         foreach (var e in Examples)
         {
             var serializer = serialization.FindSerializerFor(e);
-            Assert.IsType<SupervisorEventSerializer>(serializer);
+            Assert.IsType<MessageSerializer>(serializer);
             var manifest = Serialization.ManifestFor(serializer, e);
             var bytes = serializer.ToBinary(e);
-            var back = serialization.Deserialize(bytes, SupervisorEventSerializer.Id, manifest);
+            var back = serialization.Deserialize(bytes, MessageSerializer.Id, manifest);
             Assert.Equal(e.GetType(), back.GetType());
             Assert.Equal(bytes, serializer.ToBinary(back)); // same content (records holding collections compare by reference)
         }
@@ -55,7 +58,7 @@ public sealed class SupervisorEventSerializerTests : IDisposable
     [Fact]
     public void AnUnknownManifestIsAClearError()
     {
-        var serializer = (SupervisorEventSerializer)_system.Serialization.FindSerializerForType(typeof(PhaseCompleted));
+        var serializer = (MessageSerializer)_system.Serialization.FindSerializerForType(typeof(PhaseCompleted));
         var error = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "phase-exploded.v9"));
         Assert.Contains("phase-exploded.v9", error.Message);
     }

@@ -1,0 +1,398 @@
+using System.Diagnostics;
+using System.Net;
+using Akka.Actor;
+using Akka.Event;
+using ActorTraining.Compute.Distributed;
+using ActorTraining.Compute.Runtime;
+using ActorTraining.Messages;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// A rank: a trainer bound to one device of its node, one of a data-parallel group that trains one model. It holds
+/// a full replica (<see cref="TrainingSession"/>, on its own <see cref="TorchThread"/>), reads only its part of each
+/// global batch through its own pipeline, and sums gradients with the other members over the data plane — its
+/// <see cref="RankEndpoint"/> and the ring's TCP links, never Akka. Akka carries only control: the phase supervisor's
+/// <see cref="JoinGeneration"/>, <see cref="PauseGeneration"/>, <see cref="AbortGeneration"/> and evaluation orders in,
+/// progress, commits, replica hashes, stops and faults out.
+/// <para>Between generations it keeps what it holds: a survivor of a lost node re-joins the next ring with its
+/// weights and optimiser state in memory; a rank that joins fetches them from a member
+/// (<see cref="StateTransfer"/>), served here while this rank is forming a generation it is the source of.</para>
+/// </summary>
+public sealed class Rank : ReceiveActor
+{
+    public const int Prefetch = 2;
+
+    /// <summary>Node → rank (local): what do you hold? Answered with a <see cref="RankRegistration"/>.</summary>
+    public sealed record GetRegistration;
+
+    sealed record Begun(int Generation, TrainingSession.Ready Ready, RingAllReduce? Ring, string From);
+    sealed record BeginFailed(int Generation, Exception Cause);
+    sealed record Stepped(int Generation, TrainingSession.StepDone Done);
+    sealed record StepFailed(int Generation, Exception Cause);
+    sealed record EpochEnded(int Generation, TrainingSession.EpochDone Done);
+
+    /// <summary>A session another rank may fetch while a generation is being formed.</summary>
+    sealed record Servable(long Generation, TrainingSession Session);
+
+    /// <summary>The torch thread and the session it holds; <see cref="Session"/> is touched on that thread only, so a
+    /// generation formed after another always finds what the one before left.</summary>
+    sealed class Replica(TorchThread thread)
+    {
+        public TorchThread Thread { get; } = thread;
+        public TrainingSession? Session { get; set; }
+
+        public Task<T> Run<T>(Func<Replica, T> work) => Thread.Run(() => work(this));
+
+        public void Drop() => Thread.Run(() => { Session?.Dispose(); Session = null; return 0; });
+    }
+
+    /// <summary>How long a rank waits for a neighbour in a step's all-reduce before the step fails.</summary>
+    public static readonly TimeSpan RingTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long forming a ring may take (the members may be loading a checkpoint or fetching a state).</summary>
+    public static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(180);
+
+    readonly IReadOnlyList<RunSettings> _runs; // by run index, each with this rank's device
+    readonly RankAddress _address;
+    readonly RankEndpoint _endpoint;
+    readonly ILoggingAdapter _log = Context.GetLogger();
+    readonly Dictionary<int, IActorRef> _evaluators = new();
+    Replica _replica;
+    volatile Servable? _servable;
+    Exception? _childFailure;
+    JoinGeneration? _join;
+    IActorRef _supervisor = ActorRefs.Nobody;
+    CancellationTokenSource? _forming;
+    RingAllReduce? _ring;
+    IActorRef? _batcher;
+    bool _training, _stepInFlight, _pause;
+    int _epoch;
+    readonly Stopwatch _rateClock = new();
+    long _rateSteps;
+
+    public Rank(IReadOnlyList<RunSettings> runs, string node, int localRank, string bindHost)
+    {
+        _runs = runs;
+        _replica = new Replica(NewThread(localRank));
+        _endpoint = RankEndpoint.Open(new IPEndPoint(IPAddress.Parse(bindHost), 0), ServeState);
+        _address = new RankAddress(node, localRank, runs[0].RankDevice.Name, $"{bindHost}:{_endpoint.Address.Port}");
+
+        Receive<GetRegistration>(_ =>
+        {
+            var replyTo = Sender;
+            bool running = _training;
+            var self = Self;
+            var address = _address;
+            _replica.Run(r => r.Session?.Live(running)).ContinueWith(t =>
+                replyTo.Tell(new RankRegistration(self, address, t.IsCompletedSuccessfully ? t.Result : null)), TaskContinuationOptions.ExecuteSynchronously);
+        });
+        Receive<JoinGeneration>(Join);
+        Receive<Begun>(Begin);
+        Receive<BeginFailed>(f =>
+        {
+            if (f.Generation != _join?.Generation || _forming is null) return; // replaced or aborted meanwhile (and reported then)
+            _forming = null;
+            _servable = null;
+            var cause = TrainingFailure.Unwrap(f.Cause);
+            if (cause is RingBrokenException)
+            {
+                _log.Warning("generation {0}: the ring did not form: {1}", f.Generation, cause.Message);
+                Report(RankStopReason.RingBroken, cause.Message);
+                return;
+            }
+            _replica.Drop();
+            _log.Error("generation {0}: could not start: {1}", f.Generation, cause.Message);
+            _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
+        });
+        Receive<TrainingBatch>(_ => _training && Sender.Equals(_batcher), batch =>
+        {
+            var generation = _join!.Generation;
+            bool pause = _pause;
+            _stepInFlight = true;
+            _replica.Run(r => r.Session!.Step(batch, pause)).ContinueWith(t => t.IsCompletedSuccessfully
+                ? (object)new Stepped(generation, t.Result)
+                : new StepFailed(generation, t.Exception ?? (Exception)new OperationCanceledException("the step was dropped")),
+                TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        });
+        Receive<Stepped>(s =>
+        {
+            _stepInFlight = false;
+            if (s.Generation != _join?.Generation || !_training) return;
+            var done = s.Done;
+            _batcher!.Tell(new RequestBatches(1));
+            _rateSteps++;
+            if (_join.Index == 0)
+            {
+                var rate = _rateSteps / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
+                _supervisor.Tell(new TrainingProgress(_join.Phase.Index, Settings.Curriculum.Count, _epoch, _join.Phase.Epochs, done.Step,
+                    done.Position, Settings.TrainEntries.Count, done.Loss, rate));
+                if (done.Checkpoint is { } c) _supervisor.Tell(new CommitCheckpoint(c, s.Generation));
+            }
+            if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, s.Generation, _join.Index, done.Step, false, hash));
+            if (done.Paused) StopTraining(RankStopReason.Paused, $"after step {done.Step}");
+        });
+        Receive<StepFailed>(f =>
+        {
+            _stepInFlight = false;
+            if (f.Generation != _join?.Generation || !_training) return; // aborted or replaced: already reported
+            var cause = TrainingFailure.Unwrap(f.Cause);
+            if (cause is RingBrokenException)
+            {
+                _log.Warning("generation {0}: {1}", f.Generation, cause.Message);
+                StopTraining(RankStopReason.RingBroken, cause.Message);
+                return;
+            }
+            if (cause is OperationCanceledException) return;
+            _log.Error("training failed: {0}", cause.Message);
+            Leave();
+            _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
+            _replica.Drop();
+        });
+        Receive<EpochDrained>(d => _training && Sender.Equals(_batcher), drained =>
+        {
+            var generation = _join!.Generation;
+            _stepInFlight = true;
+            _replica.Run(r => r.Session!.EndEpoch(drained)).ContinueWith(t => t.IsCompletedSuccessfully
+                ? (object)new EpochEnded(generation, t.Result)
+                : new StepFailed(generation, t.Exception ?? (Exception)new OperationCanceledException("dropped")),
+                TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        });
+        Receive<EpochEnded>(e =>
+        {
+            _stepInFlight = false;
+            if (e.Generation != _join?.Generation || !_training) return;
+            var done = e.Done;
+            if (_join.Index == 0) _supervisor.Tell(new CommitCheckpoint(done.Checkpoint!, e.Generation));
+            if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, e.Generation, _join.Index, done.Step, true, hash));
+            if (done.PhaseDone) StopTraining(RankStopReason.PhaseTrained, "");
+            else
+            {
+                _epoch++;
+                _batcher!.Tell(new StartEpoch(_epoch, 0));
+            }
+        });
+        Receive<PauseGeneration>(p =>
+        {
+            _supervisor = Sender;
+            if (_join is { } j && j.RunIndex == p.RunIndex && j.Generation == p.Generation && (_training || _forming is not null))
+            {
+                _pause = true; // rides in the next step's all-reduce: every member stops after the same step
+                return;
+            }
+            Report(RankStopReason.Paused, "not training", p.Generation);
+        });
+        Receive<AbortGeneration>(a =>
+        {
+            _supervisor = Sender;
+            if (_join is not { } j || j.RunIndex != a.RunIndex || j.Generation != a.Generation) return;
+            bool wasActive = _training || _forming is not null;
+            Leave(); // a step in the all-reduce fails at once; forming is called off
+            if (!a.KeepState) _replica.Drop();
+            if (wasActive) Report(RankStopReason.RingBroken, "aborted: a member is gone");
+        });
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(_batcher) && _training)
+            {
+                // a pipeline stage failed past its ClipGuard and lost work the batch order waits for: a fault
+                var generation = _join!.Generation;
+                var cause = _childFailure ?? new InvalidOperationException("the training pipeline stopped");
+                Leave();
+                _supervisor.Tell(WithGeneration(TrainingFailure.Report("pipeline", cause, TrainingFailure.IsPermanent(cause) ? "" : $"{cause.GetType().Name}: "), generation));
+                return;
+            }
+            foreach (var (run, evaluator) in _evaluators.Where(e => e.Value.Equals(t.ActorRef)).ToList()) _evaluators.Remove(run);
+        });
+        Receive<EvaluateShard>(order =>
+        {
+            if (!_evaluators.TryGetValue(order.RunIndex, out var evaluator))
+            {
+                _evaluators[order.RunIndex] = evaluator = Context.ActorOf(Evaluator.Props(_runs[order.RunIndex]), $"evaluator-r{order.RunIndex}-{Guid.NewGuid():N}");
+                Context.Watch(evaluator);
+            }
+            evaluator.Forward(order);
+        });
+    }
+
+    RunSettings Settings => _runs[_join!.RunIndex];
+
+    TorchThread NewThread(int localRank) => new($"rank{localRank}-{_runs[0].RankDevice}");
+
+    void Join(JoinGeneration j)
+    {
+        _supervisor = Sender;
+        Leave();
+        if (_stepInFlight && j.Start.Live is null)
+        {
+            // a step still running (or hung in a native call) must not hold up a restart from the journal: leave the
+            // thread to finish it and drop its session, and go on with a new one
+            var old = _replica;
+            old.Thread.Abandon(() => old.Session?.Dispose());
+            _replica = new Replica(NewThread(_address.LocalRank));
+            _stepInFlight = false;
+        }
+        _join = j;
+        _pause = false;
+        var settings = _runs[j.RunIndex];
+        var cancel = (_forming = new CancellationTokenSource()).Token;
+        var endpoint = _endpoint;
+        var self = Self;
+        _replica.Run(r => Form(settings, r, endpoint, j, cancel)).ContinueWith(t => t.IsCompletedSuccessfully
+            ? t.Result
+            : new BeginFailed(j.Generation, t.Exception ?? (Exception)new OperationCanceledException("dropped")),
+            TaskContinuationOptions.ExecuteSynchronously).PipeTo(self);
+    }
+
+    /// <summary>
+    /// On the torch thread: the session this generation starts from — kept (this rank holds the state it continues
+    /// from), fetched from the source member, or built from the journal's start — then the ring.
+    /// </summary>
+    object Form(RunSettings settings, Replica replica, RankEndpoint endpoint, JoinGeneration j, CancellationToken cancel)
+    {
+        int world = j.Members.Count;
+        var alone = new RankRole(j.Index, world, null);
+        var held = replica.Session;
+        string from;
+        try
+        {
+            if (j.Start.Live is { } live)
+            {
+                if (held is not null && Matches(held.Live(false), live)) from = "kept in memory";
+                else
+                {
+                    if (j.Start.SourceIndex == j.Index) throw new InvalidOperationException($"generation {j.Generation}: this rank is the source but does not hold that state");
+                    replica.Session = null;
+                    held?.Dispose();
+                    var source = j.Members[j.Start.SourceIndex];
+                    var file = Path.Combine(Path.GetTempPath(), $"actortraining-state-{Environment.ProcessId}-{_address.LocalRank}-g{j.Generation}.ckpt");
+                    var clock = Stopwatch.StartNew();
+                    try
+                    {
+                        long bytes = StateTransfer.Fetch(ParseEndpoint(source.Endpoint), j.Generation, j.Index, world, file, RingTimeout, cancel);
+                        (replica.Session, _) = TrainingSession.BeginFromState(settings, replica.Thread, j.Phase, file, live, j.Generation, alone);
+                        from = $"fetched from {source} ({bytes / 1e6:F1} MB in {clock.Elapsed.TotalSeconds:F2} s)";
+                    }
+                    finally { File.Delete(file); }
+                }
+            }
+            else
+            {
+                replica.Session = null;
+                held?.Dispose();
+                (replica.Session, _) = TrainingSession.Begin(settings, replica.Thread, j.Phase, j.Start, j.Generation, alone);
+                from = j.Start.Kind;
+            }
+            var session = replica.Session!;
+            _servable = new Servable(j.Generation, session); // members that fetch their state may now take it
+            RingAllReduce? ring = null;
+            if (world > 1)
+            {
+                var right = ParseEndpoint(j.Members[(j.Index + 1) % world].Endpoint);
+                ring = new RingAllReduce(RingLinks.Join(j.Index, world, j.Generation, endpoint, right, RingTimeout, JoinTimeout, cancel));
+            }
+            var ready = session.Rejoin(j.Generation, new RankRole(j.Index, world, ring));
+            return new Begun(j.Generation, ready, ring, from);
+        }
+        catch (Exception e)
+        {
+            return new BeginFailed(j.Generation, e);
+        }
+    }
+
+    static bool Matches(LiveState mine, LiveState wanted) =>
+        (mine.RunIndex, mine.Phase, mine.Epoch, mine.Position, mine.Step, mine.ParameterHash) ==
+        (wanted.RunIndex, wanted.Phase, wanted.Epoch, wanted.Position, wanted.Step, wanted.ParameterHash);
+
+    static IPEndPoint ParseEndpoint(string endpoint) => IPEndPoint.Parse(endpoint);
+
+    void Begin(Begun b)
+    {
+        if (b.Generation != _join?.Generation || _forming is null)
+        {
+            b.Ring?.Dispose(); // replaced or aborted while it formed: the state stays, not the ring
+            return;
+        }
+        _forming = null;
+        _servable = null;
+        _ring = b.Ring;
+        _training = true;
+        _epoch = b.Ready.Epoch;
+        var j = _join;
+        var settings = Settings;
+        var share = DataShare.Slice(settings.Config.Training.BatchSize, j.Index, j.Members.Count);
+        _batcher = Context.ActorOf(Batcher.Props(settings.Pipeline(j.Phase, training: true, share), Self), $"pipeline-g{j.Generation}");
+        Context.Watch(_batcher);
+        _batcher.Tell(new StartEpoch(b.Ready.Epoch, b.Ready.Position));
+        _batcher.Tell(new RequestBatches(Prefetch));
+        _rateClock.Restart();
+        _rateSteps = 0;
+        _log.Info($"generation {j.Generation}: member {j.Index} of {j.Members.Count}, phase {j.Phase.Index} epoch {b.Ready.Epoch} " +
+            $"from position {b.Ready.Position}, step {b.Ready.Step} ({b.From})");
+        _supervisor.Tell(new GenerationReady(j.RunIndex, j.Generation, j.Index, b.From));
+    }
+
+    /// <summary>Stops taking part in the current generation: pipeline, forming, ring. What it holds stays.</summary>
+    void Leave()
+    {
+        _training = false;
+        _forming?.Cancel();
+        _forming = null;
+        _servable = null;
+        if (_batcher is not null)
+        {
+            Context.Unwatch(_batcher);
+            Context.Stop(_batcher);
+        }
+        _batcher = null;
+        _ring?.Dispose(); // a step waiting in the all-reduce fails at once
+        _ring = null;
+    }
+
+    void StopTraining(RankStopReason reason, string detail)
+    {
+        Leave();
+        Report(reason, detail);
+    }
+
+    /// <summary>Tells the supervisor this rank stopped, with the state it holds (read on the torch thread, after any step in flight).</summary>
+    void Report(RankStopReason reason, string detail, int? generation = null)
+    {
+        var (to, self) = (_supervisor, Self);
+        var (run, gen, index) = (_join?.RunIndex ?? -1, generation ?? _join?.Generation ?? -1, _join?.Index ?? -1);
+        _replica.Run(r => r.Session?.Live(false)).ContinueWith(t =>
+            to.Tell(new RankStopped(run, gen, index, reason, t.IsCompletedSuccessfully ? t.Result : null, detail), self), TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    static IControlMessage WithGeneration(IControlMessage report, int generation) =>
+        report is TrainingFaulted f ? f with { Generation = generation } : report;
+
+    /// <summary>On the endpoint's thread: a joining member asks for this rank's state for the generation being formed.</summary>
+    void ServeState(RankEndpoint.Hello hello, System.Net.Sockets.Socket socket)
+    {
+        var servable = _servable;
+        Action<Stream>? write = servable is not null && servable.Generation == hello.Generation ? servable.Session.WriteState : null;
+        try { StateTransfer.Serve(socket, write, RingTimeout); }
+        catch (Exception e) { _log.Warning("serving the training state to {0} failed: {1}", socket.RemoteEndPoint, e.Message); }
+    }
+
+    protected override void PostStop()
+    {
+        _forming?.Cancel();
+        _ring?.Dispose();
+        _endpoint.Dispose();
+        var replica = _replica;
+        replica.Thread.Abandon(() => replica.Session?.Dispose());
+    }
+
+    // A child that fails is stopped: the training pipeline's batcher (a stage failed past its ClipGuard and lost a
+    // message the batch order waits for) or an evaluator; the Terminated above turns the first into a fault.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(ex =>
+    {
+        _childFailure = TrainingFailure.Unwrap(ex);
+        return Directive.Stop;
+    });
+
+    public static Props Props(IReadOnlyList<RunSettings> runs, string node, int localRank, string bindHost) =>
+        Akka.Actor.Props.Create(() => new Rank(runs, node, localRank, bindHost));
+}

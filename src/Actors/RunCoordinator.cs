@@ -1,0 +1,160 @@
+using Akka.Actor;
+using Akka.Event;
+using ActorTraining.Messages;
+
+namespace ActorTraining.Actors;
+
+/// <summary>
+/// The experiment's one coordinator — a cluster singleton: it lives on one node at a time (the oldest) and moves to
+/// another when that node is lost, starting over from the journal. It runs the experiment's runs one after another
+/// (the curriculum, then each comparison run), each driven by a persistent <see cref="PhaseSupervisor"/> child
+/// (a finished run answers at once from its journal), keeps the roster of ranks the nodes registered
+/// (<see cref="RegisterRanks"/>; a rank whose node is removed from the cluster leaves it, through DeathWatch), and
+/// passes the roster on once ranks of <c>minNodes</c> nodes are in. What happens in the runs goes to every
+/// registered node (<see cref="RunEvent"/>), and at the end <see cref="ExperimentEnded"/>, so every node may exit.
+/// </summary>
+public sealed class RunCoordinator : ReceiveActor
+{
+    sealed record Outcome(int RunIndex, RunState? State, string? Failure);
+
+    readonly IReadOnlyList<RunSettings> _runs;
+    readonly string _runId;
+    readonly int _minNodes;
+    readonly RecoverySettings _recovery;
+    readonly ILoggingAdapter _log = Context.GetLogger();
+    readonly Dictionary<IActorRef, RankRegistration> _ranks = new();
+    readonly Dictionary<string, IActorRef> _nodes = new(); // node address → its NodeRanks, for events
+    readonly List<RunOutcome> _outcomes = [];
+    bool _open;
+    bool _reported; // the current run's supervisor told its outcome
+    int _run = -1;
+    IActorRef? _supervisor;
+    ExperimentEnded? _ended;
+
+    public RunCoordinator(IReadOnlyList<RunSettings> runs, string runId, int minNodes, RecoverySettings recovery)
+    {
+        _runs = runs;
+        _runId = runId;
+        _minNodes = minNodes;
+        _recovery = recovery;
+
+        Receive<RegisterRanks>(r =>
+        {
+            if (_ended is not null) { Sender.Tell(_ended); return; }
+            if (r.RunFingerprint != runs[0].ConfigHash)
+            {
+                _log.Warning("refused the ranks of node {0}: another configuration or data ({1}, this run is {2})", r.Node,
+                    RunFingerprint.Parse(r.RunFingerprint).Short, RunFingerprint.Parse(runs[0].ConfigHash).Short);
+                Sender.Tell(new RanksRefused($"node {r.Node} was started with another configuration or other data than the run it joined " +
+                    $"(run {RunFingerprint.Parse(runs[0].ConfigHash)}, node {RunFingerprint.Parse(r.RunFingerprint)}); every node runs the same command on the same data"));
+                return;
+            }
+            foreach (var old in _ranks.Where(kv => kv.Value.Address.Node == r.Node && !r.Ranks.Any(n => n.Rank.Equals(kv.Key))).Select(kv => kv.Key).ToList())
+            {
+                Context.Unwatch(old);
+                _ranks.Remove(old);
+            }
+            foreach (var rank in r.Ranks)
+            {
+                _ranks[rank.Rank] = rank;
+                Context.Watch(rank.Rank);
+            }
+            _nodes[r.Node] = Sender;
+            _log.Info("node {0} registered {1} rank(s) ({2}); {3} rank(s) on {4} node(s)", r.Node, r.Ranks.Count,
+                string.Join(", ", r.Ranks.Select(x => x.Address.Device + (x.Live is { } l ? $" holding step {l.Step} of generation {l.Generation}" : ""))),
+                _ranks.Count, _ranks.Values.Select(x => x.Address.Node).Distinct().Count());
+            Sender.Tell(new RanksRegistered());
+            Push();
+        });
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(_supervisor) && !_reported)
+            {
+                _reported = true;
+                Self.Tell(new Outcome(_run, null, "the phase supervisor stopped without reporting an outcome; the journal is intact — rerun to resume"));
+                return;
+            }
+            if (_ranks.Remove(t.ActorRef, out var gone))
+            {
+                _log.Warning("rank {0} left the cluster", gone.Address);
+                if (!_ranks.Values.Any(r => r.Address.Node == gone.Address.Node)) _nodes.Remove(gone.Address.Node);
+                Push();
+            }
+        });
+        Receive<Outcome>(o => o.RunIndex == _run, o =>
+        {
+            var state = o.State ?? RunState.Empty;
+            _outcomes.Add(new RunOutcome(o.RunIndex, o.Failure is null ? state.LastCheckpoint()?.Path : null, o.Failure,
+                state.Restarts.Select(x => $"{x.Component}: {x.Cause}").ToList(), state.Generations.Count));
+            if (_supervisor is not null)
+            {
+                Context.Unwatch(_supervisor);
+                Context.Stop(_supervisor);
+            }
+            _supervisor = null;
+            if (o.Failure is null && _run + 1 < _runs.Count) StartRun(_run + 1);
+            else End();
+        });
+        // what the current run's supervisor tells: its outcome, and everything else for the nodes to show
+        Receive<RunCompleted>(_ => Sender.Equals(_supervisor) && !_reported, c =>
+        {
+            _reported = true;
+            Broadcast(new RunEvent(_run, c));
+            var run = _run;
+            _supervisor!.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(30))
+                .ContinueWith(t => new Outcome(run, t.IsCompletedSuccessfully ? t.Result : null, null), TaskContinuationOptions.ExecuteSynchronously)
+                .PipeTo(Self);
+        });
+        Receive<RunFailed>(_ => Sender.Equals(_supervisor) && !_reported, f =>
+        {
+            _reported = true;
+            Broadcast(new RunEvent(_run, f));
+            var run = _run;
+            _supervisor!.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(5))
+                .ContinueWith(t => new Outcome(run, t.IsCompletedSuccessfully ? t.Result : null, f.Reason), TaskContinuationOptions.ExecuteSynchronously)
+                .PipeTo(Self);
+        });
+        Receive<IControlMessage>(_ => Sender.Equals(_supervisor), e => Broadcast(new RunEvent(_run, e)));
+    }
+
+    protected override void PreStart() => StartRun(0);
+
+    void StartRun(int index)
+    {
+        _run = index;
+        _reported = false;
+        var settings = _runs[index];
+        _supervisor = Context.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(_runId, index), settings, Self, _recovery), $"run-r{index}");
+        Context.Watch(_supervisor);
+        _supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan()));
+        Push();
+    }
+
+    void Push()
+    {
+        if (!_open && _ranks.Values.Select(r => r.Address.Node).Distinct().Count() >= _minNodes)
+        {
+            _open = true;
+            _log.Info("ranks of {0} node(s) are in (at least {1} wanted): training may start", _ranks.Values.Select(r => r.Address.Node).Distinct().Count(), _minNodes);
+        }
+        if (_open) _supervisor?.Tell(new PhaseSupervisor.Roster(_ranks.Values.ToList()));
+    }
+
+    void End()
+    {
+        _ended = new ExperimentEnded(_outcomes.ToList());
+        _log.Info("the experiment ended: {0}", string.Join("; ", _outcomes.Select(o => $"run {o.RunIndex + 1} {(o.Failure is null ? "completed" : "failed")}")));
+        Broadcast(_ended);
+    }
+
+    void Broadcast(IControlMessage message)
+    {
+        foreach (var node in _nodes.Values) node.Tell(message);
+    }
+
+    // A supervisor that fails stops (it says why before it does); the run's outcome then is its failure.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    public static Props Props(IReadOnlyList<RunSettings> runs, string runId, int minNodes, RecoverySettings recovery) =>
+        Akka.Actor.Props.Create(() => new RunCoordinator(runs, runId, minNodes, recovery));
+}

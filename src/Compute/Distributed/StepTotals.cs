@@ -1,0 +1,13 @@
+namespace ActorTraining.Compute.Distributed;
+
+/// <summary>
+/// What one step adds up over the ranks besides the gradients, carried in the same all-reduce: the summed loss of the
+/// samples trained (mean loss × samples), how many samples were trained and how many clips of the batch could not be
+/// read, and whether any rank was asked to pause — so every rank sees the same answer after the same step and they
+/// all stop together, with no extra round trip.
+/// </summary>
+public readonly record struct StepTotals(double LossSum, int Samples, int Skipped, bool Pause)
+{
+    /// <summary>The global batch's mean loss (NaN when no sample of it could be read).</summary>
+    public double MeanLoss => Samples > 0 ? LossSum / Samples : double.NaN;
+}

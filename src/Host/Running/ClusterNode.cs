@@ -1,0 +1,73 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
+using ActorTraining.Actors;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ActorTraining.Host.Running;
+
+/// <summary>Where this node is and how it finds the cluster: <c>--node</c>, <c>--seed-nodes</c>, <c>--min-nodes</c>.</summary>
+public sealed record NodeOptions(string Host, int Port, IReadOnlyList<(string Host, int Port)> SeedNodes, int MinNodes)
+{
+    /// <summary>A node alone, on loopback with a port the system picks: the default `train`.</summary>
+    public static readonly NodeOptions Alone = new("127.0.0.1", 0, [], 1);
+
+    public bool IsCluster => SeedNodes.Count > 0;
+}
+
+/// <summary>
+/// The `train` process as a node of its run's cluster, wired with Akka.Hosting: remoting bound to <c>--node</c>,
+/// clustering with the seed nodes (a node alone joins itself) and the timings of cluster.hocon, the journal in SQLite
+/// or PostgreSQL, the run's <see cref="RunCoordinator"/> as a cluster singleton with its proxy, and this node's
+/// <see cref="NodeRanks"/> and listener. Configuration and wiring only.
+/// </summary>
+public static class ClusterNode
+{
+    public const string SystemName = "actortraining";
+    public const string CoordinatorName = "run-coordinator";
+
+    /// <summary>The Akka address of a node at host:port.</summary>
+    public static string AddressOf(string host, int port) => $"akka.tcp://{SystemName}@{host}:{port}";
+
+    public static IHost Build(NodeOptions node, string runDirectory, string runId, string? postgres, bool verbose,
+        IReadOnlyList<RunSettings> runs, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, RecoverySettings recovery,
+        Func<ActorSystem, IActorRef> listener)
+    {
+        var stores = PersistenceConfig.StoresOf(runDirectory, postgres);
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddAkka(SystemName, akka =>
+        {
+            akka.AddHocon(ActorSystemFactory.Logging(verbose), HoconAddMode.Prepend)
+                .AddHocon(ActorSystemFactory.ClusterConfig(), HoconAddMode.Append)
+                .AddHocon(PipelineDispatcher.Config(), HoconAddMode.Append)
+                .AddHocon(ConfigurationFactory.ParseString(MessageSerializer.Config), HoconAddMode.Append)
+                .AddHocon(ConfigurationFactory.ParseString($"akka.persistence.journal.sql.parallelism = {stores.Parallelism}"), HoconAddMode.Prepend)
+                .WithRemoting(node.Host, node.Port)
+                .WithClustering(new ClusterOptions
+                {
+                    SeedNodes = node.SeedNodes.Select(s => AddressOf(s.Host, s.Port)).ToArray(),
+                    MinimumNumberOfMembers = node.MinNodes,
+                })
+                .WithSqlPersistence(
+                    new SqlJournalOptions(isDefaultPlugin: true) { ConnectionString = stores.Journal, ProviderName = stores.Provider, AutoInitialize = true },
+                    new SqlSnapshotOptions(isDefaultPlugin: true) { ConnectionString = stores.Snapshots, ProviderName = stores.Provider, AutoInitialize = true })
+                .WithSingleton<RunCoordinator>(CoordinatorName, RunCoordinator.Props(runs, runId, node.MinNodes, recovery),
+                    new ClusterSingletonOptions(), createProxyToo: true)
+                .WithActors((system, registry) =>
+                {
+                    var cluster = Cluster.Get(system);
+                    if (!node.IsCluster) cluster.Join(cluster.SelfAddress); // alone: a cluster of one
+                    var self = cluster.SelfAddress;
+                    var monitor = listener(system);
+                    system.ActorOf(NodeRanks.Props($"{self.Host}:{self.Port}", runsByRank, node.Host, runs[0].ConfigHash,
+                        registry.Get<RunCoordinator>(), monitor), "ranks");
+                });
+        });
+        return builder.Build();
+    }
+}

@@ -1,0 +1,10 @@
+namespace ActorTraining.Messages;
+
+/// <summary>
+/// An epoch's running totals so far, the same on every rank (they are summed in the all-reduce): trainer wall and
+/// idle seconds, summed loss, samples trained, training FLOPs, clips skipped as unreadable.
+/// </summary>
+public sealed record EpochTotals(double WallSeconds, double IdleSeconds, double LossSum, long Samples, double Flops, int Skipped)
+{
+    public static readonly EpochTotals Zero = new(0, 0, 0, 0, 0, 0);
+}
