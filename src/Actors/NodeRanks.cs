@@ -64,6 +64,7 @@ public sealed class NodeRanks : ReceiveActor, IWithTimers
             _coordinator = null;
             Self.Tell(new Register());
         });
+        Receive<Terminated>(_ => { }); // the coordinator of an ended experiment, going with the cluster
         Receive<RanksRefused>(r =>
         {
             _ended = true;

@@ -384,16 +384,6 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
-    // A bug in the supervisor itself: a restarted instance would wait for a StartRun nobody sends again. Say so and
-    // stop; the journal is intact, and rerunning `train` resumes.
-    protected override void PreRestart(Exception reason, object message)
-    {
-        _listener.Tell(new RunFailed($"the phase supervisor failed: {TrainingFailure.Describe(reason)} — the journal is intact; rerun to resume"));
-        base.PreRestart(reason, message);
-    }
-
-    protected override void PostRestart(Exception reason) => Context.Stop(Self);
-
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
         _listener.Tell(new RunFailed($"could not read the run journal: {reason.Message}"));

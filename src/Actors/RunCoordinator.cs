@@ -27,6 +27,7 @@ public sealed class RunCoordinator : ReceiveActor
     readonly List<RunOutcome> _outcomes = [];
     bool _open;
     bool _reported; // the current run's supervisor told its outcome
+    Exception? _supervisorFailure;
     int _run = -1;
     IActorRef? _supervisor;
     ExperimentEnded? _ended;
@@ -71,7 +72,9 @@ public sealed class RunCoordinator : ReceiveActor
             if (t.ActorRef.Equals(_supervisor) && !_reported)
             {
                 _reported = true;
-                Self.Tell(new Outcome(_run, null, "the phase supervisor stopped without reporting an outcome; the journal is intact — rerun to resume"));
+                Self.Tell(new Outcome(_run, null, _supervisorFailure is { } failure
+                    ? $"the phase supervisor failed: {TrainingFailure.Describe(failure)} — the journal is intact; rerun to resume"
+                    : "the phase supervisor stopped without reporting an outcome; the journal is intact — rerun to resume"));
                 return;
             }
             if (_ranks.Remove(t.ActorRef, out var gone))
@@ -123,6 +126,7 @@ public sealed class RunCoordinator : ReceiveActor
     {
         _run = index;
         _reported = false;
+        _supervisorFailure = null;
         var settings = _runs[index];
         _supervisor = Context.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(_runId, index), settings, Self, _recovery), $"run-r{index}");
         Context.Watch(_supervisor);
@@ -152,8 +156,13 @@ public sealed class RunCoordinator : ReceiveActor
         foreach (var node in _nodes.Values) node.Tell(message);
     }
 
-    // A supervisor that fails stops (it says why before it does); the run's outcome then is its failure.
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+    // A supervisor that fails (a bug in it) is stopped, not restarted: a restarted one would wait for a StartRun nobody
+    // sends again. The run's outcome then is that failure; its journal is intact, and rerunning `train` resumes.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(ex =>
+    {
+        _supervisorFailure = ex;
+        return Directive.Stop;
+    });
 
     public static Props Props(IReadOnlyList<RunSettings> runs, string runId, int minNodes, RecoverySettings recovery) =>
         Akka.Actor.Props.Create(() => new RunCoordinator(runs, runId, minNodes, recovery));

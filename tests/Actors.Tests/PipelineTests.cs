@@ -101,4 +101,45 @@ public sealed class PipelineTests : TestKit, IClassFixture<PipelineTests.Corpus>
         Assert.Equal(5 * 32 * 64, pooled[0].Inputs.Length);
     }
 
+    /// <summary>
+    /// Each rank's pipeline decodes only its part of every global batch: 3 ranks over a batch of 5 (parts 2/2/1) and 2
+    /// ranks over one of 4 give, batch by batch, exactly the single pipeline's rows — same positions, same bytes — and
+    /// every rank gets every batch, even one whose part is empty (the last batch of 4 positions split 5 ways).
+    /// </summary>
+    [Fact]
+    public void RanksReadOnlyTheirPartOfEachGlobalBatchAndTogetherTheWhole()
+    {
+        var (train, _, labels) = _corpus.Data; // 24 clips
+        foreach (var (batchSize, world) in new[] { (5, 3), (4, 2), (5, 5) })
+        {
+            var (whole, _) = Epoch(TestCorpus.Spec(train, labels, workers: 2, batchSize: batchSize), epoch: 3, from: 0);
+            var parts = Enumerable.Range(0, world).Select(r =>
+                Epoch(TestCorpus.Spec(train, labels, workers: 2, batchSize: batchSize, share: Compute.Distributed.DataShare.Slice(batchSize, r, world)), 3, 0).Batches).ToList();
+            Assert.All(parts, p => Assert.Equal(whole.Count, p.Count));
+            for (int k = 0; k < whole.Count; k++)
+            {
+                Assert.All(parts, p => Assert.Equal((k, whole[k].EndPosition), (p[k].Batch, p[k].EndPosition)));
+                Assert.Equal(whole[k].Positions, parts.SelectMany(p => p[k].Positions));
+                Assert.Equal(whole[k].Inputs, parts.SelectMany(p => p[k].Inputs));
+                Assert.Equal(whole[k].Targets, parts.SelectMany(p => p[k].Targets));
+            }
+            _output.WriteLine($"batch {batchSize}, {world} ranks: parts of the last batch {string.Join("/", parts.Select(p => p[^1].Size))}");
+        }
+    }
+
+    [Fact]
+    public void AnEvaluationShardReadsWholeBatchesAndTheShardsTogetherTheSet()
+    {
+        var (train, _, labels) = _corpus.Data;
+        var (whole, _) = Epoch(TestCorpus.Spec(train, labels, workers: 1, batchSize: 5, training: false), 0, 0);
+        var shards = Enumerable.Range(0, 2).Select(s =>
+            Epoch(TestCorpus.Spec(train, labels, workers: 1, batchSize: 5, training: false, share: Compute.Distributed.DataShare.Stripe(5, s, 2)), 0, 0).Batches).ToList();
+        Assert.Equal([0L, 2, 4], shards[0].Select(b => b.Batch));
+        Assert.Equal([1L, 3], shards[1].Select(b => b.Batch));
+        foreach (var b in shards.SelectMany(x => x))
+        {
+            Assert.Equal(whole[(int)b.Batch].Positions, b.Positions);
+            Assert.Equal(whole[(int)b.Batch].Inputs, b.Inputs);
+        }
+    }
 }

@@ -33,7 +33,7 @@ public sealed class TrainedRunFixture : IDisposable
         Train = Cli.RunIn(Dir, TimeSpan.FromMinutes(4), "train", "--config", Config, "--run-dir", RunDir);
     }
 
-    public string FinalCheckpoint => Directory.GetFiles(Path.Combine(RunDir, "checkpoints"), "r0-p1-*-end.ckpt").Single();
+    public string FinalCheckpoint => Directory.GetFiles(Path.Combine(RunDir, "checkpoints"), "r0-p1-*-end*.ckpt").Single();
 
     public void Dispose()
     {

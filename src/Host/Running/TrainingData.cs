@@ -25,6 +25,7 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
 
     static FileStream LockRunDirectory(string runDirectory)
     {
+        Directory.CreateDirectory(runDirectory);
         var path = Path.Combine(runDirectory, ".data.lock");
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(30);
         while (true)
