@@ -41,6 +41,14 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
 
     sealed record WatchdogTick;
     sealed record RestartNow(int Generation);
+    sealed record Settled;
+
+    /// <summary>
+    /// How long a supervisor that took over a run in progress (its coordinator moved to this node) waits for the ranks
+    /// of the last generation that are still in the cluster to register again, before it forms a generation without
+    /// them (they would join it through a pause and a state transfer).
+    /// </summary>
+    static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(5);
 
     /// <summary>A formed generation and what its members have said since.</summary>
     sealed class Members(int number, IReadOnlyList<RankRegistration> ranks, int phase)
@@ -62,6 +70,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     readonly RunSettings _settings;
     readonly IActorRef _listener;
     readonly RecoverySettings _recovery;
+    readonly int _minNodes;
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Stopwatch _sinceProgress = new();
     readonly MetricsLog _metrics;
@@ -73,6 +82,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     bool _restarting;     // waiting out a restart's back-off
     bool _fromJournal;    // the next generation starts from the journal (after a fault)
     bool _started;
+    DateTime _settleUntil;
     int _round;
     readonly Dictionary<(int Phase, int Epoch), Evaluation> _evaluations = new();
     readonly Dictionary<(long Step, bool EpochEnd), Dictionary<int, string>> _hashes = new();
@@ -81,9 +91,12 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public PhaseSupervisor(string persistenceId, RunSettings settings, IActorRef listener, RecoverySettings recovery)
+    /// <param name="minNodes">Nodes whose ranks must be in before the run's first generation (`--min-nodes`); once the run
+    /// has trained, it goes on with whoever is there.</param>
+    public PhaseSupervisor(string persistenceId, RunSettings settings, IActorRef listener, RecoverySettings recovery, int minNodes = 1)
     {
         PersistenceId = persistenceId;
+        _minNodes = minNodes;
         _settings = settings;
         _listener = listener;
         _recovery = recovery;
@@ -101,6 +114,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 return;
             }
             _started = true;
+            _settleUntil = DateTime.UtcNow + SettleTime;
             _metrics.Write(_state, _log); // epochs a crash kept from the log
             if (_state.Completed)
             {
@@ -159,7 +173,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         Command<WatchdogTick>(_ =>
         {
             if (_restarting || _state.Completed || _state.GaveUp is not null) return;
-            bool expecting = _generation?.Training == true || _evaluations.Count > 0;
+            bool expecting = _generation?.Training == true || _evaluations.Count > 0 || _busy.Count > 0;
             if (expecting && _sinceProgress.Elapsed.TotalSeconds > _recovery.StallTimeoutSeconds)
                 Self.Tell(new TrainingFaulted("watchdog",
                     $"no training step and no evaluation batch for {_sinceProgress.Elapsed.TotalSeconds:F0} s (stall timeout {_recovery.StallTimeoutSeconds:F0} s)"));
@@ -169,6 +183,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             _restarting = false;
             Consider();
         });
+        Command<Settled>(_ => Consider());
         Command<GetRunState>(_ => Sender.Tell(_state));
         Command<Terminated>(_ => { }); // collectors end themselves
     }
@@ -243,6 +258,18 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         if (!_started || _state.Completed || _state.GaveUp is not null || _restarting) return;
         DispatchEvaluations();
         if (_roster.Count == 0 || _state.TrainOrder() is null) return;
+        int nodes = _roster.Select(r => r.Address.Node).Distinct().Count();
+        if (_state.Generations.Count == 0 && nodes < _minNodes)
+        {
+            _log.Info("ranks of {0} node(s) are in; waiting for {1} before the run's first generation", nodes, _minNodes);
+            return;
+        }
+        if (_generation is null && DateTime.UtcNow < _settleUntil && MissingMembers() is { Count: > 0 } missing)
+        {
+            _log.Info("waiting up to {0:F1} s for the ranks of {1} to register again", (_settleUntil - DateTime.UtcNow).TotalSeconds, string.Join(", ", missing));
+            Timers.StartSingleTimer("settle", new Settled(), _settleUntil - DateTime.UtcNow);
+            return;
+        }
         // survivors' states are only complete once every one of them stopped; after a fault nothing they hold counts
         if (!_fromJournal && (_generation?.Training == true || _busy.Count > 0)) return;
         var ranks = _roster.OrderBy(r => r.Address.Node, StringComparer.Ordinal).ThenBy(r => r.Address.LocalRank).ToList();
@@ -266,6 +293,17 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             var present = _roster.Select(r => r.Rank).ToHashSet();
             if (ranks.Any(r => !present.Contains(r.Rank))) Update(_roster); // one left while this was persisted
         });
+    }
+
+    /// <summary>Nodes of the last journaled generation that are still members of the cluster but have no rank registered here.</summary>
+    IReadOnlyList<string> MissingMembers()
+    {
+        if (_state.Generations.LastOrDefault() is not { } last || Context.System is not ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider }) return [];
+        var up = Akka.Cluster.Cluster.Get(Context.System).State.Members
+            .Where(m => m.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp or Akka.Cluster.MemberStatus.Joining)
+            .Select(m => $"{m.Address.Host}:{m.Address.Port}").ToHashSet();
+        var registered = _roster.Select(r => r.Address.Node).ToHashSet();
+        return last.Members.Select(m => m.Node).Distinct().Where(n => up.Contains(n) && !registered.Contains(n)).ToList();
     }
 
     /// <summary>Deals every epoch end still to evaluate over all ranks (each takes every n-th batch).</summary>
@@ -397,6 +435,6 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         return Directive.Stop;
     });
 
-    public static Props Props(string persistenceId, RunSettings settings, IActorRef listener, RecoverySettings recovery) =>
-        Akka.Actor.Props.Create(() => new PhaseSupervisor(persistenceId, settings, listener, recovery));
+    public static Props Props(string persistenceId, RunSettings settings, IActorRef listener, RecoverySettings recovery, int minNodes = 1) =>
+        Akka.Actor.Props.Create(() => new PhaseSupervisor(persistenceId, settings, listener, recovery, minNodes));
 }

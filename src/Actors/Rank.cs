@@ -67,6 +67,7 @@ public sealed class Rank : ReceiveActor
     RingAllReduce? _ring;
     IActorRef? _batcher;
     bool _training, _stepInFlight, _pause;
+    readonly Queue<IPipelineMessage> _waiting = new(); // batches (and the epoch's end) ready for the torch thread
     int _epoch;
     readonly Stopwatch _rateClock = new();
     long _rateSteps;
@@ -105,15 +106,11 @@ public sealed class Rank : ReceiveActor
             _log.Error("generation {0}: could not start: {1}", f.Generation, cause.Message);
             _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
         });
+        // one step at a time on the torch thread, so a pause asked for between two steps rides in the very next one
         Receive<TrainingBatch>(_ => _training && Sender.Equals(_batcher), batch =>
         {
-            var generation = _join!.Generation;
-            bool pause = _pause;
-            _stepInFlight = true;
-            _replica.Run(r => r.Session!.Step(batch, pause)).ContinueWith(t => t.IsCompletedSuccessfully
-                ? (object)new Stepped(generation, t.Result)
-                : new StepFailed(generation, t.Exception ?? (Exception)new OperationCanceledException("the step was dropped")),
-                TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+            _waiting.Enqueue(batch);
+            Next();
         });
         Receive<Stepped>(s =>
         {
@@ -130,7 +127,8 @@ public sealed class Rank : ReceiveActor
                 if (done.Checkpoint is { } c) _supervisor.Tell(new CommitCheckpoint(c, s.Generation));
             }
             if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, s.Generation, _join.Index, done.Step, false, hash));
-            if (done.Paused) StopTraining(RankStopReason.Paused, $"after step {done.Step}");
+            if (done.Paused) StopTraining(RankStopReason.Paused, $"after step {done.Step}, position {done.Position}");
+            else Next();
         });
         Receive<StepFailed>(f =>
         {
@@ -151,12 +149,8 @@ public sealed class Rank : ReceiveActor
         });
         Receive<EpochDrained>(d => _training && Sender.Equals(_batcher), drained =>
         {
-            var generation = _join!.Generation;
-            _stepInFlight = true;
-            _replica.Run(r => r.Session!.EndEpoch(drained)).ContinueWith(t => t.IsCompletedSuccessfully
-                ? (object)new EpochEnded(generation, t.Result)
-                : new StepFailed(generation, t.Exception ?? (Exception)new OperationCanceledException("dropped")),
-                TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+            _waiting.Enqueue(drained);
+            Next();
         });
         Receive<EpochEnded>(e =>
         {
@@ -170,6 +164,7 @@ public sealed class Rank : ReceiveActor
             {
                 _epoch++;
                 _batcher!.Tell(new StartEpoch(_epoch, 0));
+                Next();
             }
         });
         Receive<PauseGeneration>(p =>
@@ -218,6 +213,30 @@ public sealed class Rank : ReceiveActor
     RunSettings Settings => _runs[_join!.RunIndex];
 
     TorchThread NewThread(int localRank) => new($"rank{localRank}-{_runs[0].RankDevice}");
+
+    /// <summary>Gives the torch thread the next batch (or the epoch's end) once it finished the last.</summary>
+    void Next()
+    {
+        if (_stepInFlight || !_training || _waiting.Count == 0) return;
+        var generation = _join!.Generation;
+        _stepInFlight = true;
+        switch (_waiting.Dequeue())
+        {
+            case TrainingBatch batch:
+                bool pause = _pause;
+                _replica.Run(r => r.Session!.Step(batch, pause)).ContinueWith(t => t.IsCompletedSuccessfully
+                    ? (object)new Stepped(generation, t.Result)
+                    : new StepFailed(generation, t.Exception ?? (Exception)new OperationCanceledException("the step was dropped")),
+                    TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+                break;
+            case EpochDrained drained:
+                _replica.Run(r => r.Session!.EndEpoch(drained)).ContinueWith(t => t.IsCompletedSuccessfully
+                    ? (object)new EpochEnded(generation, t.Result)
+                    : new StepFailed(generation, t.Exception ?? (Exception)new OperationCanceledException("dropped")),
+                    TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+                break;
+        }
+    }
 
     void Join(JoinGeneration j)
     {
@@ -336,6 +355,7 @@ public sealed class Rank : ReceiveActor
     void Leave()
     {
         _training = false;
+        _waiting.Clear();
         _forming?.Cancel();
         _forming = null;
         _servable = null;

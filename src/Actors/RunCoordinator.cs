@@ -10,7 +10,7 @@ namespace ActorTraining.Actors;
 /// (the curriculum, then each comparison run), each driven by a persistent <see cref="PhaseSupervisor"/> child
 /// (a finished run answers at once from its journal), keeps the roster of ranks the nodes registered
 /// (<see cref="RegisterRanks"/>; a rank whose node is removed from the cluster leaves it, through DeathWatch), and
-/// passes the roster on once ranks of <c>minNodes</c> nodes are in. What happens in the runs goes to every
+/// passes the roster on to the current run's supervisor. What happens in the runs goes to every
 /// registered node (<see cref="RunEvent"/>), and at the end <see cref="ExperimentEnded"/>, so every node may exit.
 /// </summary>
 public sealed class RunCoordinator : ReceiveActor
@@ -25,7 +25,6 @@ public sealed class RunCoordinator : ReceiveActor
     readonly Dictionary<IActorRef, RankRegistration> _ranks = new();
     readonly Dictionary<string, IActorRef> _nodes = new(); // node address → its NodeRanks, for events
     readonly List<RunOutcome> _outcomes = [];
-    bool _open;
     bool _reported; // the current run's supervisor told its outcome
     Exception? _supervisorFailure;
     int _run = -1;
@@ -50,6 +49,7 @@ public sealed class RunCoordinator : ReceiveActor
                     $"(run {RunFingerprint.Parse(runs[0].ConfigHash)}, node {RunFingerprint.Parse(r.RunFingerprint)}); every node runs the same command on the same data"));
                 return;
             }
+            bool known = r.Ranks.All(x => _ranks.TryGetValue(x.Rank, out var had) && had == x) && _nodes.TryGetValue(r.Node, out var from) && from.Equals(Sender);
             foreach (var old in _ranks.Where(kv => kv.Value.Address.Node == r.Node && !r.Ranks.Any(n => n.Rank.Equals(kv.Key))).Select(kv => kv.Key).ToList())
             {
                 Context.Unwatch(old);
@@ -61,11 +61,12 @@ public sealed class RunCoordinator : ReceiveActor
                 Context.Watch(rank.Rank);
             }
             _nodes[r.Node] = Sender;
-            _log.Info("node {0} registered {1} rank(s) ({2}); {3} rank(s) on {4} node(s)", r.Node, r.Ranks.Count,
-                string.Join(", ", r.Ranks.Select(x => x.Address.Device + (x.Live is { } l ? $" holding step {l.Step} of generation {l.Generation}" : ""))),
-                _ranks.Count, _ranks.Values.Select(x => x.Address.Node).Distinct().Count());
+            if (!known) // a registration sent again (retried, or buffered twice by the singleton proxy) changes nothing
+                _log.Info("node {0} registered {1} rank(s) ({2}); {3} rank(s) on {4} node(s)", r.Node, r.Ranks.Count,
+                    string.Join(", ", r.Ranks.Select(x => x.Address.Device + (x.Live is { } l ? $" holding step {l.Step} of generation {l.Generation}" : ""))),
+                    _ranks.Count, _ranks.Values.Select(x => x.Address.Node).Distinct().Count());
             Sender.Tell(new RanksRegistered());
-            Push();
+            if (!known) Push();
         });
         Receive<Terminated>(t =>
         {
@@ -79,7 +80,7 @@ public sealed class RunCoordinator : ReceiveActor
             }
             if (_ranks.Remove(t.ActorRef, out var gone))
             {
-                _log.Warning("rank {0} left the cluster", gone.Address);
+                if (_ended is null) _log.Warning("rank {0} left the cluster", gone.Address);
                 if (!_ranks.Values.Any(r => r.Address.Node == gone.Address.Node)) _nodes.Remove(gone.Address.Node);
                 Push();
             }
@@ -128,21 +129,13 @@ public sealed class RunCoordinator : ReceiveActor
         _reported = false;
         _supervisorFailure = null;
         var settings = _runs[index];
-        _supervisor = Context.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(_runId, index), settings, Self, _recovery), $"run-r{index}");
+        _supervisor = Context.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(_runId, index), settings, Self, _recovery, _minNodes), $"run-r{index}");
         Context.Watch(_supervisor);
         _supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan()));
         Push();
     }
 
-    void Push()
-    {
-        if (!_open && _ranks.Values.Select(r => r.Address.Node).Distinct().Count() >= _minNodes)
-        {
-            _open = true;
-            _log.Info("ranks of {0} node(s) are in (at least {1} wanted): training may start", _ranks.Values.Select(r => r.Address.Node).Distinct().Count(), _minNodes);
-        }
-        if (_open) _supervisor?.Tell(new PhaseSupervisor.Roster(_ranks.Values.ToList()));
-    }
+    void Push() => _supervisor?.Tell(new PhaseSupervisor.Roster(_ranks.Values.ToList()));
 
     void End()
     {

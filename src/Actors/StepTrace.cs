@@ -5,7 +5,7 @@ namespace ActorTraining.Actors;
 /// <summary>
 /// For the cluster tests and the failover benchmark: when the undocumented environment variable <see cref="Variable"/>
 /// names a directory, every rank appends one JSON line per step it took to its own file there — which generation, which
-/// member of how many, which global batch of which epoch, the positions it trained, the step after it, the wall
+/// member of how many, which global batch of which epoch, the positions it trained, the step after it, the global loss, the wall
 /// clock — flushed line by line, so a node killed with -9 leaves every step it took. Outside tests it is unset and
 /// costs a null check.
 /// </summary>
@@ -15,7 +15,7 @@ public static class StepTrace
 
     /// <summary>One step as a member took it.</summary>
     public sealed record Line(long UnixMs, int Pid, int Run, int Phase, int Generation, int World, int Member, int Epoch, long Batch,
-        long Step, long EndPosition, long[] Positions, int Samples, bool Taken);
+        long Step, long EndPosition, long[] Positions, int Samples, bool Taken, double Loss);
 
     static readonly string? Directory = Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } d ? d : null;
     static readonly object Gate = new();

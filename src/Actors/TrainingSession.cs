@@ -229,7 +229,7 @@ public sealed class TrainingSession : IDisposable
         if (StepTrace.Enabled)
             StepTrace.Write($"rank{_settings.RankDevice.Name.Replace(':', '-')}-{_thread.Name}", new StepTrace.Line(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
                 Environment.ProcessId, _settings.RunIndex, _phase.Index, _generation, _role.World, _role.Rank, _epoch, batch.Batch, _step,
-                batch.EndPosition, batch.Positions, totals.Samples, totals.Samples > 0));
+                batch.EndPosition, batch.Positions, totals.Samples, totals.Samples > 0, totals.MeanLoss));
         _position = batch.EndPosition;
         _lossSum += totals.LossSum;
         _samples += totals.Samples;

@@ -5,7 +5,7 @@ using Akka.Event;
 namespace ActorTraining.Host.Running;
 
 /// <summary>
-/// The actor systems' logger in the CLI: one line per event on stdout, `[LEVEL] message`. The exception an event
+/// The actor systems' logger in the CLI: one line per event on stdout, `[LEVEL] message` (`[LEVEL hh:mm:ss.fff]` with --verbose). The exception an event
 /// carries (Akka's own logger prints its type, message and stack trace) is shown only with --verbose
 /// (<see cref="VerboseKey"/>): a user reads what happened in words, a bug report gets the details.
 /// </summary>
@@ -20,7 +20,9 @@ public sealed class CliLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessa
         Receive<LogEvent>(e =>
         {
             var message = CliErrors.OneLine(e.Message?.ToString() ?? "");
-            Console.WriteLine($"[{e.LogLevel().ToString().Replace("Level", "").ToUpperInvariant()}] {message}");
+            // with --verbose the time too: an operator reads what a failover took from the log
+            var level = e.LogLevel().ToString().Replace("Level", "").ToUpperInvariant();
+            Console.WriteLine(verbose ? $"[{level} {e.Timestamp.ToLocalTime():HH:mm:ss.fff}] {message}" : $"[{level}] {message}");
             if (verbose && e.Cause is { } cause) Console.WriteLine(cause);
         });
     }
