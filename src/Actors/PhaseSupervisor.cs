@@ -248,6 +248,9 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         {
             g.Stopped[i] = true;
             _log.Info("generation {0}: member {1} stopped ({2}{3})", g.Number, i, s.Reason, s.Detail.Length > 0 ? ": " + s.Detail : "");
+            // a member whose ring broke (or never formed) leaves the others waiting in theirs: call the generation off
+            if (s.Reason == RankStopReason.RingBroken)
+                foreach (var rank in g.Active) rank.Tell(new AbortGeneration(_settings.RunIndex, g.Number, KeepState: true));
         }
         Consider();
     }

@@ -387,10 +387,19 @@ public sealed class Rank : ReceiveActor
     static IControlMessage WithGeneration(IControlMessage report, int generation) =>
         report is TrainingFaulted f ? f with { Generation = generation } : report;
 
-    /// <summary>On the endpoint's thread: a joining member asks for this rank's state for the generation being formed.</summary>
+    /// <summary>
+    /// On the endpoint's thread: a joining member asks for this rank's state for the generation being formed. Its
+    /// request may come before this rank has its own part ready (both form at once): it waits for that, a while.
+    /// </summary>
     void ServeState(RankEndpoint.Hello hello, System.Net.Sockets.Socket socket)
     {
+        var deadline = DateTime.UtcNow + RingTimeout;
         var servable = _servable;
+        while ((servable is null || servable.Generation < hello.Generation) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+            servable = _servable;
+        }
         Action<Stream>? write = servable is not null && servable.Generation == hello.Generation ? servable.Session.WriteState : null;
         try { StateTransfer.Serve(socket, write, RingTimeout); }
         catch (Exception e) { _log.Warning("serving the training state to {0} failed: {1}", socket.RemoteEndPoint, e.Message); }

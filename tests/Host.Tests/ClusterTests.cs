@@ -163,6 +163,11 @@ public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgr
         AssertEndsLikeOneNode(nodes);
     }
 
+    /// <summary>What the nodes' logs say about faults, restarts and state transfers.</summary>
+    static string Notable(ClusterNodes nodes) => string.Join("\n", Enumerable.Range(0, nodes.Count).SelectMany(i =>
+        nodes.Output(i).Split('\n').Where(l => l.Contains("fault") || l.Contains("restart") || l.Contains("fetched") || l.Contains("[ERROR"))
+            .Select(l => $"node {i}: {l.Trim()}")).Take(40));
+
     /// <summary>A <c>GenerationFormed</c> event as the journal holds it.</summary>
     sealed record Formed(int Generation, int Members, int Phase, int Epoch, long Position, long Step, string StartedFrom);
 
@@ -173,6 +178,7 @@ public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgr
 
     void AssertEndsLikeOneNode(ClusterNodes nodes)
     {
+        output.WriteLine(Notable(nodes));
         var weights = Weights(FinalCheckpoint(nodes.RunDir, phase: 1, epoch: 2, postgres.ConnectionString));
         var drift = RelativeDistance(reference.Weights, weights);
         output.WriteLine($"final weights against one node alone: ‖Δw‖/‖w‖ = {drift:E2}");
