@@ -78,6 +78,12 @@ public static class StatusCommand
             Console.WriteLine($"  checkpoint phase {c.Phase + 1} epoch {c.Epoch + 1} step {c.Step} position {c.DataPosition}{(c.EpochComplete ? " (epoch end)" : "")}: {c.Path} sha256 {c.Sha256[..Math.Min(16, c.Sha256.Length)]}");
         if (s.LastCheckpoint() is { } last)
             Console.WriteLine($"  resume point: phase {last.Phase + 1}, epoch {last.Epoch + 1}, position {last.DataPosition}, step {last.Step}");
+        // the generations of ranks that trained it: the last few in full, the rest counted
+        const int Shown = 8;
+        if (s.Generations.Count > Shown) Console.WriteLine($"  generations 0–{s.Generations[^(Shown + 1)].Generation}: {s.Generations.Count - Shown} more, as the journal lists them");
+        foreach (var formed in s.Generations.TakeLast(Shown))
+            Console.WriteLine($"  generation {formed.Generation}: {formed.Members.Count} rank(s) on {formed.Members.Select(m => m.Node).Distinct().Count()} node(s), " +
+                              $"phase {formed.Phase + 1} epoch {formed.Epoch + 1} from position {formed.Position}, step {formed.Step} ({formed.StartedFrom})");
         foreach (var r in s.Restarts)
             Console.WriteLine($"  restart {r.Generation} (number {r.Attempt} in a row) after a fault in the {r.Component}: {r.Cause}");
         if (s.GaveUp is { } g)
