@@ -15,15 +15,15 @@ public sealed class Compressor : ReceiveActor
 {
     public Compressor(PipelineSpec spec, IActorRef batcher)
     {
-        var compression = PhaseCompression.Of(spec.Method, spec.Factor, spec.Pooling);
-        var pools = spec.Method == "pool" && spec.Factor > 1;
+        var compression = spec.Compression;
+        var pools = compression.Method == CompressionMethod.Pool && !compression.IsFull;
         var log = Context.GetLogger();
         Receive<SpectrogramReady>(s => ClipGuard.Run(s.Item, "compression", batcher, log, () =>
         {
             if (!pools) { batcher.Tell(s); return; }
-            if (s.Frames < spec.Factor)
+            if (s.Frames < compression.Factor)
             {
-                batcher.Tell(new SampleFailed(s.Item, $"{s.Frames} frames, fewer than the pooling factor {spec.Factor}"));
+                batcher.Tell(new SampleFailed(s.Item, $"{s.Frames} frames, fewer than the pooling factor {compression.Factor}"));
                 return;
             }
             using var scope = torch.NewDisposeScope();

@@ -55,7 +55,7 @@ public sealed class MetricsLog(RunSettings settings)
             idle += e.IdleSeconds;
             double M(string key) => e.Metrics.TryGetValue(key, out var v) ? v : double.NaN;
             records.Add(new EpochRecord(label, e.Phase, phase.Method, phase.Factor, phase.Pooling,
-                PhaseCompression.Of(phase.Method, phase.Factor, phase.Pooling).ModelConfig(fine).NumPatches,
+                PhaseCompression.Of(phase).ModelConfig(fine).NumPatches,
                 e.Epoch + 1, ++runEpoch, stepsBefore + end.Step, end.Lr, M("train_loss"), M("eval_loss"), metric, M(metric),
                 M("map"), M("mauc"), M("dprime"), M("accuracy"), flops, wall, idle));
         }

@@ -1,18 +1,12 @@
 using ActorTraining.Compute.Compression;
+using ActorTraining.Messages;
 
 namespace ActorTraining.Actors;
 
-/// <summary>The Compute <see cref="Compression"/> for a phase's configured method name, factor and pooling.</summary>
+/// <summary>The typed <see cref="Compression"/> of a phase as the journal and the messages carry it (in words, see <see cref="Compression.Parse"/>).</summary>
 public static class PhaseCompression
 {
-    public static Compression Of(string method, int factor, string pooling) => new(
-        method switch
-        {
-            "fshift" => CompressionMethod.FShift,
-            "pool" => CompressionMethod.Pool,
-            "patch" => CompressionMethod.Patch,
-            _ => throw new ArgumentException($"unknown compression method '{method}' (fshift, pool or patch)", nameof(method)),
-        },
-        factor,
-        pooling == "avg" ? PoolingKind.Avg : PoolingKind.Max);
+    public static Compression Of(PhasePlan phase) => Compression.Parse(phase.Method, phase.Factor, phase.Pooling);
+
+    public static Compression Of(PhaseStarted phase) => Compression.Parse(phase.Method, phase.Factor, phase.Pooling);
 }

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Compression;
 using ActorTraining.Compute.Data;
 using ActorTraining.Compute.Distributed;
 
@@ -6,7 +7,7 @@ namespace ActorTraining.Actors;
 /// <summary>
 /// What one data pipeline (reader → decoders → spectrograms → compressor → batcher) produces: which clips, in which
 /// order (shuffled per epoch from <paramref name="Seed"/>, or as listed), with which front end (frame shift and mel
-/// bins; the phase's compression), at which input length, normalised how, augmented or not, in batches of what size.
+/// bins; the phase's <see cref="Compression"/>), at which input length, normalised how, augmented or not, in batches of what size.
 /// <paramref name="Share"/> says which positions of each global batch this pipeline reads (a rank's part, an
 /// evaluation shard's batches, or everything). <paramref name="Workers"/> sizes the decoder and spectrogram pools; <paramref name="PrefetchBatches"/> bounds the
 /// work in flight (see <see cref="Batcher"/>).
@@ -21,9 +22,7 @@ public sealed record PipelineSpec(
     double BaseFrameShiftMs,
     int MelBins,
     int FineTargetFrames,
-    string Method,
-    int Factor,
-    string Pooling,
+    Compression Compression,
     int InputFrames,
     double Mean,
     double Std,

@@ -43,15 +43,14 @@ public sealed record RunSettings(
         return new AstConfig(dim, depth, heads, classes, m.MelBins, m.TargetLength, m.PatchSize, m.PatchSize, m.FStride, m.TStride);
     }
 
-    public AstConfig PhaseModel(PhasePlan phase) =>
-        PhaseCompression.Of(phase.Method, phase.Factor, phase.Pooling).ModelConfig(FineModel);
+    public AstConfig PhaseModel(PhasePlan phase) => PhaseCompression.Of(phase).ModelConfig(FineModel);
 
     /// <summary>The curriculum as the supervisor plans it (input frames per phase from the compression).</summary>
     public IReadOnlyList<PhasePlan> Plan() => PlanOf(Config, RunIndex);
 
     public static IReadOnlyList<PhasePlan> PlanOf(ExperimentConfig config, int runIndex) =>
         config.Runs()[runIndex].Select((p, i) => new PhasePlan(i, p.Method, p.Factor, p.Pooling, p.Epochs, p.Lr, p.WarmupSteps,
-            PhaseCompression.Of(p.Method, p.Factor, p.Pooling).TargetLength(config.Model.TargetLength))).ToList();
+            p.Compression.TargetLength(config.Model.TargetLength))).ToList();
 
     /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation), reading <paramref name="share"/>.</summary>
     public PipelineSpec Pipeline(PhasePlan phase, bool training, DataShare share) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
@@ -60,11 +59,11 @@ public sealed record RunSettings(
     public static PipelineSpec PipelineOf(ExperimentConfig config, PhasePlan phase, IReadOnlyList<DatasetEntry> entries,
         LabelSet labels, bool training, int workers, DataShare share)
     {
-        var compression = PhaseCompression.Of(phase.Method, phase.Factor, phase.Pooling);
+        var compression = PhaseCompression.Of(phase);
         var fe = config.FrontEnd;
         return new PipelineSpec(entries, labels, config.Training.Seed, Shuffle: training, Augment: training,
             MixupProbability: fe.Mixup, BaseFrameShiftMs: fe.FrameShiftMs, MelBins: config.Model.MelBins,
-            FineTargetFrames: config.Model.TargetLength, Method: phase.Method, Factor: phase.Factor, Pooling: phase.Pooling,
+            FineTargetFrames: config.Model.TargetLength, Compression: compression,
             InputFrames: phase.InputFrames, Mean: fe.Mean, Std: fe.Std, FreqMask: fe.FreqM,
             TimeMask: compression.TimeMask(fe.TimeM), BatchSize: config.Training.BatchSize, Workers: workers, Share: share);
     }

@@ -15,7 +15,7 @@ public sealed class SpectrogramWorker : ReceiveActor
 {
     public SpectrogramWorker(PipelineSpec spec, IActorRef compressor, IActorRef batcher)
     {
-        var shift = spec.Method == "fshift" ? spec.BaseFrameShiftMs * spec.Factor : spec.BaseFrameShiftMs;
+        var shift = spec.Compression.FrameShiftMs(spec.BaseFrameShiftMs);
         var extractor = new FbankExtractor(new FbankOptions(FrameShiftMs: shift, MelBins: spec.MelBins));
         var log = Context.GetLogger();
         Receive<DecodedClip>(clip => ClipGuard.Run(clip.Item, "spectrogram", batcher, log, () =>

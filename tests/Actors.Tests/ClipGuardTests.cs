@@ -18,7 +18,7 @@ public sealed class ClipGuardTests(ITestOutputHelper output) : TestKit(output: o
     public void ACompressorThatThrowsFailsTheClipAndGoesOn()
     {
         var spec = new PipelineSpec([], new LabelSet(["/m/a"], ["a"]), Seed: 1, Shuffle: false, Augment: false, MixupProbability: 0,
-            BaseFrameShiftMs: 10, MelBins: 4, FineTargetFrames: 8, Method: "pool", Factor: 2, Pooling: "max", InputFrames: 4,
+            BaseFrameShiftMs: 10, MelBins: 4, FineTargetFrames: 8, Compression: Compute.Compression.Compression.Parse("pool", 2, "max"), InputFrames: 4,
             Mean: 0, Std: 1, FreqMask: 0, TimeMask: 0, BatchSize: 1, Workers: 1, Share: Compute.Distributed.DataShare.Whole(1));
         var batcher = CreateTestProbe();
         var compressor = Sys.ActorOf(Compressor.Props(spec, batcher.Ref));

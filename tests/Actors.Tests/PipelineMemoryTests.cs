@@ -73,7 +73,7 @@ public sealed class PipelineMemoryTests : TestKit, IDisposable
     {
         var labels = new LabelSet(["/m/a", "/m/b"], ["a", "b"]);
         var spec = new PipelineSpec(entries, labels, Seed: 5, Shuffle: true, Augment: true, MixupProbability: 0,
-            BaseFrameShiftMs: 10, MelBins: 64, FineTargetFrames: 16, Method: "pool", Factor: 1, Pooling: "max", InputFrames: 16,
+            BaseFrameShiftMs: 10, MelBins: 64, FineTargetFrames: 16, Compression: Compute.Compression.Compression.Parse("pool", 1, "max"), InputFrames: 16,
             Mean: -4.27, Std: 4.57, FreqMask: 8, TimeMask: 4, BatchSize: BatchSize, Workers: 2, Share: Compute.Distributed.DataShare.Whole(BatchSize));
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -16,7 +16,7 @@ public static class TestCorpus
     public static PipelineSpec Spec(IReadOnlyList<DatasetEntry> entries, LabelSet labels, int workers, int batchSize = 5,
         bool training = true, string method = "pool", int factor = 1, Compute.Distributed.DataShare? share = null) =>
         new(entries, labels, Seed: 11, Shuffle: training, Augment: training, MixupProbability: training ? 0.5 : 0,
-            BaseFrameShiftMs: 10, MelBins: 64, FineTargetFrames: 128, Method: method, Factor: factor, Pooling: "max",
+            BaseFrameShiftMs: 10, MelBins: 64, FineTargetFrames: 128, Compression: Compute.Compression.Compression.Parse(method, factor, "max"),
             InputFrames: method == "patch" ? 128 : 128 / factor, Mean: -4.27, Std: 4.57, FreqMask: 8, TimeMask: 16 / factor,
             BatchSize: batchSize, Workers: workers, Share: share ?? Compute.Distributed.DataShare.Whole(batchSize));
 }

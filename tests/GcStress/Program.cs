@@ -13,6 +13,7 @@ using static TorchSharp.torch;
 //   evaluation  AST evaluation batches and the metrics
 //   fbank       fbank batches, padding, SpecAugment, normalisation
 //   transfer    weight transfer between phases: positional-embedding interpolation, PI-resize of the patch kernel
+//   ranks       data-parallel steps: two ranks on a loopback ring (one with no sample in every other step) and one alone
 // Runs the workloads in turn until the time is up while GcPressure forces gen-0 collections and finalizers.
 // Exit 0: no failure, with one line "ok: <iterations> iterations, <collections> collections, <s> s".
 // Exit 3: a failure, with one line "failed after <s> s (<iterations> iterations): <message>".
@@ -49,6 +50,7 @@ static class Workload
         "evaluation" => EvaluationBatches(),
         "fbank" => Fbank(),
         "transfer" => Transfer(),
+        "ranks" => Ranks(),
         _ => throw new ArgumentException($"unknown workload '{name}'"),
     };
 
@@ -105,6 +107,30 @@ static class Workload
                 batches.Add((randn(4, Model.TargetLength, Model.MelBins), y));
             }
             Evaluation.Run(model, batches, LossKind.BinaryCrossEntropy);
+        };
+    }
+
+    static Action Ranks()
+    {
+        var models = Enumerable.Range(0, 3).Select(_ => TorchRng.Seeded(3, () => new AstModel(Model))).ToArray();
+        var optimizers = models.Select(m => TrainingStep.CreateOptimizer(m, 1e-3)).ToArray();
+        var ring = ActorTraining.Compute.Distributed.LocalRing.Create(2, TimeSpan.FromSeconds(60));
+        var exchanges = new[] { new ActorTraining.Compute.Distributed.GradientExchange(models[0], ring[0]),
+            new ActorTraining.Compute.Distributed.GradientExchange(models[1], ring[1]), new ActorTraining.Compute.Distributed.GradientExchange(models[2], null) };
+        int step = 0;
+        return () =>
+        {
+            step++;
+            var shares = new[] { step % 2 == 0 ? 3 : 2, step % 2 == 0 ? 0 : 1, 3 }; // rank 1 has no sample every other step
+            var done = Enumerable.Range(0, 3).Select(r => Task.Factory.StartNew(() =>
+            {
+                using var scope = NewDisposeScope();
+                Tensor? x = shares[r] > 0 ? randn(shares[r], Model.TargetLength, Model.MelBins) : null;
+                Tensor? y = shares[r] > 0 ? zeros(shares[r], Model.NumClasses).index_fill_(1, tensor(new long[] { 0 }), HeldScalars.One) : null;
+                var totals = TrainingStep.RunRank(models[r], optimizers[r], x, y, LossKind.CrossEntropy, exchanges[r], 0, false);
+                if (!double.IsFinite(totals.MeanLoss)) throw new InvalidDataException($"rank {r}: loss {totals.MeanLoss}");
+            }, TaskCreationOptions.LongRunning)).ToArray();
+            Task.WaitAll(done);
         };
     }
 

@@ -3,9 +3,36 @@ using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Compression;
 
-/// <summary>One phase's temporal compression: a method and a factor C ≥ 1.</summary>
+/// <summary>
+/// One phase's temporal compression: a method and a factor C ≥ 1. The one typed form of it: configuration files,
+/// journal events and metrics files spell it as words ("pool", "max"), which <see cref="Parse"/> reads and
+/// <see cref="Name"/> writes, and nothing else does.
+/// </summary>
 public sealed record Compression(CompressionMethod Method, int Factor, PoolingKind Pooling = PoolingKind.Max)
 {
+    /// <summary>The compression written as words: method fshift|pool|patch, factor C, pooling max|avg (pool only).</summary>
+    public static Compression Parse(string method, int factor, string pooling) => new(
+        method switch
+        {
+            "fshift" => CompressionMethod.FShift,
+            "pool" => CompressionMethod.Pool,
+            "patch" => CompressionMethod.Patch,
+            _ => throw new ArgumentException($"unknown compression method '{method}' (fshift, pool or patch)", nameof(method)),
+        },
+        factor,
+        pooling switch
+        {
+            "max" => PoolingKind.Max,
+            "avg" => PoolingKind.Avg,
+            _ => throw new ArgumentException($"unknown pooling '{pooling}' (max or avg)", nameof(pooling)),
+        });
+
+    /// <summary>The method as reports name it: "pool-max", "pool-avg", "fshift", "patch".</summary>
+    public string Name => Method == CompressionMethod.Pool ? $"pool-{Pooling.ToString().ToLowerInvariant()}" : Method.ToString().ToLowerInvariant();
+
+    /// <summary>The full resolution of any method (C = 1).</summary>
+    public bool IsFull => Factor == 1;
+
     public int Factor { get; init; } = Factor >= 1
         ? Factor
         : throw new ArgumentOutOfRangeException(nameof(Factor), Factor, "compression factor must be ≥ 1");
@@ -49,6 +76,5 @@ public sealed record Compression(CompressionMethod Method, int Factor, PoolingKi
         return pooled.transpose(-1, -2).contiguous().MoveToOuterDisposeScope();
     }
 
-    public override string ToString() =>
-        Method == CompressionMethod.Pool ? $"pool-{Pooling.ToString().ToLowerInvariant()} C={Factor}" : $"{Method.ToString().ToLowerInvariant()} C={Factor}";
+    public override string ToString() => $"{Name} C={Factor}";
 }

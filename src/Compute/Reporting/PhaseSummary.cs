@@ -32,7 +32,7 @@ public sealed record PhaseSummary(int PhaseIndex, string Method, int Factor, str
         sb.AppendLine($"Run: {runLabel}");
         var table = new List<string[]> { new[] { "phase", "method", "C", "tokens/clip", "epochs", "FLOPs", "wall", rows.FirstOrDefault()?.MetricName ?? "metric" } };
         foreach (var r in rows)
-            table.Add([r.PhaseIndex.ToString(CultureInfo.InvariantCulture), r.Factor == 1 ? "full" : Units.MethodName(r.Method, r.Pooling),
+            table.Add([r.PhaseIndex.ToString(CultureInfo.InvariantCulture), r.Factor == 1 ? "full" : Compression.Compression.Parse(r.Method, r.Factor, r.Pooling).Name,
                 r.Factor.ToString(CultureInfo.InvariantCulture), r.TokensPerClip.ToString(CultureInfo.InvariantCulture),
                 r.Epochs.ToString(CultureInfo.InvariantCulture), Units.Flops(r.Flops), Units.Seconds(r.WallSeconds), Units.Metric(r.FinalMetric)]);
         if (records.Count > 0)

@@ -5,7 +5,6 @@ namespace ActorTraining.Compute.Reporting;
 /// <summary>How reports print FLOPs, durations, metrics and method names.</summary>
 public static class Units
 {
-    public static string MethodName(string method, string pooling) => method == "pool" ? $"pool-{pooling}" : method;
     public static string Flops(double flops) => flops switch
     {
         >= 1e15 => FormattableString.Invariant($"{flops / 1e15:F2} PFLOP"),

@@ -90,7 +90,10 @@ public sealed record TrainingConfig(
 /// (max|avg, pool only), epochs, peak learning rate and warmup steps (0 = no warmup). Factor 1 = full resolution.</summary>
 public sealed record PhaseConfig(string Method, int Factor, string Pooling, int Epochs, double Lr, int WarmupSteps)
 {
-    public override string ToString() => Factor == 1 ? $"C=1 ({Epochs} ep)" : $"{Method}{(Method == "pool" ? "-" + Pooling : "")} C={Factor} ({Epochs} ep)";
+    /// <summary>The phase's compression, typed.</summary>
+    [JsonIgnore] public Compression.Compression Compression => ActorTraining.Compute.Compression.Compression.Parse(Method, Factor, Pooling);
+
+    public override string ToString() => Factor == 1 ? $"C=1 ({Epochs} ep)" : $"{Compression} ({Epochs} ep)";
 }
 
 /// <summary>A whole experiment. <c>Curriculum</c> is the run itself (one phase with factor 1 = the baseline);
@@ -134,7 +137,7 @@ public sealed record ExperimentConfig(
     public static string Label(IReadOnlyList<PhaseConfig> phases)
     {
         if (phases.Count == 1 && phases[0].Factor == 1) return "baseline";
-        var methods = phases.Where(p => p.Factor > 1).Select(p => p.Method == "pool" ? $"pool-{p.Pooling}" : p.Method).Distinct();
+        var methods = phases.Where(p => p.Factor > 1).Select(p => p.Compression.Name).Distinct();
         return $"{string.Join("+", methods)} {string.Join("→", phases.Select(p => p.Factor))}";
     }
 

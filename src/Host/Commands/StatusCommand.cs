@@ -65,7 +65,7 @@ public static class StatusCommand
         foreach (var p in s.Phases)
         {
             var state = s.CompletedPhases.Contains(p.Index) ? "done" : p.Index == s.CurrentPhase ? "running" : p.Index < s.CurrentPhase ? "done" : "pending";
-            Console.WriteLine($"  phase {p.Index + 1}: {p.Method}{(p.Method == "pool" ? "-" + p.Pooling : "")} C={p.Factor}, {p.InputFrames} frames, {p.Epochs} epochs, lr {p.Lr} — {state}");
+            Console.WriteLine($"  phase {p.Index + 1}: {PhaseCompression.Of(p)}, {p.InputFrames} frames, {p.Epochs} epochs, lr {p.Lr} — {state}");
             foreach (var e in s.Epochs.Where(e => e.Phase == p.Index))
             {
                 var metrics = string.Join(", ", e.Metrics.OrderBy(m => m.Key).Select(m => $"{m.Key} {m.Value.ToString("F4", CultureInfo.InvariantCulture)}"));
