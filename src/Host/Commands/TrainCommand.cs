@@ -115,24 +115,46 @@ public static class TrainCommand
         var runs = Enumerable.Range(0, experiment.Runs().Count).Select(r => new RunSettings(experiment, r, data.Train, data.Eval, data.Labels,
             checkpoints, experiment.Training.ResolvedNumWorkers, data.Fingerprint)).ToList();
         var runsByRank = devices.Select(d => (IReadOnlyList<RunSettings>)runs.Select(s => s with { Device = d }).ToList()).ToList();
-        var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clips = new ClipNotes();
-        using var host = ClusterNode.Build(node, runDir, runId, postgres, verbose, runs, runsByRank, RecoverySettings.Of(experiment.Training),
-            system => system.ActorOf(RunMonitor.Props(experiment, outcome, clips), "monitor"));
-        await host.StartAsync();
-        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => outcome.TrySetResult(
-            new RunFailed("this node left the cluster before the experiment ended (removed as unreachable, or shut down); rerun the command to rejoin")));
-        var end = await outcome.Task;
-        await host.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
-        Console.WriteLine();
-        return end switch
+        for (int rejoins = 0; ; rejoins++)
         {
-            ExperimentEnded ended => Summarise(experiment, runDir, ended, clips),
-            RanksRefused refused => Fail(refused.Reason),
-            RunFailed failed => Fail(failed.Reason),
-            _ => Fail($"unexpected end {end.GetType().Name}"),
-        };
+            var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var host = ClusterNode.Build(node, runDir, runId, postgres, verbose, runs, runsByRank, RecoverySettings.Of(experiment.Training),
+                system => system.ActorOf(RunMonitor.Props(experiment, outcome, clips), "monitor"));
+            await host.StartAsync();
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => outcome.TrySetResult(
+                CoordinatedShutdown.Get(system).ShutdownReason switch
+                {
+                    // the others took this node for dead (a long pause, a network cut): it is a new node to them now
+                    CoordinatedShutdown.ClusterDowningReason when node.IsCluster && rejoins < MaxRejoins => new Removed(),
+                    CoordinatedShutdown.ClusterJoinUnsuccessfulReason => new RunFailed(
+                        $"could not join the cluster at --seed-nodes {string.Join(",", node.SeedNodes.Select(s => $"{s.Host}:{s.Port}"))}: no seed node answered"),
+                    _ => new RunFailed("this node left the cluster before the experiment ended (removed as unreachable, or shut down); rerun the command to rejoin"),
+                }));
+            var end = await outcome.Task;
+            await host.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+            if (end is Removed)
+            {
+                Console.WriteLine($"warning: the cluster removed this node as unreachable; joining it again ({rejoins + 1} of at most {MaxRejoins})");
+                continue;
+            }
+            Console.WriteLine();
+            return end switch
+            {
+                ExperimentEnded ended => Summarise(experiment, runDir, ended, clips),
+                RanksRefused refused => Fail(refused.Reason),
+                RunFailed failed => Fail(failed.Reason),
+                _ => Fail($"unexpected end {end.GetType().Name}"),
+            };
+        }
     }
+
+    /// <summary>How often a node the cluster removed (taken for dead) joins it again by itself before it gives up.</summary>
+    const int MaxRejoins = 10;
+
+    /// <summary>This node was removed from the cluster while the experiment went on.</summary>
+    sealed record Removed : IControlMessage;
 
     static int Fail(string reason)
     {
