@@ -147,46 +147,45 @@ def first_after(events, after, needle):
     return min(hits) if hits else None
 
 
-def failover(args):
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
-    dll = build(out)
-    pg = Postgres()
+def fresh_cluster(dll, out, pg, name, nodes):
+    """A new folder and a new database for one run of `nodes` nodes."""
+    folder = os.path.join(out, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    return Cluster(dll, folder, pg.database(f"{name.replace('-', '_')}_{int(time.time())}"), nodes)
+
+
+def failover(args, out, dll, pg):
     rows = []
-    try:
-        for rep in range(args.repeats):
-            folder = os.path.join(out, f"failover-{args.victim}-{rep + 1}")
-            shutil.rmtree(folder, ignore_errors=True)
-            os.makedirs(folder)
-            cluster = Cluster(dll, folder, pg.database(f"failover_{args.victim}_{rep + 1}_{int(time.time())}"), 3)
-            cluster.start()
-            cluster.wait_for(lambda s: any(l["Phase"] == 0 and l["Generation"] == 0 and l["Step"] >= 20 for l in s), 300)
-            holder = [i for i in range(3) if any("Singleton manager started singleton actor" in l for l in cluster.lines(i))]
-            if len(holder) != 1:
-                raise SystemExit(f"the coordinator is on nodes {holder}; see {folder}")
-            victim = holder[0] if args.victim == "coordinator" else max(i for i in range(3) if i != holder[0])
-            killed = int(time.time() * 1000)
-            cluster.kill(victim)
-            codes = cluster.wait()
-            survivors = [i for i in range(3) if i != victim]
-            if any(codes[i] != 0 for i in survivors):
-                raise SystemExit(f"a survivor failed ({codes}); see {folder}")
-            day = datetime.fromtimestamp(killed / 1000).replace(hour=0, minute=0, second=0, microsecond=0)
-            events = sorted(e for i in survivors for e in timed(cluster.lines(i), day))
-            after = [l for l in cluster.steps() if l["UnixMs"] > killed and l["Generation"] > 0]
-            first_step = min(l["UnixMs"] for l in after)
-            row = {
-                "ring broken": first_after(events, killed - 1000, "all-reduce failed"),
-                "unreachable": first_after(events, killed, "Marking node(s) as UNREACHABLE"),
-                "downed": first_after(events, killed, "SBR took decision"),
-                "coordinator moved": first_after(events, killed, "Singleton manager started singleton actor") if args.victim == "coordinator" else None,
-                "generation formed": first_after(events, killed, "from live"),
-                "first step": first_step,
-            }
-            rows.append({k: (None if v is None else (v - killed) / 1000) for k, v in row.items()})
-            print(f"kill {rep + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in rows[-1].items() if v is not None), flush=True)
-    finally:
-        pg.stop()
+    for rep in range(args.repeats):
+        cluster = fresh_cluster(dll, out, pg, f"failover-{args.victim}-{rep + 1}", 3)
+        folder = cluster.folder
+        cluster.start()
+        cluster.wait_for(lambda s: any(l["Phase"] == 0 and l["Generation"] == 0 and l["Step"] >= 20 for l in s), 300)
+        holder = [i for i in range(3) if any("Singleton manager started singleton actor" in l for l in cluster.lines(i))]
+        if len(holder) != 1:
+            raise SystemExit(f"the coordinator is on nodes {holder}; see {folder}")
+        victim = holder[0] if args.victim == "coordinator" else max(i for i in range(3) if i != holder[0])
+        killed = int(time.time() * 1000)
+        cluster.kill(victim)
+        codes = cluster.wait()
+        survivors = [i for i in range(3) if i != victim]
+        if any(codes[i] != 0 for i in survivors):
+            raise SystemExit(f"a survivor failed ({codes}); see {folder}")
+        day = datetime.fromtimestamp(killed / 1000).replace(hour=0, minute=0, second=0, microsecond=0)
+        events = sorted(e for i in survivors for e in timed(cluster.lines(i), day))
+        after = [l for l in cluster.steps() if l["UnixMs"] > killed and l["Generation"] > 0]
+        first_step = min(l["UnixMs"] for l in after)
+        row = {
+            "ring broken": first_after(events, killed - 1000, "all-reduce failed"),
+            "unreachable": first_after(events, killed, "Marking node(s) as UNREACHABLE"),
+            "downed": first_after(events, killed, "SBR took decision"),
+            "coordinator moved": first_after(events, killed, "Singleton manager started singleton actor") if args.victim == "coordinator" else None,
+            "generation formed": first_after(events, killed, "from live"),
+            "first step": first_step,
+        }
+        rows.append({k: (None if v is None else (v - killed) / 1000) for k, v in row.items()})
+        print(f"kill {rep + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in rows[-1].items() if v is not None), flush=True)
     keys = [k for k in rows[0] if rows[0][k] is not None]
     print(f"\n| seconds after kill -9 of the {'coordinator' if args.victim == 'coordinator' else 'other'} node | "
           + " | ".join(f"kill {i + 1}" for i in range(len(rows))) + " | median |")
@@ -196,30 +195,21 @@ def failover(args):
         print(f"| {k} | " + " | ".join(f"{v:.1f}" for v in values) + f" | **{statistics.median(values):.1f}** |")
 
 
-def throughput(args):
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
-    dll = build(out)
-    pg = Postgres()
+def throughput(args, out, dll, pg):
     results = []
-    try:
-        for n in [int(x) for x in args.nodes.split(",")]:
-            folder = os.path.join(out, f"throughput-{n}")
-            shutil.rmtree(folder, ignore_errors=True)
-            os.makedirs(folder)
-            cluster = Cluster(dll, folder, pg.database(f"throughput_{n}_{int(time.time())}"), n)
-            cluster.start()
-            codes = cluster.wait()
-            if any(codes):
-                raise SystemExit(f"{n} node(s) failed ({codes}); see {folder}")
-            # the C = 1 phase's last two epochs, from one member's steps (every member takes every step)
-            steps = sorted((l for l in cluster.steps() if l["Phase"] == 1 and l["Epoch"] >= 1 and l["Member"] == 0), key=lambda l: l["UnixMs"])
-            seconds = (steps[-1]["UnixMs"] - steps[0]["UnixMs"]) / 1000
-            samples = sum(l["Samples"] for l in steps[1:])
-            results.append((n, samples / seconds, len(steps), seconds))
-            print(f"{n} node(s): {samples / seconds:.1f} samples/s ({len(steps)} steps in {seconds:.1f} s)", flush=True)
-    finally:
-        pg.stop()
+    for n in [int(x) for x in args.nodes.split(",")]:
+        cluster = fresh_cluster(dll, out, pg, f"throughput-{n}", n)
+        folder = cluster.folder
+        cluster.start()
+        codes = cluster.wait()
+        if any(codes):
+            raise SystemExit(f"{n} node(s) failed ({codes}); see {folder}")
+        # the C = 1 phase's last two epochs, from one member's steps (every member takes every step)
+        steps = sorted((l for l in cluster.steps() if l["Phase"] == 1 and l["Epoch"] >= 1 and l["Member"] == 0), key=lambda l: l["UnixMs"])
+        seconds = (steps[-1]["UnixMs"] - steps[0]["UnixMs"]) / 1000
+        samples = sum(l["Samples"] for l in steps[1:])
+        results.append((n, samples / seconds, len(steps), seconds))
+        print(f"{n} node(s): {samples / seconds:.1f} samples/s ({len(steps)} steps in {seconds:.1f} s)", flush=True)
     print("\n| nodes (one CPU rank each, same 2 cores) | samples/s (C = 1, last 2 epochs) | vs 1 node |")
     print("|---|---|---|")
     for n, rate, _, _ in results:
@@ -237,7 +227,14 @@ def main():
     t.add_argument("--nodes", default="1,2,3")
     t.add_argument("--out", default=os.path.join(ROOT, "runs", "bench-cluster"))
     args = parser.parse_args()
-    failover(args) if args.mode == "failover" else throughput(args)
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    dll = build(out)
+    pg = Postgres()
+    try:
+        (failover if args.mode == "failover" else throughput)(args, out, dll, pg)
+    finally:
+        pg.stop()
 
 
 if __name__ == "__main__":

@@ -106,10 +106,10 @@ public sealed class Rank : ReceiveActor
             _log.Error("generation {0}: could not start: {1}", f.Generation, cause.Message);
             _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
         });
-        // one step at a time on the torch thread, so a pause asked for between two steps rides in the very next one
-        Receive<TrainingBatch>(_ => _training && Sender.Equals(_batcher), batch =>
+        // one step (or epoch end) at a time on the torch thread, so a pause asked for between two steps rides in the very next one
+        Receive<IPipelineMessage>(m => m is TrainingBatch or EpochDrained && _training && Sender.Equals(_batcher), ready =>
         {
-            _waiting.Enqueue(batch);
+            _waiting.Enqueue(ready);
             Next();
         });
         Receive<Stepped>(s =>
@@ -146,11 +146,6 @@ public sealed class Rank : ReceiveActor
             Leave();
             _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
             _replica.Drop();
-        });
-        Receive<EpochDrained>(d => _training && Sender.Equals(_batcher), drained =>
-        {
-            _waiting.Enqueue(drained);
-            Next();
         });
         Receive<EpochEnded>(e =>
         {

@@ -27,7 +27,7 @@ public sealed class ClusterNodes : IDisposable
         _dir = dir;
         RunDir = Path.Combine(dir, "run");
         TraceDir = Path.Combine(dir, "trace");
-        _ports = Enumerable.Range(0, nodes).Select(_ => FreePort()).ToArray();
+        _ports = Enumerable.Range(0, nodes).Select(_ => LoopbackPorts.Free()).ToArray();
         _nodes = new Process?[nodes];
         _starts = new int[nodes];
         var seeds = string.Join(",", _ports.Take(2).Select(p => $"127.0.0.1:{p}"));
@@ -105,15 +105,6 @@ public sealed class ClusterNodes : IDisposable
         }
         Assert.Fail($"the awaited training steps did not come within {limit.TotalSeconds:F0} s; outputs:\n{Outputs()}");
         return [];
-    }
-
-    static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";

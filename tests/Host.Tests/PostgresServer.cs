@@ -31,7 +31,7 @@ public sealed class PostgresServer : IDisposable
         {
             if (_asRoot) Run("chown", "postgres:postgres", _dir);
             Run(AsServerUser(Path.Combine(_bin, "initdb"), "-D", _data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"));
-            Port = FreePort();
+            Port = LoopbackPorts.Free();
             // fsync off: the tests kill the client, never the server, so durability across a server crash is not in play
             Run(AsServerUser(Path.Combine(_bin, "pg_ctl"), "-D", _data, "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "30",
                 "-o", $"-c listen_addresses=127.0.0.1 -p {Port} -k {_dir} -c fsync=off -c full_page_writes=off", "start"));
@@ -62,15 +62,6 @@ public sealed class PostgresServer : IDisposable
     }
 
     string[] AsServerUser(params string[] command) => _asRoot ? ["runuser", "-u", "postgres", "--", .. command] : command;
-
-    static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     static void Run(params string[] command)
     {

@@ -81,12 +81,10 @@ public static class StateTransfer
     }
 
     /// <summary>Writes what it is given as length-prefixed chunks; <see cref="Complete"/> flushes and writes the zero terminator.</summary>
-    sealed class ChunkedStream(Socket socket) : Stream
+    sealed class ChunkedStream(Socket socket) : Runtime.WriteOnlyStream
     {
         readonly byte[] _buffer = new byte[4 + ChunkBytes];
         int _used;
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
         public override void Write(ReadOnlySpan<byte> data)
         {
@@ -113,14 +111,5 @@ public static class StateTransfer
             Flush();
             RingLinks.SendAll(socket, new byte[4]);
         }
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
