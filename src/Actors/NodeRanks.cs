@@ -27,10 +27,10 @@ public sealed class NodeRanks : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="runsByRank">For each local rank (device), the settings of every run of the experiment on that device.</param>
-    public NodeRanks(string node, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, string bindHost, string fingerprint,
+    public NodeRanks(string node, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, string bindHost, byte[] ringKey, string fingerprint,
         IActorRef coordinatorProxy, IActorRef listener)
     {
-        _ranks = runsByRank.Select((runs, i) => Context.ActorOf(Rank.Props(runs, node, i, bindHost), $"rank-{i}")).ToList();
+        _ranks = runsByRank.Select((runs, i) => Context.ActorOf(Rank.Props(runs, node, i, bindHost, ringKey), $"rank-{i}")).ToList();
 
         Receive<Register>(_ =>
         {
@@ -82,7 +82,7 @@ public sealed class NodeRanks : ReceiveActor, IWithTimers
 
     protected override void PreStart() => Self.Tell(new Register());
 
-    public static Props Props(string node, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, string bindHost, string fingerprint,
+    public static Props Props(string node, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, string bindHost, byte[] ringKey, string fingerprint,
         IActorRef coordinatorProxy, IActorRef listener) =>
-        Akka.Actor.Props.Create(() => new NodeRanks(node, runsByRank, bindHost, fingerprint, coordinatorProxy, listener));
+        Akka.Actor.Props.Create(() => new NodeRanks(node, runsByRank, bindHost, ringKey, fingerprint, coordinatorProxy, listener));
 }

@@ -72,12 +72,15 @@ public sealed class Rank : ReceiveActor
     readonly Stopwatch _rateClock = new();
     long _rateSteps;
 
-    public Rank(IReadOnlyList<RunSettings> runs, string node, int localRank, string bindHost)
+    /// <param name="ringKey">The run's data-plane key (<see cref="RunSecret.RingKey"/>): peers without it are turned away.</param>
+    public Rank(IReadOnlyList<RunSettings> runs, string node, int localRank, string bindHost, byte[] ringKey)
     {
         _runs = runs;
         _replica = new Replica(NewThread(localRank));
-        _endpoint = RankEndpoint.Open(new IPEndPoint(IPAddress.Parse(bindHost), 0), ServeState);
+        var log = _log;
+        _endpoint = RankEndpoint.Open(new IPEndPoint(IPAddress.Parse(bindHost), 0), ringKey, ServeState, refused: why => log.Warning("rank {0}: {1}", localRank, why));
         _address = new RankAddress(node, localRank, runs[0].RankDevice.Name, $"{bindHost}:{_endpoint.Address.Port}");
+        _log.Info("rank {0} ({1}) takes ring links and state requests at {2}", localRank, _address.Device, _address.Endpoint);
 
         Receive<GetRegistration>(_ =>
         {
@@ -283,7 +286,7 @@ public sealed class Rank : ReceiveActor
                     var clock = Stopwatch.StartNew();
                     try
                     {
-                        long bytes = StateTransfer.Fetch(ParseEndpoint(source.Endpoint), j.Generation, j.Index, world, file, RingTimeout, cancel);
+                        long bytes = StateTransfer.Fetch(ParseEndpoint(source.Endpoint), j.Generation, j.Index, world, endpoint.Key, file, RingTimeout, cancel);
                         (replica.Session, _) = TrainingSession.BeginFromState(settings, replica.Thread, j.Phase, file, live, j.Generation, alone);
                         from = $"fetched from {source} ({bytes / 1e6:F1} MB in {clock.Elapsed.TotalSeconds:F2} s)";
                     }
@@ -417,6 +420,6 @@ public sealed class Rank : ReceiveActor
         return Directive.Stop;
     });
 
-    public static Props Props(IReadOnlyList<RunSettings> runs, string node, int localRank, string bindHost) =>
-        Akka.Actor.Props.Create(() => new Rank(runs, node, localRank, bindHost));
+    public static Props Props(IReadOnlyList<RunSettings> runs, string node, int localRank, string bindHost, byte[] ringKey) =>
+        Akka.Actor.Props.Create(() => new Rank(runs, node, localRank, bindHost, ringKey));
 }

@@ -14,7 +14,8 @@ public static class LocalExperiment
     {
         var coordinator = system.ActorOf(RunCoordinator.Props(runs, runId, 1, RecoverySettings.Of(runs[0].Config.Training)), $"{name}-coordinator");
         var byRank = Enumerable.Range(0, ranks).Select(_ => (IReadOnlyList<RunSettings>)runs.Select(r => r with { Device = RankDevice.Cpu }).ToList()).ToList();
-        var node = system.ActorOf(NodeRanks.Props($"{name}-node", byRank, "127.0.0.1", runs[0].ConfigHash, coordinator, listener), $"{name}-ranks");
+        var node = system.ActorOf(NodeRanks.Props($"{name}-node", byRank, "127.0.0.1",
+            System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), runs[0].ConfigHash, coordinator, listener), $"{name}-ranks");
         return (coordinator, node);
     }
 }

@@ -10,7 +10,8 @@ public static class LocalRing
 {
     public static RingAllReduce[] Create(int world, TimeSpan timeout, long generation = 1, Action<IPEndPoint[]>? beforeJoin = null)
     {
-        var listeners = Enumerable.Range(0, world).Select(_ => RankEndpoint.Open(new IPEndPoint(IPAddress.Loopback, 0))).ToArray();
+        var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32); // a ring of its own: a key no one else has
+        var listeners = Enumerable.Range(0, world).Select(_ => RankEndpoint.Open(new IPEndPoint(IPAddress.Loopback, 0), key)).ToArray();
         var endpoints = listeners.Select(l => l.Address).ToArray();
         try
         {

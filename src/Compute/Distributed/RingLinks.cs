@@ -51,8 +51,8 @@ public sealed class RingLinks : IDisposable
         Socket? toRight = null;
         try
         {
-            toRight = Connect(right, deadline, "the next rank", cancel);
-            new RankEndpoint.Hello(RankEndpoint.Purpose.Ring, world, rank, generation).SendOn(toRight);
+            toRight = RankEndpoint.Connect(right, new RankEndpoint.Hello(RankEndpoint.Purpose.Ring, world, rank, generation), endpoint.Key, deadline,
+                "the next rank", cancel);
             var (left, leftName) = endpoint.TakeLeft(generation, (rank + world - 1) % world, world, deadline, rank, cancel);
             return new RingLinks(rank, world, toRight, left, timeout, right.ToString(), leftName);
         }

@@ -7,8 +7,8 @@ namespace ActorTraining.Compute.Distributed;
 /// <summary>
 /// A rank's training state — weights, optimiser state, schedule, RNG, data position: a checkpoint's bytes — carried
 /// from a live rank to a joining one over the data plane, never through Akka and never through the checkpoint
-/// directory. The joiner opens a connection to the source's <see cref="RankEndpoint"/> with a state hello for the new
-/// generation; the source answers with one status byte and then the checkpoint stream in chunks (a 4-byte length, at
+/// directory. The joiner opens an authenticated connection to the source's <see cref="RankEndpoint"/> with a state
+/// hello for the new generation; the source answers with one status byte and then the checkpoint stream in chunks (a 4-byte length, at
 /// most <see cref="ChunkBytes"/>, then the bytes; a zero length ends it). The joiner checks every length before it
 /// reads and writes the stream to a file, which it then loads like any checkpoint (the SHA-256 inside covers the
 /// transfer too).
@@ -26,15 +26,15 @@ public static class StateTransfer
     /// <paramref name="file"/>; returns its size. A refused request, a dropped connection, an over-long chunk or
     /// silence for <paramref name="timeout"/> is a <see cref="RingBrokenException"/>.
     /// </summary>
-    public static long Fetch(IPEndPoint source, long generation, int rank, int world, string file, TimeSpan timeout, CancellationToken cancel = default)
+    public static long Fetch(IPEndPoint source, long generation, int rank, int world, byte[] key, string file, TimeSpan timeout, CancellationToken cancel = default)
     {
-        using var socket = RingLinks.Connect(source, DateTime.UtcNow + timeout, "the rank to take the training state from", cancel);
+        using var socket = RankEndpoint.Connect(source, new RankEndpoint.Hello(RankEndpoint.Purpose.State, world, rank, generation), key,
+            DateTime.UtcNow + timeout, "the rank to take the training state from", cancel);
         using var stop = cancel.Register(socket.Dispose); // called off: the blocked read ends at once
         socket.ReceiveTimeout = socket.SendTimeout = (int)timeout.TotalMilliseconds;
         socket.ReceiveBufferSize = 4 << 20;
         try
         {
-            new RankEndpoint.Hello(RankEndpoint.Purpose.State, world, rank, generation).SendOn(socket);
             var status = new byte[1];
             RingLinks.ReadExactly(socket, status);
             if (status[0] != Accepted) throw new RingBrokenException($"the rank at {source} refused its training state for generation {generation}");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using ActorTraining.Actors;
+using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Reporting;
 using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Training;
@@ -33,9 +34,10 @@ public static class TrainCommand
         var node = new Option<string?>("--node") { Description = "HOST:PORT this node binds and the others reach it at (Akka remoting; the ranks' data links bind to HOST too)" };
         var seeds = new Option<string?>("--seed-nodes") { Description = "HOST:PORT,… of the nodes a cluster forms around (the same list on every node)" };
         var minNodes = new Option<int?>("--min-nodes") { Description = "Nodes that must be up before training starts (default 1)" };
+        var secretFile = new Option<string?>("--secret-file") { Description = $"The run's secret (a file `train` writes: certificate and key); every node of a cluster needs the same one (default: {RunSecret.FileName} in the run directory, written by the first node)" };
         var command = new Command("train", "Train an AST coarse-to-fine through the actor pipeline (resumes an interrupted run), alone or as a node of a cluster")
         {
-            config, runDir, set, postgres, threads, node, seeds, minNodes,
+            config, runDir, set, postgres, threads, node, seeds, minNodes, secretFile,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -52,7 +54,7 @@ public static class TrainCommand
             if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
             var dir = Path.GetFullPath(parse.GetValue(runDir)!);
             Directory.CreateDirectory(dir);
-            return await Train(experiment, ranks, dir, parse.GetValue(postgres), cluster, parse.GetValue(CliErrors.Verbose));
+            return await Train(experiment, ranks, dir, parse.GetValue(postgres), cluster, parse.GetValue(secretFile), parse.GetValue(CliErrors.Verbose));
         });
         return command;
     }
@@ -93,7 +95,8 @@ public static class TrainCommand
         catch (SocketException e) { throw new ConfigException(option, $"'{host}' cannot be resolved: {e.Message}"); }
     }
 
-    static async Task<int> Train(ExperimentConfig experiment, IReadOnlyList<RankDevice> devices, string runDir, string? postgres, NodeOptions node, bool verbose)
+    static async Task<int> Train(ExperimentConfig experiment, IReadOnlyList<RankDevice> devices, string runDir, string? postgres, NodeOptions node,
+        string? secretFile, bool verbose)
     {
         var runId = RunIdentity.ReadOrCreate(runDir);
         if (postgres is null) PersistenceConfig.CheckSqlite(runDir);
@@ -102,6 +105,7 @@ public static class TrainCommand
             try { await RecordedRun.RefuseOtherConfiguration(reader, runId, runDir, postgres, experiment.Hash()); }
             finally { await reader.Terminate(); }
         }
+        using var secret = secretFile is not null ? RunSecret.Load(Path.GetFullPath(secretFile)) : RunSecret.LoadOrCreate(Path.Combine(runDir, RunSecret.FileName));
         using var data = TrainingData.Load(experiment, runDir);
         Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}, data {data.Fingerprint[..12]}");
         Console.WriteLine($"data: {data.Train.Count} training clips, {data.Eval.Count} evaluation clips, {data.Labels.Count} classes");
@@ -119,7 +123,7 @@ public static class TrainCommand
         for (int rejoins = 0; ; rejoins++)
         {
             var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using var host = ClusterNode.Build(node, runDir, runId, postgres, verbose, runs, runsByRank, RecoverySettings.Of(experiment.Training),
+            using var host = ClusterNode.Build(node, runDir, runId, postgres, secret, verbose, runs, runsByRank, RecoverySettings.Of(experiment.Training),
                 system => system.ActorOf(RunMonitor.Props(experiment, outcome, clips), "monitor"));
             await host.StartAsync();
             var system = host.Services.GetRequiredService<ActorSystem>();

@@ -6,6 +6,9 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using ActorTraining.Actors;
+using ActorTraining.Compute.Distributed;
+using Akka.Event;
+using Akka.Remote.Transport.DotNetty;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -32,9 +35,9 @@ public static class ClusterNode
     public const string CoordinatorName = "run-coordinator";
 
     /// <summary>The Akka address of a node at host:port.</summary>
-    public static string AddressOf(string host, int port) => $"akka.tcp://{SystemName}@{host}:{port}";
+    public static string AddressOf(string host, int port) => $"akka.ssl.tcp://{SystemName}@{host}:{port}"; // TLS, see OnlyThisRun
 
-    public static IHost Build(NodeOptions node, string runDirectory, string runId, string? postgres, bool verbose,
+    public static IHost Build(NodeOptions node, string runDirectory, string runId, string? postgres, RunSecret secret, bool verbose,
         IReadOnlyList<RunSettings> runs, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, RecoverySettings recovery,
         Func<ActorSystem, IActorRef> listener)
     {
@@ -48,6 +51,10 @@ public static class ClusterNode
                 .AddHocon(ConfigurationFactory.ParseString(MessageSerializer.Config), HoconAddMode.Append)
                 .AddHocon(ConfigurationFactory.ParseString($"akka.persistence.journal.sql.parallelism = {stores.Parallelism}"), HoconAddMode.Prepend)
                 .WithRemoting(node.Host, node.Port)
+                // only the run's nodes get in: mutual TLS, and the peer must present exactly the run's certificate
+                .AddHocon(ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = true"), HoconAddMode.Prepend)
+                .AddSetup(new DotNettySslSetup(secret.Certificate, suppressValidation: false, requireMutualAuthentication: true,
+                    validateCertificateHostname: false, customValidator: OnlyThisRun(secret.Thumbprint)))
                 .WithClustering(new ClusterOptions
                 {
                     SeedNodes = node.SeedNodes.Select(s => AddressOf(s.Host, s.Port)).ToArray(),
@@ -64,10 +71,22 @@ public static class ClusterNode
                     if (!node.IsCluster) cluster.Join(cluster.SelfAddress); // alone: a cluster of one
                     var self = cluster.SelfAddress;
                     var monitor = listener(system);
-                    system.ActorOf(NodeRanks.Props($"{self.Host}:{self.Port}", runsByRank, node.Host, runs[0].ConfigHash,
+                    system.ActorOf(NodeRanks.Props($"{self.Host}:{self.Port}", runsByRank, node.Host, secret.RingKey, runs[0].ConfigHash,
                         registry.Get<RunCoordinator>(), monitor), "ranks");
                 });
         });
         return builder.Build();
     }
+
+    /// <summary>
+    /// Accepts a TLS peer only if it presents the run's own certificate (pinned by thumbprint; it is self-signed, so
+    /// there is no chain to trust); anything else is refused with a warning naming the peer.
+    /// </summary>
+    static CertificateValidationCallback OnlyThisRun(string thumbprint) => (certificate, _, peer, _, log) =>
+    {
+        if (certificate is not null && string.Equals(certificate.Thumbprint, thumbprint, StringComparison.OrdinalIgnoreCase)) return true;
+        log.Warning("refused a connection from {0}: it does not hold this run's secret (certificate {1})", peer,
+            certificate is null ? "missing" : certificate.Thumbprint);
+        return false;
+    };
 }

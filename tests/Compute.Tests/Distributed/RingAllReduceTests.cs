@@ -84,8 +84,9 @@ public sealed class RingAllReduceTests
     [Fact]
     public void ARankOfAnotherGenerationCannotJoin()
     {
-        using var endpoint = RankEndpoint.Open(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
-        using var other = RankEndpoint.Open(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        using var endpoint = RankEndpoint.Open(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), key);
+        using var other = RankEndpoint.Open(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), key);
         var current = Task.Run(() => RingLinks.Join(0, 2, generation: 5, endpoint, other.Address, TimeSpan.FromSeconds(3)));
         var stale = Task.Run(() => RingLinks.Join(1, 2, generation: 4, other, endpoint.Address, TimeSpan.FromSeconds(3)));
         var e = Assert.Throws<AggregateException>(() => current.Wait(TimeSpan.FromSeconds(30)));
