@@ -67,6 +67,9 @@ public sealed class ClusterNodes : IDisposable
 
     public bool HasExited(int i) => _nodes[i]?.HasExited ?? true;
 
+    /// <summary>The process id of node <paramref name="i"/>'s current start.</summary>
+    public int Pid(int i) => _nodes[i]?.Id ?? -1;
+
     /// <summary>Waits for every running node to exit; their exit codes, or a failure naming the ones still running.</summary>
     public int[] WaitAll(TimeSpan limit)
     {

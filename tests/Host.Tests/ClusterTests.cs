@@ -31,7 +31,7 @@ public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgr
     // nodes). The ranks' only difference from one node is the order in which gradients are summed; lr 1e-4 keeps this
     // model learning smoothly, where that difference stays ~3e-6 after the 216 steps. (At lr 1e-3 the same model does not
     // learn, and the rounding differences grow to ~15 % by the end, for 3 ranks in one process just the same.)
-    const string Experiment = """
+    public const string Experiment = """
         data.synthetic { train-clips-per-class = 60, eval-clips-per-class = 2, seed = 5, min-seconds = 1.0, max-seconds = 1.5 }
         training { batch-size = 10, checkpoint-every-steps = 6, seed = 3, stall-timeout-seconds = 120 }
         curriculum = [
