@@ -63,6 +63,9 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         [typeof(EvaluationProgress)] = "evaluation-progress.v1",
         [typeof(ClipScores)] = "clip-scores.v1",
         [typeof(RunEvent)] = "run-event.v1",
+        [typeof(AdoptGeneration)] = "adopt-generation.v1",
+        [typeof(CommitAcknowledged)] = "commit-acknowledged.v1",
+        [typeof(RegisterAgain)] = "register-again.v1",
         [typeof(ExperimentEnded)] = "experiment-ended.v1",
     };
 

@@ -65,6 +65,7 @@ public sealed class NodeRanks : ReceiveActor, IWithTimers
             Self.Tell(new Register());
         });
         Receive<Terminated>(_ => { }); // the coordinator of an ended experiment, going with the cluster
+        Receive<RegisterAgain>(_ => Self.Tell(new Register()));
         Receive<RanksRefused>(r =>
         {
             _ended = true;

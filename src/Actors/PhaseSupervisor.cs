@@ -39,6 +39,12 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     /// <summary>Coordinator → supervisor: every rank that can take part now, with the state each said it holds when it registered.</summary>
     public sealed record Roster(IReadOnlyList<RankRegistration> Ranks);
 
+    /// <summary>Supervisor → coordinator, as it stops: the journal's database cannot be reached (<paramref name="Cause"/>); start me again later.</summary>
+    public sealed record JournalOutage(string Cause);
+
+    /// <summary>Supervisor → coordinator: the journal was read; it is there.</summary>
+    public sealed record JournalAvailable;
+
     sealed record WatchdogTick;
     sealed record RestartNow(int Generation);
     sealed record Settled;
@@ -114,6 +120,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 return;
             }
             _started = true;
+            _listener.Tell(new JournalAvailable());
             _settleUntil = DateTime.UtcNow + SettleTime;
             _metrics.Write(_state, _log); // epochs a crash kept from the log
             if (_state.Completed)
@@ -134,7 +141,15 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         {
             FaultInjection.At("supervisor.commit");
             _sinceProgress.Restart();
-            PersistAll(_state.Process(c), OnPersisted);
+            var from = Sender;
+            var ack = new CommitAcknowledged(_settings.RunIndex, c.Generation, c.Checkpoint.Path);
+            var events = _state.Process(c);
+            if (events.Count == 0) from.Tell(ack); // already in the journal (sent again after an outage), or superseded
+            else PersistAll(events, e =>
+            {
+                OnPersisted(e);
+                from.Tell(ack);
+            });
         });
         Command<CommitCheckpoint>(_ => { }); // of a replaced generation
         Command<EvaluationDone>(_ => IsCollector(Sender), d =>
@@ -202,11 +217,14 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             _held[r.Rank] = r.Live;
             if (r.Live is { Running: true } live && live.RunIndex == _settings.RunIndex && live.Generation != _generation?.Number)
             {
-                // still training a generation of a supervisor before this one (its node was lost): stop it where it is
+                // still training a generation of a supervisor before this one (it started over: its node was lost, or
+                // the journal's database was away). The last generation the journal names may be taken on as it is
+                // (TryAdopt); any other is stopped where it is.
                 _busy.Add(r.Rank);
-                r.Rank.Tell(new PauseGeneration(live.RunIndex, live.Generation));
+                if (live.Generation != _state.Generations.LastOrDefault()?.Generation) Pause(r.Rank, live);
             }
         }
+        TryAdopt();
         foreach (var gone in _held.Keys.Where(k => !present.Contains(k)).ToList())
         {
             _held.Remove(gone);
@@ -240,9 +258,42 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         Consider();
     }
 
+    /// <summary>
+    /// A supervisor that started over finds every member of the generation the journal names last registered and holding
+    /// it (training, or stopped at the phase's end): it takes that generation on as it is — no new generation, no step
+    /// lost — and the members send again the commits it has not acknowledged.
+    /// </summary>
+    void TryAdopt()
+    {
+        if (_generation is not null || !_started || _state.Generations.LastOrDefault() is not { } last) return;
+        var members = last.Members.Select(m => _roster.FirstOrDefault(r => r.Address.Node == m.Node && r.Address.LocalRank == m.LocalRank)).ToList();
+        if (members.Any(m => m is null || _held.GetValueOrDefault(m.Rank) is not { } l || l.RunIndex != _settings.RunIndex || l.Generation != last.Generation))
+            return;
+        var generation = new Members(last.Generation, members!, last.Phase);
+        for (int i = 0; i < members.Count; i++)
+        {
+            // a member that had stopped tells so again after the commits it sends: nothing is formed before those are in
+            var rank = members[i]!.Rank;
+            _busy.Remove(rank);
+            rank.Tell(new AdoptGeneration(_settings.RunIndex, last.Generation));
+        }
+        _generation = generation;
+        _sinceProgress.Restart();
+        _log.Info("generation {0}: taken on as it is, its {1} member(s) holding it ({2} training)", last.Generation, members.Count,
+            members.Count(m => _held[m!.Rank] is { Running: true }));
+    }
+
+    readonly HashSet<IActorRef> _paused = [];
+
+    void Pause(IActorRef rank, LiveState live)
+    {
+        if (_paused.Add(rank)) rank.Tell(new PauseGeneration(live.RunIndex, live.Generation));
+    }
+
     void Stopped(RankStopped s)
     {
         _held[Sender] = s.State;
+        _paused.Remove(Sender);
         if (_busy.Remove(Sender)) _log.Info("rank {0} stopped a generation {1} of an earlier supervisor at step {2}", Sender.Path, s.Generation, s.State?.Step);
         if (_generation is { } g && s.Generation == g.Number && g.IndexOf(Sender) is var i and >= 0)
         {
@@ -259,6 +310,12 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     void Consider()
     {
         if (!_started || _state.Completed || _state.GaveUp is not null || _restarting) return;
+        if (_generation is null && _busy.Count > 0)
+        {
+            // ranks still training an earlier supervisor's generation that could not be taken on as it is: stop them
+            if (DateTime.UtcNow < _settleUntil) Timers.StartSingleTimer("settle", new Settled(), _settleUntil - DateTime.UtcNow);
+            else foreach (var rank in _busy.ToList()) if (_held.GetValueOrDefault(rank) is { } live) Pause(rank, live);
+        }
         DispatchEvaluations();
         if (_roster.Count == 0 || _state.TrainOrder() is null) return;
         int nodes = _roster.Select(r => r.Address.Node).Distinct().Count();
@@ -419,15 +476,22 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    // The journal's database gone (a restart, a fail-over, the network): this actor stops, as Akka.Persistence has it,
+    // and the coordinator starts it again once the database answers; the ranks train on and hold their commits meanwhile.
+    // Anything else is for a person to see.
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _listener.Tell(new RunFailed($"could not write the run journal: {cause.Message}"));
+        _listener.Tell(JournalFailure.IsOutage(cause)
+            ? new JournalOutage(JournalFailure.Describe(cause))
+            : new RunFailed($"could not write the run journal: {JournalFailure.Describe(cause)}"));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _listener.Tell(new RunFailed($"could not read the run journal: {reason.Message}"));
+        _listener.Tell(JournalFailure.IsOutage(reason)
+            ? new JournalOutage(JournalFailure.Describe(reason))
+            : new RunFailed($"could not read the run journal: {JournalFailure.Describe(reason)}"));
         base.OnRecoveryFailure(reason, message);
     }
 

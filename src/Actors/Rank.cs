@@ -68,6 +68,8 @@ public sealed class Rank : ReceiveActor
     IActorRef? _batcher;
     bool _training, _stepInFlight, _pause;
     readonly Queue<IPipelineMessage> _waiting = new(); // batches (and the epoch's end) ready for the torch thread
+    (RankStopReason Reason, string Detail)? _stoppedAs; // why it last stopped its generation, told again to a supervisor that takes it on
+    readonly List<CheckpointCommitted> _unacknowledged = []; // member 0's commits the supervisor has not confirmed, in order
     int _epoch;
     readonly Stopwatch _rateClock = new();
     long _rateSteps;
@@ -127,7 +129,7 @@ public sealed class Rank : ReceiveActor
                 var rate = _rateSteps / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
                 _supervisor.Tell(new TrainingProgress(_join.Phase.Index, Settings.Curriculum.Count, _epoch, _join.Phase.Epochs, done.Step,
                     done.Position, Settings.TrainEntries.Count, done.Loss, rate));
-                if (done.Checkpoint is { } c) _supervisor.Tell(new CommitCheckpoint(c, s.Generation));
+                if (done.Checkpoint is { } c) Commit(c);
             }
             if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, s.Generation, _join.Index, done.Step, false, hash));
             if (done.Paused) StopTraining(RankStopReason.Paused, $"after step {done.Step}, position {done.Position}");
@@ -155,7 +157,7 @@ public sealed class Rank : ReceiveActor
             _stepInFlight = false;
             if (e.Generation != _join?.Generation || !_training) return;
             var done = e.Done;
-            if (_join.Index == 0) _supervisor.Tell(new CommitCheckpoint(done.Checkpoint!, e.Generation));
+            if (_join.Index == 0) Commit(done.Checkpoint!);
             if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, e.Generation, _join.Index, done.Step, true, hash));
             if (done.PhaseDone) StopTraining(RankStopReason.PhaseTrained, "");
             else
@@ -197,6 +199,21 @@ public sealed class Rank : ReceiveActor
             }
             foreach (var (run, evaluator) in _evaluators.Where(e => e.Value.Equals(t.ActorRef)).ToList()) _evaluators.Remove(run);
         });
+        Receive<CommitAcknowledged>(a =>
+        {
+            int i = _unacknowledged.FindIndex(c => c.Path == a.Path);
+            if (i >= 0) _unacknowledged.RemoveRange(0, i + 1); // commits are confirmed in order
+        });
+        Receive<AdoptGeneration>(a =>
+        {
+            if (_join is not { } j || j.RunIndex != a.RunIndex || j.Generation != a.Generation) return;
+            _supervisor = Sender; // a supervisor that started over took this generation on: answer to it, and tell it what it missed
+            _log.Info("generation {0}: taken on by a new supervisor; sending {1} commit(s) again", a.Generation, _unacknowledged.Count);
+            foreach (var c in _unacknowledged) _supervisor.Tell(new CommitCheckpoint(c, a.Generation));
+            // stopped before the new supervisor came: say so again, after the commits, so it forms the next generation
+            // from a journal that holds them (one sender's messages arrive in order)
+            if (!_training && _forming is null) Report(_stoppedAs?.Reason ?? RankStopReason.Paused, _stoppedAs?.Detail ?? "");
+        });
         Receive<EvaluateShard>(order =>
         {
             if (!_evaluators.TryGetValue(order.RunIndex, out var evaluator))
@@ -211,6 +228,13 @@ public sealed class Rank : ReceiveActor
     RunSettings Settings => _runs[_join!.RunIndex];
 
     TorchThread NewThread(int localRank) => new($"rank{localRank}-{_runs[0].RankDevice}");
+
+    /// <summary>Member 0's commit of a checkpoint it wrote, held until the supervisor confirms it (a journal outage loses none).</summary>
+    void Commit(CheckpointCommitted checkpoint)
+    {
+        _unacknowledged.Add(checkpoint);
+        _supervisor.Tell(new CommitCheckpoint(checkpoint, _join!.Generation));
+    }
 
     /// <summary>Gives the torch thread the next batch (or the epoch's end) once it finished the last.</summary>
     void Next()
@@ -251,6 +275,8 @@ public sealed class Rank : ReceiveActor
         }
         _join = j;
         _pause = false;
+        _unacknowledged.Clear(); // a new generation starts from what the supervisor has
+        _stoppedAs = null;
         var settings = _runs[j.RunIndex];
         var cancel = (_forming = new CancellationTokenSource()).Token;
         var endpoint = _endpoint;
@@ -376,6 +402,7 @@ public sealed class Rank : ReceiveActor
     /// <summary>Tells the supervisor this rank stopped, with the state it holds (read on the torch thread, after any step in flight).</summary>
     void Report(RankStopReason reason, string detail, int? generation = null)
     {
+        if (generation is null) _stoppedAs = (reason, detail);
         var (to, self) = (_supervisor, Self);
         var (run, gen, index) = (_join?.RunIndex ?? -1, generation ?? _join?.Generation ?? -1, _join?.Index ?? -1);
         _replica.Run(r => r.Session?.Live(false)).ContinueWith(t =>

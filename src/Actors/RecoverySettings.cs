@@ -5,14 +5,15 @@ namespace ActorTraining.Actors;
 /// <summary>
 /// How the phase supervisor recovers a run inside the process: at most <paramref name="MaxRestarts"/> restarts in a
 /// row, the k-th after <paramref name="BackoffSeconds"/> × 2^(k−1) (at most <see cref="MaxBackoffSeconds"/>), and
-/// no sign of progress for <paramref name="StallTimeoutSeconds"/> counts as a fault.
+/// no sign of progress for <paramref name="StallTimeoutSeconds"/> counts as a fault; the journal's database away for
+/// longer than <paramref name="JournalOutageSeconds"/> fails the run.
 /// </summary>
-public sealed record RecoverySettings(int MaxRestarts, double BackoffSeconds, double StallTimeoutSeconds)
+public sealed record RecoverySettings(int MaxRestarts, double BackoffSeconds, double StallTimeoutSeconds, double JournalOutageSeconds = 300)
 {
     public const double MaxBackoffSeconds = 300;
 
     public static RecoverySettings Of(TrainingConfig training) =>
-        new(training.MaxRestarts, training.RestartBackoffSeconds, training.StallTimeoutSeconds);
+        new(training.MaxRestarts, training.RestartBackoffSeconds, training.StallTimeoutSeconds, training.JournalOutageTimeoutSeconds);
 
     public TimeSpan BackoffBefore(int attempt) =>
         TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, BackoffSeconds * Math.Pow(2, Math.Max(0, attempt - 1))));

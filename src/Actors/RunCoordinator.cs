@@ -13,9 +13,13 @@ namespace ActorTraining.Actors;
 /// passes the roster on to the current run's supervisor. What happens in the runs goes to every
 /// registered node (<see cref="RunEvent"/>), and at the end <see cref="ExperimentEnded"/>, so every node may exit.
 /// </summary>
-public sealed class RunCoordinator : ReceiveActor
+public sealed class RunCoordinator : ReceiveActor, IWithTimers
 {
     sealed record Outcome(int RunIndex, RunState? State, string? Failure);
+    sealed record RestartSupervisor(int RunIndex);
+    sealed record RosterSettled;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     readonly IReadOnlyList<RunSettings> _runs;
     readonly string _runId;
@@ -27,6 +31,10 @@ public sealed class RunCoordinator : ReceiveActor
     readonly List<RunOutcome> _outcomes = [];
     bool _reported; // the current run's supervisor told its outcome
     Exception? _supervisorFailure;
+    DateTime? _outageSince;            // the journal's database has been away since
+    string _outageCause = "";
+    int _incarnation;                  // supervisors started for the current run
+    readonly HashSet<string> _awaiting = []; // nodes whose ranks must say again what they hold before the roster goes out
     int _run = -1;
     IActorRef? _supervisor;
     ExperimentEnded? _ended;
@@ -61,6 +69,7 @@ public sealed class RunCoordinator : ReceiveActor
                 Context.Watch(rank.Rank);
             }
             _nodes[r.Node] = Sender;
+            if (_awaiting.Remove(r.Node)) known = false; // what they hold now: the restarted supervisor waits for it
             if (!known) // a registration sent again (retried, or buffered twice by the singleton proxy) changes nothing
                 _log.Info("node {0} registered {1} rank(s) ({2}); {3} rank(s) on {4} node(s)", r.Node, r.Ranks.Count,
                     string.Join(", ", r.Ranks.Select(x => x.Address.Device + (x.Live is { } l ? $" holding step {l.Step} of generation {l.Generation}" : ""))),
@@ -70,6 +79,23 @@ public sealed class RunCoordinator : ReceiveActor
         });
         Receive<Terminated>(t =>
         {
+            if (t.ActorRef.Equals(_supervisor) && !_reported && _outageSince is { } since)
+            {
+                var away = DateTime.UtcNow - since;
+                if (away.TotalSeconds > _recovery.JournalOutageSeconds)
+                {
+                    _reported = true;
+                    Self.Tell(new Outcome(_run, null, $"the run journal's database has been unreachable for {away.TotalSeconds:F0} s " +
+                        $"(journal.outage-timeout-seconds = {_recovery.JournalOutageSeconds:F0}): {_outageCause}. Nothing committed is lost; rerun the same command to resume once it is back"));
+                }
+                else
+                {
+                    var wait = TimeSpan.FromSeconds(Math.Min(5, 0.5 * Math.Pow(2, Math.Min(4, _incarnation - 1))));
+                    _log.Warning("the run journal's database is away ({0}); training goes on, commits are held; trying again in {1:F1} s", _outageCause, wait.TotalSeconds);
+                    Timers.StartSingleTimer("restart-supervisor", new RestartSupervisor(_run), wait);
+                }
+                return;
+            }
             if (t.ActorRef.Equals(_supervisor) && !_reported)
             {
                 _reported = true;
@@ -99,6 +125,29 @@ public sealed class RunCoordinator : ReceiveActor
             if (o.Failure is null && _run + 1 < _runs.Count) StartRun(_run + 1);
             else End();
         });
+        Receive<PhaseSupervisor.JournalOutage>(_ => Sender.Equals(_supervisor), o =>
+        {
+            _outageSince ??= DateTime.UtcNow;
+            _outageCause = o.Cause;
+        });
+        Receive<PhaseSupervisor.JournalAvailable>(_ => Sender.Equals(_supervisor), _ =>
+        {
+            if (_outageSince is { } since) _log.Warning("the run journal is back after {0:F1} s", (DateTime.UtcNow - since).TotalSeconds);
+            _outageSince = null;
+        });
+        Receive<RestartSupervisor>(r => r.RunIndex == _run && !_reported, _ =>
+        {
+            // its state is the journal's; the ranks' is theirs: have every node say again what it holds, then the roster
+            _awaiting.UnionWith(_nodes.Keys);
+            Broadcast(new RegisterAgain());
+            Timers.StartSingleTimer("roster-settled", new RosterSettled(), TimeSpan.FromSeconds(10));
+            StartRun(_run);
+        });
+        Receive<RosterSettled>(_ =>
+        {
+            _awaiting.Clear();
+            Push();
+        });
         // what the current run's supervisor tells: its outcome, and everything else for the nodes to show
         Receive<RunCompleted>(_ => Sender.Equals(_supervisor) && !_reported, c =>
         {
@@ -125,17 +174,22 @@ public sealed class RunCoordinator : ReceiveActor
 
     void StartRun(int index)
     {
+        _incarnation = index == _run ? _incarnation + 1 : 1;
         _run = index;
         _reported = false;
         _supervisorFailure = null;
         var settings = _runs[index];
-        _supervisor = Context.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(_runId, index), settings, Self, _recovery, _minNodes), $"run-r{index}");
+        _supervisor = Context.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(_runId, index), settings, Self, _recovery, _minNodes),
+            _incarnation == 1 ? $"run-r{index}" : $"run-r{index}-{_incarnation}");
         Context.Watch(_supervisor);
         _supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan()));
         Push();
     }
 
-    void Push() => _supervisor?.Tell(new PhaseSupervisor.Roster(_ranks.Values.ToList()));
+    void Push()
+    {
+        if (_awaiting.Count == 0) _supervisor?.Tell(new PhaseSupervisor.Roster(_ranks.Values.ToList()));
+    }
 
     void End()
     {

@@ -32,9 +32,7 @@ public sealed class PostgresServer : IDisposable
             if (_asRoot) Run("chown", "postgres:postgres", _dir);
             Run(AsServerUser(Path.Combine(_bin, "initdb"), "-D", _data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"));
             Port = LoopbackPorts.Free();
-            // fsync off: the tests kill the client, never the server, so durability across a server crash is not in play
-            Run(AsServerUser(Path.Combine(_bin, "pg_ctl"), "-D", _data, "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "30",
-                "-o", $"-c listen_addresses=127.0.0.1 -p {Port} -k {_dir} -c fsync=off -c full_page_writes=off", "start"));
+            Start();
             using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false");
             connection.Open();
             using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", connection);
@@ -78,6 +76,19 @@ public sealed class PostgresServer : IDisposable
         if (p.ExitCode != 0)
             throw new InvalidOperationException($"{string.Join(' ', command)} exited with {p.ExitCode}: {stdout.Result}{stderr.Result}");
     }
+
+    /// <summary>Starts the server (again, after <see cref="Stop"/>: the same data, port and database).</summary>
+    public void Start()
+    {
+        // fsync off: an immediate stop ends the server's processes, not the machine, so what they wrote is in the OS's
+        // page cache and stays; durability across a machine crash is not in play here
+        Run(AsServerUser(Path.Combine(_bin, "pg_ctl"), "-D", _data, "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "30",
+            "-o", $"-c listen_addresses=127.0.0.1 -p {Port} -k {_dir} -c fsync=off -c full_page_writes=off", "start"));
+        Npgsql.NpgsqlConnection.ClearAllPools(); // this process's pooled connections, if any, went with the server before
+    }
+
+    /// <summary>Stops the server at once, as a fail-over or a crash would (clients' connections are cut; committed data stays).</summary>
+    public void Stop() => Run(AsServerUser(Path.Combine(_bin, "pg_ctl"), "-D", _data, "-m", "immediate", "-w", "stop"));
 
     public void Dispose()
     {

@@ -69,6 +69,8 @@ public sealed record TrainingConfig(
     int MaxRestarts = 3,
     double RestartBackoffSeconds = 2,
     double StallTimeoutSeconds = 300,
+    // journal.outage-timeout-seconds (a recovery key like the three above; 0 in the identity JSON, so omitted there)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double JournalOutageTimeoutSeconds = 300,
     // omitted when null (the run identity sets it so): the identity JSON, and so every existing run's hash, stays as before
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Devices = null)
 {
@@ -214,6 +216,8 @@ public sealed record ExperimentConfig(
             throw new ConfigException("training.restart-backoff-seconds", $"must be between 0 and 3600, got {Training.RestartBackoffSeconds}");
         if (!(Training.StallTimeoutSeconds >= 1 && double.IsFinite(Training.StallTimeoutSeconds)))
             throw new ConfigException("training.stall-timeout-seconds", $"must be at least 1, got {Training.StallTimeoutSeconds}");
+        if (!(Training.JournalOutageTimeoutSeconds >= 1 && Training.JournalOutageTimeoutSeconds <= 7 * 86400))
+            throw new ConfigException("journal.outage-timeout-seconds", $"must be between 1 and 604800 (a week), got {Training.JournalOutageTimeoutSeconds}");
 
         ValidateCurriculum("curriculum", Curriculum);
         if (Compare is not null)
@@ -270,7 +274,7 @@ public sealed record ExperimentConfig(
         var identity = this with
         {
             Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null },
-            Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0, Devices = null },
+            Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0, JournalOutageTimeoutSeconds = 0, Devices = null },
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJson())));
     }

@@ -74,6 +74,7 @@ public static class ExperimentConfigLoader
             MaxRestarts: reader.Int("training.max-restarts"),
             RestartBackoffSeconds: reader.Double("training.restart-backoff-seconds"),
             StallTimeoutSeconds: reader.Double("training.stall-timeout-seconds"),
+            JournalOutageTimeoutSeconds: reader.Double("journal.outage-timeout-seconds"),
             Devices: reader.StringList("training.devices", allowed: "auto"));
         var phaseDefaults = (Lr: reader.Double("training.lr"), Warmup: reader.Int("training.warmup-steps"));
 
