@@ -23,6 +23,7 @@ usage: bench/run-all.sh [options]
   --clips-per-word N    keyword corpus size (default 200: 1600 train + 400 eval clips)
   --corpus-args "..."   more bench/corpus/make_keywords.py options (e.g. "--voices en,en-us --snr-min 5")
   --epochs N            total epoch budget of every (a) schedule (default 12)
+  --schedules LIST      only these (a) schedules, e.g. baseline,pool-max-4-2-1 (default: all nine)
   --train F --eval F --labels F   use this AST datafile instead of the generated keyword corpus
   --target-length N     frames per clip at C = 1 (default 128, Speech Commands' setting; 1 s = 98 frames)
   --loss ce|bce         ce (single-label, accuracy; default) or bce (multi-label, mAP) for (a) and (d)
@@ -40,7 +41,7 @@ command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
-corpus_args=""; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
+schedules=""; corpus_args=""; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;
@@ -51,6 +52,7 @@ while [ $# -gt 0 ]; do
     --train-repeats) train_repeats="$2"; shift 2 ;;
     --clips-per-word) clips_per_word="$2"; shift 2 ;;
     --epochs) epochs="$2"; shift 2 ;;
+    --schedules) schedules="$2"; shift 2 ;;
     --train) train="$(realpath "$2")"; shift 2 ;;
     --eval) eval_file="$(realpath "$2")"; shift 2 ;;
     --labels) labels="$(realpath "$2")"; shift 2 ;;
@@ -244,6 +246,12 @@ if wants a; then
       label="$method"; [ "$method" = pool ] && label="pool-$pooling"
       runs+=("$label-4-2-1|$(schedule "$method" "$pooling" "4 2 1")" "$label-2-1|$(schedule "$method" "$pooling" "2 1")")
     done
+    if [ -n "$schedules" ]; then
+      chosen=()
+      for r in "${runs[@]}"; do [[ ",$schedules," == *",${r%%|*},"* ]] && chosen+=("$r"); done
+      [ ${#chosen[@]} -gt 0 ] || { echo "run-all: --schedules '$schedules' names none of: $(for r in "${runs[@]}"; do printf '%s ' "${r%%|*}"; done)" >&2; exit 2; }
+      runs=("${chosen[@]}")
+    fi
     # Repetition-major order, so machine drift hits every schedule alike.
     for rep in $(seq 1 "$train_repeats"); do
       log "(a) repetition $rep/$train_repeats: ${#runs[@]} runs of $epochs epochs"

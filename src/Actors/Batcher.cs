@@ -3,20 +3,17 @@ using Akka.Event;
 using Akka.Dispatch;
 using Akka.Routing;
 using ActorTraining.Compute.Distributed;
-using ActorTraining.Compute.Features;
 using ActorTraining.Messages;
-using TorchSharp;
 
 namespace ActorTraining.Actors;
 
 /// <summary>
-/// The pipeline's front door and last stage. It creates the chain upstream of it (reader → decoder pool →
-/// spectrogram pool → compressor) as its children, so the whole chain of one consumer lives on one node, and it
+/// The pipeline's front door and last stage. It creates the chain upstream of it (reader → a pool of
+/// <see cref="ClipWorker"/>s, each taking a clip all the way to a prepared input) as its children, so the whole chain of one consumer lives on one node, and it
 /// controls the flow: it asks the reader for work only while fewer than <see cref="PipelineSpec.InFlightLimit"/>
 /// items are between the reader and a formed batch (in any stage, waiting for reordering, or in ready batches),
 /// and sends batches only against the consumer's <see cref="RequestBatches"/> demand. Memory is therefore bounded
-/// by the limit, whatever the corpus size. Prepares each sample (pad/cut, SpecAugment seeded from the sample,
-/// normalise) and forms the share's part of each global batch strictly in position order, never arrival order: a
+/// by the limit, whatever the corpus size. Forms the share's part of each global batch strictly in position order, never arrival order: a
 /// batch goes out once its last position is in (a training share sends every batch, empty parts included, so each
 /// rank takes part in each step).
 /// </summary>
@@ -51,12 +48,8 @@ public sealed class Batcher : ReceiveActor
 
         var dispatcher = Context.System.Dispatchers.HasDispatcher(PipelineDispatcher.Id) ? PipelineDispatcher.Id : Dispatchers.DefaultDispatcherId;
         var workers = Math.Max(1, spec.Workers);
-        var compressor = Context.ActorOf(Compressor.Props(spec, Self).WithDispatcher(dispatcher), "compressor");
-        var spectrograms = Context.ActorOf(SpectrogramWorker.Props(spec, compressor, Self).WithDispatcher(dispatcher)
-            .WithRouter(new RoundRobinPool(workers)), "spectrogram");
-        var decoders = Context.ActorOf(DecoderWorker.Props(spec, spectrograms, Self).WithDispatcher(dispatcher)
-            .WithRouter(new RoundRobinPool(workers)), "decoder");
-        _reader = Context.ActorOf(CorpusReader.Props(spec, decoders), "reader");
+        var clips = Context.ActorOf(ClipWorker.Props(spec, Self).WithDispatcher(dispatcher).WithRouter(new RoundRobinPool(workers)), "clips");
+        _reader = Context.ActorOf(CorpusReader.Props(spec, clips), "reader");
 
         Receive<StartEpoch>(s =>
         {
@@ -80,12 +73,12 @@ public sealed class Batcher : ReceiveActor
             _demand += r.Count;
             Pump();
         });
-        Receive<SpectrogramReady>(s => s.Item.Epoch == _epoch, s =>
+        Receive<SamplePrepared>(s => s.Item.Epoch == _epoch, s =>
         {
             if (spec.Shuffle) FaultInjection.At("batcher.prepare");
             if (!spec.Shuffle && FaultInjection.Fires("evaluator.pipeline-stops")) { Context.Stop(Self); return; }
-            _buffer.Add(s.Item.Position, Prepare(s));
-            if (spec.Shuffle && FaultInjection.Fires("batcher.duplicate")) _buffer.Add(s.Item.Position, Prepare(s));
+            _buffer.Add(s.Item.Position, new Prepared(s.Values, s.Target));
+            if (spec.Shuffle && FaultInjection.Fires("batcher.duplicate")) _buffer.Add(s.Item.Position, new Prepared(s.Values, s.Target));
             Drain();
             Pump();
         });
@@ -103,16 +96,6 @@ public sealed class Batcher : ReceiveActor
             Drain();
             Pump();
         });
-    }
-
-    Prepared Prepare(SpectrogramReady s)
-    {
-        using var scope = torch.NewDisposeScope();
-        var fbank = AstPreprocessing.PadOrCut(torch.tensor(s.Values, [s.Frames, s.MelBins]), _spec.InputFrames);
-        if (_spec.Augment && (_spec.FreqMask > 0 || _spec.TimeMask > 0))
-            fbank = AstPreprocessing.SpecAugment(fbank, _spec.FreqMask, _spec.TimeMask, new Random(s.Item.SampleSeed ^ 0x5EC));
-        fbank = AstPreprocessing.Normalize(fbank, _spec.Mean, _spec.Std);
-        return new Prepared(fbank.contiguous().data<float>().ToArray(), s.Target);
     }
 
     /// <summary>Takes what is in order, and sends on every batch whose positions of this share are all in.</summary>

@@ -1,6 +1,7 @@
 using ActorTraining.Compute.Compression;
 using ActorTraining.Compute.Data;
 using ActorTraining.Compute.Distributed;
+using ActorTraining.Compute.Features;
 
 namespace ActorTraining.Actors;
 
@@ -9,8 +10,9 @@ namespace ActorTraining.Actors;
 /// order (shuffled per epoch from <paramref name="Seed"/>, or as listed), with which front end (frame shift and mel
 /// bins; the phase's <see cref="Compression"/>), at which input length, normalised how, augmented or not, in batches of what size.
 /// <paramref name="Share"/> says which positions of each global batch this pipeline reads (a rank's part, an
-/// evaluation shard's batches, or everything). <paramref name="Workers"/> sizes the decoder and spectrogram pools; <paramref name="PrefetchBatches"/> bounds the
-/// work in flight (see <see cref="Batcher"/>).
+/// evaluation shard's batches, or everything). <paramref name="Workers"/> sizes the clip worker pool; <paramref name="PrefetchBatches"/> bounds the
+/// work in flight (see <see cref="Batcher"/>). <paramref name="Cache"/>: where fbanks are kept between epochs, phases
+/// and evaluations (null: computed every time).
 /// </summary>
 public sealed record PipelineSpec(
     IReadOnlyList<DatasetEntry> Entries,
@@ -31,8 +33,12 @@ public sealed record PipelineSpec(
     int BatchSize,
     int Workers,
     DataShare Share,
-    int PrefetchBatches = 2)
+    int PrefetchBatches = 2,
+    FeatureCacheSettings? Cache = null)
 {
+    /// <summary>What a worker does to a clip's fbank to make it an input row.</summary>
+    public SamplePreparation Preparation => new(Compression, InputFrames, FreqMask, TimeMask, Mean, Std);
+
     /// <summary>Most work items between the reader and a formed batch at any time (arrived or on their way).</summary>
     public int InFlightLimit => Share.MostPerBatch * (PrefetchBatches + 1);
 

@@ -1,6 +1,7 @@
 using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Data;
 using ActorTraining.Compute.Distributed;
+using ActorTraining.Compute.Features;
 using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Training;
 using ActorTraining.Messages;
@@ -54,10 +55,16 @@ public sealed record RunSettings(
 
     /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation), reading <paramref name="share"/>.</summary>
     public PipelineSpec Pipeline(PhasePlan phase, bool training, DataShare share) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
-        Labels, training, Workers, share);
+        Labels, training, Workers, share, FeatureCacheOf(Config, RunDirectory));
+
+    /// <summary>The run's feature cache (null when turned off): <c>data.cache.dir</c>, or <c>feature-cache</c> in the run directory.</summary>
+    public static FeatureCacheSettings? FeatureCacheOf(ExperimentConfig config, string runDirectory) => config.Data.ResolvedCache is { Enabled: true } c
+        ? new FeatureCacheSettings(c.Directory ?? Path.Combine(runDirectory, "feature-cache"),
+            c.Precision == "float16" ? FeaturePrecision.Float16 : FeaturePrecision.Float32, (long)(c.MaxGigabytes * 1e9))
+        : null;
 
     public static PipelineSpec PipelineOf(ExperimentConfig config, PhasePlan phase, IReadOnlyList<DatasetEntry> entries,
-        LabelSet labels, bool training, int workers, DataShare share)
+        LabelSet labels, bool training, int workers, DataShare share, FeatureCacheSettings? cache = null)
     {
         var compression = PhaseCompression.Of(phase);
         var fe = config.FrontEnd;
@@ -65,6 +72,6 @@ public sealed record RunSettings(
             MixupProbability: fe.Mixup, BaseFrameShiftMs: fe.FrameShiftMs, MelBins: config.Model.MelBins,
             FineTargetFrames: config.Model.TargetLength, Compression: compression,
             InputFrames: phase.InputFrames, Mean: fe.Mean, Std: fe.Std, FreqMask: fe.FreqM,
-            TimeMask: compression.TimeMask(fe.TimeM), BatchSize: config.Training.BatchSize, Workers: workers, Share: share);
+            TimeMask: compression.TimeMask(fe.TimeM), BatchSize: config.Training.BatchSize, Workers: workers, Share: share, Cache: cache);
     }
 }

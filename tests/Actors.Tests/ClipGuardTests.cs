@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using ActorTraining.Actors;
-using ActorTraining.Compute.Data;
 using ActorTraining.Messages;
 using Xunit.Abstractions;
 
@@ -15,25 +14,30 @@ namespace ActorTraining.Actors.Tests;
 public sealed class ClipGuardTests(ITestOutputHelper output) : TestKit(output: output)
 {
     [Fact]
-    public void ACompressorThatThrowsFailsTheClipAndGoesOn()
+    public void AWorkerThatThrowsFailsTheClipAndGoesOn()
     {
-        var spec = new PipelineSpec([], new LabelSet(["/m/a"], ["a"]), Seed: 1, Shuffle: false, Augment: false, MixupProbability: 0,
-            BaseFrameShiftMs: 10, MelBins: 4, FineTargetFrames: 8, Compression: Compute.Compression.Compression.Parse("pool", 2, "max"), InputFrames: 4,
-            Mean: 0, Std: 1, FreqMask: 0, TimeMask: 0, BatchSize: 1, Workers: 1, Share: Compute.Distributed.DataShare.Whole(1));
-        var batcher = CreateTestProbe();
-        var compressor = Sys.ActorOf(Compressor.Props(spec, batcher.Ref));
-        WorkItem Item(long position) => new(0, position, $"clip{position}.wav", [1f], null, null, 7);
+        var folder = Directory.CreateTempSubdirectory("clip-guard-").FullName;
+        try
+        {
+            var (train, _, labels) = TestCorpus.Synthetic(folder, clipsPerClass: 1);
+            var spec = TestCorpus.Spec(train, labels, workers: 1, training: false, factor: 2);
+            var batcher = CreateTestProbe();
+            var worker = Sys.ActorOf(ClipWorker.Props(spec, batcher.Ref));
+            float[] target = new float[labels.Count];
+            target[0] = 1;
 
-        // 8 frames x 4 bins announced, 5 values sent: the tensor cannot be built
-        compressor.Tell(new SpectrogramReady(Item(0), new float[5], 8, 4, [1f]));
-        var failed = batcher.ExpectMsg<SampleFailed>(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, failed.Item.Position);
-        Assert.StartsWith("compression failed on an internal error", failed.Reason);
-        Assert.DoesNotContain("Exception", failed.Reason);
+            // a mixup partner's target shorter than the clip's: an inconsistency no file causes, so an internal error
+            worker.Tell(new WorkItem(0, 0, train[0].AudioPath, target, train[1].AudioPath, [], 7));
+            var failed = batcher.ExpectMsg<SampleFailed>(TimeSpan.FromSeconds(20));
+            Assert.Equal(0, failed.Item.Position);
+            Assert.StartsWith("preparing failed on an internal error", failed.Reason);
+            Assert.DoesNotContain("Exception", failed.Reason);
 
-        // the same worker still handles the next clip
-        compressor.Tell(new SpectrogramReady(Item(1), new float[32], 8, 4, [1f]));
-        var pooled = batcher.ExpectMsg<SpectrogramReady>(TimeSpan.FromSeconds(10));
-        Assert.Equal((1L, 4), (pooled.Item.Position, pooled.Frames));
+            // the same worker still prepares the next clip: pooled by 2 to the phase's 64 frames of 64 mel bins
+            worker.Tell(new WorkItem(0, 1, train[1].AudioPath, target, null, null, 7));
+            var prepared = batcher.ExpectMsg<SamplePrepared>(TimeSpan.FromSeconds(20));
+            Assert.Equal((1L, 64 * 64), (prepared.Item.Position, prepared.Values.Length));
+        }
+        finally { Directory.Delete(folder, true); }
     }
 }

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 
 namespace ActorTraining.Actors.Tests;
 
-/// <summary>The data pipeline (reader → decoder pool → spectrogram pool → compressor → batcher) on real generated WAVs.</summary>
+/// <summary>The data pipeline (reader → clip worker pool → batcher) on real generated WAVs.</summary>
 public sealed class PipelineTests : TestKit, IClassFixture<PipelineTests.Corpus>
 {
     readonly Corpus _corpus;
@@ -141,5 +141,44 @@ public sealed class PipelineTests : TestKit, IClassFixture<PipelineTests.Corpus>
             Assert.Equal(whole[(int)b.Batch].Positions, b.Positions);
             Assert.Equal(whole[(int)b.Batch].Inputs, b.Inputs);
         }
+    }
+
+    /// <summary>
+    /// The feature cache changes where an fbank comes from, never what a batch holds: an epoch read from a cold cache, the
+    /// same epoch again from the warm one (every clip a hit), and an evaluation pipeline at another pooling factor (the
+    /// same 10 ms fbanks, pooled afterwards) give the bytes of the pipeline without a cache; a Frame-Shift phase caches
+    /// its own hop. Mixed clips (mixup 0.5 in training) are decoded, not cached.
+    /// </summary>
+    [Fact]
+    public void ACachedEpochHasTheBytesOfAnUncachedOne()
+    {
+        var (train, _, labels) = _corpus.Data;
+        var folder = Directory.CreateTempSubdirectory("pipeline-cache-").FullName;
+        try
+        {
+            var settings = new Compute.Features.FeatureCacheSettings(folder, Compute.Features.FeaturePrecision.Float32, 1L << 30);
+            var cache = Compute.Features.FeatureCache.For(settings);
+            foreach (var (training, method, factor) in new[] { (true, "pool", 1), (false, "pool", 4), (false, "fshift", 2) })
+            {
+                var plain = TestCorpus.Spec(train, labels, workers: 2, training: training, method: method, factor: factor);
+                var cached = plain with { Cache = settings };
+                var before = cache.Statistics;
+                var (reference, _) = Epoch(plain, epoch: 2, from: 0);
+                var (cold, _) = Epoch(cached, epoch: 2, from: 0);
+                var afterCold = cache.Statistics;
+                var (warm, _) = Epoch(cached, epoch: 2, from: 0);
+                var afterWarm = cache.Statistics;
+                _output.WriteLine($"{(training ? "training" : "evaluation")} {method} C={factor}: cold pass {afterCold.Hits - before.Hits} hits / " +
+                                  $"{afterCold.Misses - before.Misses} misses, warm pass {afterWarm.Hits - afterCold.Hits} hits / {afterWarm.Misses - afterCold.Misses} misses; {afterWarm.Bytes} bytes cached");
+                Assert.Equal(reference.Select(b => b.Inputs), cold.Select(b => b.Inputs));
+                Assert.Equal(reference.Select(b => b.Inputs), warm.Select(b => b.Inputs));
+                Assert.Equal(reference.Select(b => b.Targets), warm.Select(b => b.Targets));
+                Assert.Equal(0, afterWarm.Misses - afterCold.Misses);
+                Assert.True(afterWarm.Hits > afterCold.Hits, "the second pass read nothing from the cache");
+                if (!training) Assert.Equal(train.Count, afterWarm.Hits - afterCold.Hits); // no mixup: every clip a hit
+                if (method == "fshift") Assert.Equal(train.Count, afterCold.Misses - before.Misses); // its own hop: none of the 10 ms entries served
+            }
+        }
+        finally { Directory.Delete(folder, true); }
     }
 }

@@ -15,7 +15,24 @@ public sealed record DataConfig(
     string? LabelCsv,
     string? FolderRoot,
     double EvalFraction,
-    SyntheticConfig Synthetic);
+    SyntheticConfig Synthetic,
+    // omitted when null (Hash() keeps only what changes results): the identity JSON of existing runs stays as before
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] FeatureCacheConfig? Cache = null)
+{
+    /// <summary>The cache as configured (the default when unset: on, in the run directory, float32, 50 GB).</summary>
+    [JsonIgnore] public FeatureCacheConfig ResolvedCache => Cache ?? FeatureCacheConfig.Default;
+}
+
+/// <summary>
+/// The feature cache (<c>data.cache</c>): fbanks computed once per clip and front end and read back in later epochs,
+/// phases and evaluations. <c>Directory</c> null = <c>&lt;run-dir&gt;/feature-cache</c>. <c>Precision</c> float32 (the
+/// values bit for bit) or float16 (half the disk; every fbank of the run is then rounded, cached or not, so it is part of
+/// the run's identity). <c>MaxGigabytes</c>: past it, clips not cached are computed each time they are read.
+/// </summary>
+public sealed record FeatureCacheConfig(bool Enabled, string? Directory, string Precision, double MaxGigabytes)
+{
+    public static readonly FeatureCacheConfig Default = new(true, null, "float32", 50);
+}
 
 /// <summary>Parameters of <see cref="SyntheticCorpus.Generate"/> when <c>data.source = synthetic</c>.</summary>
 public sealed record SyntheticConfig(int TrainClipsPerClass, int EvalClipsPerClass, int Seed, double MinSeconds, double MaxSeconds);
@@ -117,7 +134,7 @@ public sealed record ExperimentConfig(
     /// well inside 5 minutes on 2 CPU cores.</summary>
     public static ExperimentConfig Default() => new(
         new DataConfig("synthetic", null, null, null, null, 0.2,
-            new SyntheticConfig(TrainClipsPerClass: 100, EvalClipsPerClass: 20, Seed: 7, MinSeconds: 1.5, MaxSeconds: 2.5)),
+            new SyntheticConfig(TrainClipsPerClass: 100, EvalClipsPerClass: 20, Seed: 7, MinSeconds: 1.5, MaxSeconds: 2.5), FeatureCacheConfig.Default),
         new ModelConfig("custom", EmbedDim: 96, Depth: 2, Heads: 4, PatchSize: 16, FStride: 16, TStride: 16, MelBins: 64, TargetLength: 256),
         new FrontEndConfig(FrameShiftMs: 10, Mean: SyntheticMean, Std: SyntheticStd, FreqM: 0, TimeM: 0, Mixup: 0),
         new TrainingConfig(BatchSize: 16, Seed: 1, Loss: "ce", Metric: "auto", LrDecayStart: 5, LrDecayStep: 1, LrDecayGamma: 0.85,
@@ -172,6 +189,11 @@ public sealed record ExperimentConfig(
             default:
                 throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{Data.Source}'");
         }
+
+        if (Data.ResolvedCache.Precision is not ("float32" or "float16"))
+            throw new ConfigException("data.cache.precision", $"must be float32 or float16, got '{Data.ResolvedCache.Precision}'");
+        if (!(Data.ResolvedCache.MaxGigabytes > 0 && Data.ResolvedCache.MaxGigabytes <= 1e6))
+            throw new ConfigException("data.cache.max-gb", $"must be > 0 (gigabytes; data.cache.enabled = false turns the cache off), got {Data.ResolvedCache.MaxGigabytes}");
 
         if (Model.Size != "custom" && ModelConfig.Preset(Model.Size) is null)
             throw new ConfigException("model.size", $"must be tiny, small, base or custom, got '{Model.Size}'");
@@ -266,14 +288,17 @@ public sealed record ExperimentConfig(
     /// <summary>
     /// SHA-256 (hex) of the canonical JSON of what in the configuration changes the results (a run directory is resumed
     /// against it, with the data's own fingerprint, CorpusFingerprint). Left out: where the data files are (a moved
-    /// corpus resumes; its content decides), how many workers prepare data, and the recovery settings. Fields are
+    /// corpus resumes; its content decides), how many workers prepare data, the recovery settings, and the feature cache
+    /// unless it rounds to float16. Fields are
     /// written in declaration order, so the order of keys in a HOCON file never matters.
     /// </summary>
     public string Hash()
     {
         var identity = this with
         {
-            Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null },
+            // of the cache only float16 changes results (every fbank rounded); float32 serves the computed values bit for bit
+            Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null,
+                Cache = Data.ResolvedCache is { Enabled: true, Precision: "float16" } ? new FeatureCacheConfig(true, null, "float16", 0) : null },
             Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0, JournalOutageTimeoutSeconds = 0, Devices = null },
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJson())));

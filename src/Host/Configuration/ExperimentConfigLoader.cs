@@ -19,7 +19,7 @@ public static class ExperimentConfigLoader
     const long MaxFileBytes = 16 << 20;
     const string DefaultResource = "ActorTraining.Host.configs.default.hocon";
     static readonly string[] PhaseKeys = ["method", "factor", "pooling", "epochs", "lr", "warmup-steps"];
-    static readonly string[] PathKeys = ["data.train", "data.eval", "data.labels", "data.folder"];
+    static readonly string[] PathKeys = ["data.train", "data.eval", "data.labels", "data.folder", "data.cache.dir"];
 
     /// <summary>The text of configs/default.hocon (embedded in the executable).</summary>
     public static string DefaultHocon { get; } = ReadDefault();
@@ -91,7 +91,12 @@ public static class ExperimentConfigLoader
                     reader.Int("data.synthetic.eval-clips-per-class"),
                     reader.Int("data.synthetic.seed"),
                     reader.Double("data.synthetic.min-seconds"),
-                    reader.Double("data.synthetic.max-seconds"))),
+                    reader.Double("data.synthetic.max-seconds")),
+                new FeatureCacheConfig(
+                    Enabled: reader.Bool("data.cache.enabled"),
+                    Directory: PathValue("data.cache.dir"),
+                    Precision: reader.String("data.cache.precision"),
+                    MaxGigabytes: reader.Double("data.cache.max-gb"))),
             new ModelConfig(
                 Size: size,
                 EmbedDim: preset?.EmbedDim ?? reader.Int("model.embed-dim"),
@@ -231,6 +236,12 @@ public static class ExperimentConfigLoader
         public string String(string key) => Scalar(key, Value(key));
         public int Int(string key) => ParseInt(key, Value(key));
         public double Double(string key) => ParseDouble(key, Value(key));
+        public bool Bool(string key) => Scalar(key, Value(key)) switch
+        {
+            "true" or "on" or "yes" => true,
+            "false" or "off" or "no" => false,
+            var s => throw new ConfigException(key, $"must be true or false, got '{s}'"),
+        };
 
         public IReadOnlyList<HoconValue> Array(string key) => ArrayOf(key, Value(key));
 

@@ -1,0 +1,47 @@
+using ActorTraining.Compute.Audio;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Compute.Features;
+
+/// <summary>
+/// A clip's fbank for one front end: from the <see cref="FeatureCache"/> when it holds it, else decoded (only the
+/// seconds the input covers, 16 kHz mono) and computed, then stored. A waveform (a mixup of two clips) is computed and
+/// never cached. With a float16 cache every fbank is rounded to float16, cached or not. One per worker (the extractor
+/// keeps its windows and mel banks); not thread-safe.
+/// </summary>
+public sealed class ClipFeatures(FbankOptions options, double maxSeconds, FeatureCache? cache)
+{
+    readonly FbankExtractor _extractor = new(options);
+    readonly DecodeOptions _decode = new(MaxSeconds: maxSeconds);
+    readonly FeatureKey _front = new("", options.FrameShiftMs, options.MelBins, maxSeconds);
+
+    public int MelBins => options.MelBins;
+
+    /// <summary>16 kHz mono samples of the part of the clip the input covers; <see cref="AudioDecodeException"/> when unreadable.</summary>
+    public float[] Decode(string path) => AudioDecoder.Decode(path, _decode);
+
+    /// <summary>The clip's fbank (cached or computed). <paramref name="onCacheFull"/> hears once that the cache is full.</summary>
+    public CachedFbank Of(string path, Action<string>? onCacheFull = null)
+    {
+        if (cache is null) return Compute(Decode(path));
+        var key = _front with { AudioPath = Path.GetFullPath(path) };
+        var stamp = SourceStamp.Of(key.AudioPath);
+        if (cache.Read(key, stamp) is { } cached) return cached;
+        var fbank = Compute(Decode(path));
+        if (fbank.Frames > 0) cache.Store(key, stamp, fbank.Values, fbank.Frames, fbank.Samples, onCacheFull);
+        return fbank;
+    }
+
+    /// <summary>The fbank of a waveform (rounded as the cache's precision rounds).</summary>
+    public CachedFbank Compute(float[] waveform)
+    {
+        using var scope = NewDisposeScope();
+        var fbank = _extractor.Compute(waveform);
+        var values = fbank.contiguous().data<float>().ToArray();
+        if (cache is not null) FeatureCache.RoundToPrecision(values, cache.Settings.Precision);
+        return new CachedFbank(values, (int)fbank.shape[0], waveform.Length);
+    }
+
+    /// <summary>A clip of <paramref name="samples"/> samples is shorter than one analysis window and was zero-padded to one.</summary>
+    public bool IsPadded(long samples) => _extractor.IsPadded(samples);
+}
