@@ -200,7 +200,6 @@ training {
     step = 1
     gamma = 0.85
   }
-  eval-every-epoch = true
   num-workers = 0
   checkpoint-every-steps = 0
 }
