@@ -2,7 +2,8 @@ namespace ActorTraining.Compute.Audio;
 
 /// <summary>
 /// Any audio (or video-with-audio) file → mono float32 at options.SampleRate. The container is recognised from
-/// magic bytes, not the extension: WAV (our RIFF reader, see WavDecoder), MP3 (NLayer), Ogg Vorbis (NVorbis), everything else via ffmpeg.
+/// magic bytes, not the extension: WAV (our RIFF reader, see WavDecoder), MP3 (NLayer, gapless), Ogg Vorbis (NVorbis), FLAC
+/// (libFLAC, in the process), everything else via ffmpeg.
 /// Mono = average of channels; resampling = <see cref="KaiserResampler"/> (ffmpeg sources are resampled by ffmpeg).
 /// Every failure is an <see cref="AudioDecodeException"/> naming the file and the reason.
 /// Stateless and thread-safe.
@@ -34,6 +35,7 @@ public static class AudioDecoder
                 AudioContainer.Wav => WavDecoder.Decode(fullPath, stream, options),
                 AudioContainer.Mp3 => CompressedDecoders.DecodeMp3(fullPath, stream, options),
                 AudioContainer.OggVorbis => CompressedDecoders.DecodeVorbis(fullPath, stream, options),
+                AudioContainer.Flac => FlacDecoder.Decode(fullPath, options), // null without libFLAC: ffmpeg
                 _ => null,
             };
             resampled = audio is null;

@@ -1,7 +1,7 @@
 namespace ActorTraining.Compute.Audio;
 
 /// <summary>Interleaved float samples in [-1, 1] as a format decoder produced them, before downmix and resampling.</summary>
-internal sealed record DecodedAudio(float[] Interleaved, int Channels, int SampleRate)
+public sealed record DecodedAudio(float[] Interleaved, int Channels, int SampleRate)
 {
     public int Frames => Interleaved.Length / Channels;
 

@@ -133,14 +133,16 @@ public sealed class FfmpegMissingTests : IDisposable
     public void MissingFfmpegIsAClearError()
     {
         var wav = _files.WriteWav("src.wav", TestFiles.Tones(16000, 0.3, 1), 16000, 16);
+        var m4a = _files.Ffmpeg(wav, "x.m4a", "-c:a", "aac");
         var flac = _files.Ffmpeg(wav, "x.flac", "-c:a", "flac");
         Environment.SetEnvironmentVariable(FfmpegDecoder.ExecutableVariable, "/nonexistent/ffmpeg");
         try
         {
-            var e = Assert.Throws<AudioDecodeException>(() => AudioDecoder.Decode(flac));
+            var e = Assert.Throws<AudioDecodeException>(() => AudioDecoder.Decode(m4a));
             Assert.Contains("needs ffmpeg", e.Reason);
             Assert.Contains("/nonexistent/ffmpeg", e.Reason);
             Assert.Equal(4800, AudioDecoder.Decode(wav).Length); // WAV does not need ffmpeg
+            Assert.Equal(4800, AudioDecoder.Decode(flac).Length); // nor FLAC: libFLAC decodes it in the process
         }
         finally { Environment.SetEnvironmentVariable(FfmpegDecoder.ExecutableVariable, null); }
     }
