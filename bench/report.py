@@ -135,7 +135,7 @@ def table_a(records):
     by_name = {}
     for r in records:
         summary = (run_summary(r["run_dir"], r.get("metric", "accuracy")) if r.get("exit") == 0
-                   else {"error": f"exit {r.get('exit')}"})
+                   else {"error": f"exit {r.get('exit')}", "metric": None})  # the record's "metric" is the metric's name
         by_name.setdefault(r["name"], {"phases": r["phases"], "runs": []})["runs"].append({**r, **summary})
     if "baseline" not in by_name:
         return text + ["_No baseline run._", ""]

@@ -132,7 +132,7 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
         });
         Receive<PhaseSupervisor.JournalAvailable>(_ => Sender.Equals(_supervisor), _ =>
         {
-            if (_outageSince is { } since) _log.Warning("the run journal is back after {0:F1} s", (DateTime.UtcNow - since).TotalSeconds);
+            if (_outageSince is { } since) _log.Info("the run journal is back after {0:F1} s", (DateTime.UtcNow - since).TotalSeconds);
             _outageSince = null;
         });
         Receive<RestartSupervisor>(r => r.RunIndex == _run && !_reported, _ =>
