@@ -89,6 +89,18 @@ public sealed class TestFiles : IDisposable
         if (p.ExitCode != 0) throw new InvalidOperationException($"{exe} {string.Join(' ', args)} failed: {err.Result}");
     }
 
+    /// <summary>ffmpeg's own decode of a file as float32 samples (interleaved, <paramref name="channels"/> channels; at <paramref name="sampleRate"/> if given): the oracle decoders are held to.</summary>
+    public static float[] FfmpegSamples(string path, int channels, int? sampleRate = null)
+    {
+        var raw = path + ".f32";
+        string[] rate = sampleRate is { } r ? ["-ar", r.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [];
+        Run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-i", path, "-f", "f32le", "-ac", channels.ToString(System.Globalization.CultureInfo.InvariantCulture), .. rate, raw]);
+        var bytes = File.ReadAllBytes(raw);
+        var samples = new float[bytes.Length / 4];
+        Buffer.BlockCopy(bytes, 0, samples, 0, samples.Length * 4);
+        return samples;
+    }
+
     public string Ffmpeg(string input, string outputName, params string[] codecArgs)
     {
         var output = PathOf(outputName);

@@ -60,12 +60,13 @@ public static unsafe class FlacDecoder
         public string? Problem;
         readonly List<float[]> _blocks = [];
 
-        public void Add(int blocksize, int channels, int bits, int** buffer)
+        /// <summary>A frame of <see cref="Channels"/> channels (the write callback refuses any other).</summary>
+        public void Add(int blocksize, int bits, int** buffer)
         {
             int take = (int)Math.Min(blocksize, Limit - Frames);
             var block = new float[take * Channels];
             float scale = 1f / (1L << (bits - 1));
-            for (int c = 0; c < Math.Min(channels, Channels); c++)
+            for (int c = 0; c < Channels; c++)
             {
                 int* samples = buffer[c];
                 for (int i = 0; i < take; i++) block[i * Channels + c] = samples[i] * scale;
@@ -91,7 +92,7 @@ public static unsafe class FlacDecoder
     {
         var state = Of(client);
         if (frame[2] != state.Channels || frame[4] is < 4 or > 32) { state.Problem ??= $"a frame of {frame[2]} channels, {frame[4]} bits"; return 1; }
-        state.Add((int)frame[0], (int)frame[2], (int)frame[4], buffer);
+        state.Add((int)frame[0], (int)frame[4], buffer);
         return state.Frames >= state.Limit ? 1 : 0; // 1 = abort: the part asked for is in
     }
 

@@ -37,15 +37,14 @@ internal sealed record Mp3Gapless(long Frames, int SamplesPerFrame, int EncoderD
 
     static Mp3Gapless? Parse(ReadOnlySpan<byte> head)
     {
-        const int at = 0;
-        if (at + 4 > head.Length || head[at] != 0xFF || (head[at + 1] & 0xE0) != 0xE0) return null;
-        int version = (head[at + 1] >> 3) & 3;          // 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5
-        int layer = (head[at + 1] >> 1) & 3;            // 1 = layer III
+        if (head.Length < 4 || head[0] != 0xFF || (head[1] & 0xE0) != 0xE0) return null;
+        int version = (head[1] >> 3) & 3;          // 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5
+        int layer = (head[1] >> 1) & 3;            // 1 = layer III
         if (layer != 1 || version == 1) return null;
-        bool mono = (head[at + 3] >> 6) == 3;
+        bool mono = (head[3] >> 6) == 3;
         int sideInfo = version == 3 ? (mono ? 17 : 32) : (mono ? 9 : 17);
         int samplesPerFrame = version == 3 ? 1152 : 576;
-        int tag = at + 4 + sideInfo;
+        int tag = 4 + sideInfo;
         if (tag + 8 > head.Length) return null;
         var id = head.Slice(tag, 4);
         if (!id.SequenceEqual("Xing"u8) && !id.SequenceEqual("Info"u8)) return null;

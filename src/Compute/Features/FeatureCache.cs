@@ -102,7 +102,13 @@ public sealed class FeatureCache
     CachedFbank? Damaged(string path)
     {
         Interlocked.Increment(ref _corrupt);
-        try { File.Delete(path); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        try
+        {
+            long length = new FileInfo(path).Length;
+            File.Delete(path);
+            Interlocked.Add(ref _bytes, -length); // the size limit counts what the folder holds
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         return null;
     }
 
@@ -130,7 +136,7 @@ public sealed class FeatureCache
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var payload = _settings.Precision == FeaturePrecision.Float16 ? HalfBytes(values) : MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+            ReadOnlySpan<byte> payload = _settings.Precision == FeaturePrecision.Float16 ? HalfBytes(values) : MemoryMarshal.AsBytes(values.AsSpan());
             var header = new byte[HeaderBytes];
             Magic.CopyTo(header, 0);
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), frames);

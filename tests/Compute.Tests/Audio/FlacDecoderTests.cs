@@ -13,16 +13,6 @@ public sealed class FlacDecoderTests(ITestOutputHelper output) : IDisposable
     readonly TestFiles _files = new();
     public void Dispose() => _files.Dispose();
 
-    static float[] FfmpegSamples(string path, int channels, params string[] trim)
-    {
-        var raw = path + ".f32";
-        TestFiles.Run("ffmpeg", ["-nostdin", "-v", "error", "-y", .. trim, "-i", path, "-f", "f32le", "-ac", channels.ToString(), raw]);
-        var bytes = File.ReadAllBytes(raw);
-        var samples = new float[bytes.Length / 4];
-        Buffer.BlockCopy(bytes, 0, samples, 0, samples.Length * 4);
-        return samples;
-    }
-
     [Theory]
     [InlineData(44100, 16, 2, "s16")]
     [InlineData(48000, 24, 1, "s32")]
@@ -36,7 +26,7 @@ public sealed class FlacDecoderTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"{sampleRate} Hz {bits} bit × {channels}: {audio?.Frames} frames in {started.Elapsed.TotalMilliseconds:F1} ms in the process");
         Assert.NotNull(audio); // libFLAC is there (scripts/ensure-machine)
         Assert.Equal((channels, sampleRate), (audio.Channels, audio.SampleRate));
-        Assert.Equal(FfmpegSamples(flac, channels), audio.Interleaved);
+        Assert.Equal(TestFiles.FfmpegSamples(flac, channels), audio.Interleaved);
     }
 
     [Fact]
@@ -45,7 +35,7 @@ public sealed class FlacDecoderTests(ITestOutputHelper output) : IDisposable
         var wav = _files.WriteWav("src.wav", TestFiles.Tones(16000, 3.0, 1), 16000, 16);
         var flac = _files.Ffmpeg(wav, "x.flac", "-c:a", "flac");
         var audio = FlacDecoder.Decode(flac, new DecodeOptions(StartSeconds: 1.25, MaxSeconds: 0.5))!;
-        var expected = FfmpegSamples(flac, 1)[20000..28000];
+        var expected = TestFiles.FfmpegSamples(flac, 1)[20000..28000];
         Assert.Equal(expected, audio.Interleaved);
         Assert.Empty(FlacDecoder.Decode(flac, new DecodeOptions(StartSeconds: 5))!.Interleaved);
         // through the front door: 16 kHz mono already, so these are the samples the model sees

@@ -26,16 +26,6 @@ public sealed class Mp3GaplessTests(ITestOutputHelper output) : IDisposable
         return x;
     }
 
-    static float[] FfmpegSamples(string path, int sampleRate)
-    {
-        var raw = path + ".f32";
-        TestFiles.Run("ffmpeg", "-nostdin", "-v", "error", "-y", "-i", path, "-f", "f32le", "-ac", "1", "-ar", sampleRate.ToString(), raw);
-        var bytes = File.ReadAllBytes(raw);
-        var samples = new float[bytes.Length / 4];
-        Buffer.BlockCopy(bytes, 0, samples, 0, samples.Length * 4);
-        return samples;
-    }
-
     static int BestLag(float[] a, float[] b, int range)
     {
         int best = 0;
@@ -58,7 +48,7 @@ public sealed class Mp3GaplessTests(ITestOutputHelper output) : IDisposable
         var wav = _files.WriteWav("noise.wav", Noise(sampleRate, seconds), sampleRate, 16);
         var mp3 = _files.Ffmpeg(wav, $"noise-{sampleRate}.mp3", "-c:a", "libmp3lame", "-b:a", bitrate);
         var ours = AudioDecoder.Decode(mp3, new DecodeOptions(SampleRate: sampleRate));
-        var ffmpeg = FfmpegSamples(mp3, sampleRate);
+        var ffmpeg = TestFiles.FfmpegSamples(mp3, channels: 1, sampleRate);
         int lag = BestLag(ours, ffmpeg, 3000);
         double error = 0, energy = 0;
         for (int i = 0; i < Math.Min(ours.Length, ffmpeg.Length); i++) { error += Math.Pow(ours[i] - ffmpeg[i], 2); energy += ffmpeg[i] * (double)ffmpeg[i]; }
