@@ -285,7 +285,6 @@ number = lambda v: float(v.rstrip("s"))
 print(json.dumps({"table": "b", "side": side, "rep": rep, "clips_per_s": number(fields["clips/s"]),
                   "audio_s_per_s": number(fields["audio-s/s"]), "threads": int(fields["threads"]),
                   "clips": int(fields["clips"]), "passes": int(fields["passes"]), "elapsed_s": number(fields["elapsed"]),
-                  "batch": int(fields.get("batch", 1)),
                   "runtime": {"blas": " ".join(l.lstrip("# ") for l in lines if l.startswith("#"))}}))' "$1" "$2"
 }
 if wants b; then
@@ -302,8 +301,7 @@ if wants b; then
       for t in ${threads//,/ }; do
         log "(b) repetition $rep/$repeats: $fbank_count clips of 10 s, $t threads, ${fbank_seconds} s per side"
         "${py[@]}" "$bench/fbank/torchaudio_fbank.py" "$clips_dir" "$t" "$fbank_seconds" | fbank_record torchaudio "$rep" >> "$raw/b.jsonl"
-        dotnet "$fbank_dll" "$clips_dir" "$t" "$fbank_seconds" 1 | fbank_record ours "$rep" >> "$raw/b.jsonl"
-        dotnet "$fbank_dll" "$clips_dir" "$t" "$fbank_seconds" 16 | fbank_record ours_batch16 "$rep" >> "$raw/b.jsonl"
+        dotnet "$fbank_dll" "$clips_dir" "$t" "$fbank_seconds" | fbank_record ours "$rep" >> "$raw/b.jsonl"
       done
     done
   fi

@@ -147,13 +147,13 @@ static class Workload
 
     static Action Fbank()
     {
-        var extractor = new FbankExtractor(new FbankOptions(16000, 10, 64));
+        var extractor = new FbankExtractor(new FbankOptions(FrameShiftMs: 10, MelBins: 64));
         var rng = new Random(2);
         return () =>
         {
             using var scope = NewDisposeScope();
             var waves = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 16000).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray()).ToList();
-            foreach (var f in extractor.ComputeBatch(waves))
+            foreach (var f in waves.Select(extractor.Compute))
             {
                 var x = AstPreprocessing.PadOrCut(f, 256);
                 x = AstPreprocessing.SpecAugment(x, 8, 16, rng);

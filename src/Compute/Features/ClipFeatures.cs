@@ -1,5 +1,4 @@
 using ActorTraining.Compute.Audio;
-using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Features;
 
@@ -35,11 +34,9 @@ public sealed class ClipFeatures(FbankOptions options, double maxSeconds, Featur
     /// <summary>The fbank of a waveform (rounded as the cache's precision rounds).</summary>
     public CachedFbank Compute(float[] waveform)
     {
-        using var scope = NewDisposeScope();
-        var fbank = _extractor.Compute(waveform);
-        var values = fbank.contiguous().data<float>().ToArray();
+        var values = _extractor.Values(waveform);
         if (cache is not null) FeatureCache.RoundToPrecision(values, cache.Settings.Precision);
-        return new CachedFbank(values, (int)fbank.shape[0], waveform.Length);
+        return new CachedFbank(values, _extractor.FrameCount(waveform.Length), waveform.Length);
     }
 
     /// <summary>A clip of <paramref name="samples"/> samples is shorter than one analysis window and was zero-padded to one.</summary>

@@ -84,27 +84,6 @@ public sealed class FbankParityTests(ITestOutputHelper output)
         Assert.True(err.All <= floorTolerance, $"{npy}: max |Δ| {err.All} over {floorTolerance} (torchaudio's own f32 error {f.torchaudio_f32_error})");
     }
 
-    /// <summary>One batched call over every clip gives the same numbers as clip-by-clip calls.</summary>
-    [Theory]
-    [InlineData(10)]
-    [InlineData(20)]
-    [InlineData(40)]
-    public void BatchEqualsSingleClips(double shift)
-    {
-        var fixtures = Fixtures().Where(f => f.frame_shift_ms == shift && f.mel_bins == 128).ToList();
-        var waves = fixtures.Select(f => AudioDecoder.Decode(Path.Combine(Folder, f.wav))).Append(new float[399]).ToList();
-        var extractor = new FbankExtractor(new FbankOptions(shift));
-        var batch = extractor.ComputeBatch(waves);
-        Assert.Equal(waves.Count, batch.Count);
-        for (int i = 0; i < waves.Count; i++)
-        {
-            using var single = extractor.Compute(waves[i]);
-            Assert.Equal(single.shape, batch[i].shape);
-            Assert.True(single.allclose(batch[i], rtol: 0, atol: 1e-5), $"clip {i} differs between batch and single");
-            batch[i].Dispose();
-        }
-    }
-
     /// <summary>
     /// A 19 ms tick (311 samples at 16 kHz, under one 400-sample window) gives one frame at every frame shift: the
     /// fbank of the clip with its mean removed and zeros appended to one window, which kaldi's own framing of that
