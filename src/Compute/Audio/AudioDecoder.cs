@@ -2,8 +2,8 @@ namespace ActorTraining.Compute.Audio;
 
 /// <summary>
 /// Any audio (or video-with-audio) file → mono float32 at options.SampleRate. The container is recognised from
-/// magic bytes, not the extension: WAV (our RIFF reader, see WavDecoder), MP3 (NLayer, gapless), Ogg Vorbis (NVorbis), FLAC
-/// (libFLAC, in the process), everything else via ffmpeg.
+/// magic bytes, not the extension: WAV (our RIFF reader, see WavDecoder), MP3 (libmpg123, gapless), FLAC (libFLAC) and
+/// Ogg Vorbis (NVorbis) in the process, everything else via ffmpeg (MP3 and FLAC too when their library is missing).
 /// Mono = average of channels; resampling = <see cref="KaiserResampler"/> (ffmpeg sources are resampled by ffmpeg).
 /// Every failure is an <see cref="AudioDecodeException"/> naming the file and the reason.
 /// Stateless and thread-safe.
@@ -33,8 +33,8 @@ public static class AudioDecoder
             audio = container switch
             {
                 AudioContainer.Wav => WavDecoder.Decode(fullPath, stream, options),
-                AudioContainer.Mp3 => CompressedDecoders.DecodeMp3(fullPath, stream, options),
-                AudioContainer.OggVorbis => CompressedDecoders.DecodeVorbis(fullPath, stream, options),
+                AudioContainer.Mp3 => Mp3Decoder.Decode(fullPath, options),   // null without libmpg123: ffmpeg
+                AudioContainer.OggVorbis => VorbisDecoder.Decode(fullPath, stream, options),
                 AudioContainer.Flac => FlacDecoder.Decode(fullPath, options), // null without libFLAC: ffmpeg
                 _ => null,
             };

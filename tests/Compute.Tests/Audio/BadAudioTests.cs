@@ -67,6 +67,19 @@ public sealed class BadAudioTests : IDisposable
         AssertFails(path, "not a recognised audio format");
     }
 
+    /// <summary>An ID3 tag makes it an MP3 to the sniffer; what follows is noise, not MPEG frames.</summary>
+    [Fact]
+    public void AnId3TagFollowedByNoise()
+    {
+        var bytes = new byte[20000];
+        new Random(8).NextBytes(bytes);
+        "ID3\u0004\0\0\0\0\0\0"u8.CopyTo(bytes);
+        var path = _files.PathOf("junk.mp3");
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<AudioDecodeException>(() => AudioDecoder.Decode(path));
+        Assert.Equal(Path.GetFullPath(path), e.FilePath);
+    }
+
     [Fact]
     public void UnsupportedWavCodec() =>
         AssertFails(_files.WriteRawWav("odd.wav", 0x7777, 1, 16000, 16, Pcm16(1600)), "unsupported codec");
@@ -135,6 +148,7 @@ public sealed class FfmpegMissingTests : IDisposable
         var wav = _files.WriteWav("src.wav", TestFiles.Tones(16000, 0.3, 1), 16000, 16);
         var m4a = _files.Ffmpeg(wav, "x.m4a", "-c:a", "aac");
         var flac = _files.Ffmpeg(wav, "x.flac", "-c:a", "flac");
+        var mp3 = _files.Ffmpeg(wav, "x.mp3", "-c:a", "libmp3lame");
         Environment.SetEnvironmentVariable(FfmpegDecoder.ExecutableVariable, "/nonexistent/ffmpeg");
         try
         {
@@ -143,6 +157,7 @@ public sealed class FfmpegMissingTests : IDisposable
             Assert.Contains("/nonexistent/ffmpeg", e.Reason);
             Assert.Equal(4800, AudioDecoder.Decode(wav).Length); // WAV does not need ffmpeg
             Assert.Equal(4800, AudioDecoder.Decode(flac).Length); // nor FLAC: libFLAC decodes it in the process
+            Assert.Equal(4800, AudioDecoder.Decode(mp3).Length);  // nor MP3: libmpg123 does, gapless
         }
         finally { Environment.SetEnvironmentVariable(FfmpegDecoder.ExecutableVariable, null); }
     }
