@@ -46,7 +46,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
     public Evaluator(RunSettings settings)
     {
         _settings = settings;
-        _thread = new TorchThread($"evaluator-{settings.RunIndex}-{settings.RankDevice}");
+        _thread = new TorchThread($"evaluator-{settings.RunIndex}-{settings.RankDevice}", lowPriority: true);
         Idle();
     }
 

@@ -97,6 +97,10 @@ public sealed record RunState(
         if (Completed || c.Phase != CurrentPhase || CompletedPhases.Contains(c.Phase)) return [];
         var last = LastCheckpoint(c.Phase);
         if (last is not null && Progress(c).CompareTo(Progress(last)) <= 0) return [];
+        // The phase's last epoch is trained: the next phase starts now. Its evaluation runs beside the next phase's
+        // training rather than holding the ranks at the boundary (the transfer reads this checkpoint, not a score).
+        if (c.EpochComplete && c.Epoch >= Phases[c.Phase].Epochs - 1 && c.Phase + 1 < Phases.Length)
+            return [c, new PhaseCompleted(c.Phase), StartOf(Phases[c.Phase + 1])];
         return [c];
     }
 
@@ -114,20 +118,26 @@ public sealed record RunState(
             new EpochCompleted(done.Phase, done.Epoch, metrics, end.EpochFlops, end.EpochWallSeconds,
                 end.EpochIdleSeconds, end.EpochSamples, end.EpochSkipped),
         };
-        var plan = Phases[done.Phase];
-        var evaluated = Epochs.Count(e => e.Phase == done.Phase) + 1;
-        if (evaluated >= plan.Epochs)
+        var after = ApplyAll(events);
+        if (CompletedPhases.Contains(CurrentPhase) || !after.Trained(CurrentPhase)) return events;
+        if (CurrentPhase + 1 < Phases.Length)
         {
-            events.Add(new PhaseCompleted(done.Phase));
-            if (done.Phase + 1 < Phases.Length) events.Add(StartOf(Phases[done.Phase + 1]));
-            else
-            {
-                var final = LastCheckpoint(done.Phase)!;
-                events.Add(new RunCompleted(final.Path, final.Sha256));
-            }
+            // a journal written before phases moved on at their last commit: this phase waited for its evaluation
+            events.Add(new PhaseCompleted(CurrentPhase));
+            events.Add(StartOf(Phases[CurrentPhase + 1]));
+        }
+        else if (after.PendingEvaluations().Count == 0)
+        {
+            // the last phase is trained and every epoch end of every phase is scored
+            var final = LastCheckpoint(CurrentPhase)!;
+            events.Add(new PhaseCompleted(CurrentPhase));
+            events.Add(new RunCompleted(final.Path, final.Sha256));
         }
         return events;
     }
+
+    /// <summary>Whether the last epoch of <paramref name="phase"/> is trained (its epoch-end checkpoint committed).</summary>
+    bool Trained(int phase) => EpochEndCheckpoint(phase, Phases[phase].Epochs - 1) is not null;
 
     // How far into a phase a checkpoint is; the epoch-end one follows a mid-epoch one taken after the same last step.
     static (int, long, long, int) Progress(CheckpointCommitted c) => (c.Epoch, c.DataPosition, c.Step, c.EpochComplete ? 1 : 0);
@@ -142,8 +152,8 @@ public sealed record RunState(
         Checkpoints.LastOrDefault(c => c.Phase == phase && c.Epoch == epoch && c.EpochComplete);
 
     /// <summary>
-    /// What the trainer must do now, or null when it has nothing to train (run done, or the current phase's last
-    /// epoch is trained and only its evaluation is outstanding). Resume from the phase's last committed checkpoint;
+    /// What the trainer must do now, or null when it has nothing to train (run done, or the last phase is trained
+    /// and only evaluations are outstanding). Resume from the phase's last committed checkpoint;
     /// with none, carry the previous phase's final weights over (or initialise, for phase 0).
     /// </summary>
     public TrainPhase? TrainOrder()

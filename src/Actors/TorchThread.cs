@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using ActorTraining.Compute.Runtime;
 
 namespace ActorTraining.Actors;
 
@@ -17,12 +18,16 @@ public sealed class TorchThread : IDisposable
     readonly Thread _thread;
     long _idleTicks;
     volatile bool _abandoned;
+    readonly bool _lowPriority;
 
     public string Name { get; }
 
-    public TorchThread(string name)
+    /// <param name="lowPriority">run at the lowest CPU priority (<see cref="BackgroundPriority"/>): work that must not
+    /// slow the trainer down on shared cores, such as evaluation</param>
+    public TorchThread(string name, bool lowPriority = false)
     {
         Name = name;
+        _lowPriority = lowPriority;
         _thread = new Thread(Loop) { Name = name, IsBackground = true };
         _thread.Start();
     }
@@ -51,6 +56,7 @@ public sealed class TorchThread : IDisposable
 
     void Loop()
     {
+        if (_lowPriority) BackgroundPriority.LowerCurrentThread(); // before any torch call starts libgomp's workers
         var waitStart = Stopwatch.GetTimestamp();
         foreach (var item in _work.GetConsumingEnumerable())
         {

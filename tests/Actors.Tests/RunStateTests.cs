@@ -74,7 +74,7 @@ public class RunStateTests
     }
 
     [Fact]
-    public void EpochEndIsEvaluatedThenTheLastEpochCompletesThePhaseAndStartsTheNextWithATransfer()
+    public void ThePhasesLastEpochEndStartsTheNextPhaseAtOnceAndTheRunCompletesWhenEveryEpochIsScored()
     {
         var (state, events) = Run(RunState.Empty, new StartRun("h1", Plan),
             new CommitCheckpoint(Ckpt(0, 0, 8, 100, true), 0));
@@ -87,22 +87,42 @@ public class RunStateTests
         Assert.Empty(state.PendingEvaluations());
         Assert.Equal(0, state.TrainOrder()!.Resume!.Epoch); // epoch 1 continues from epoch 0's end
 
-        (state, _) = Run(state, new CommitCheckpoint(Ckpt(0, 1, 16, 100, true), 0));
-        Assert.Null(state.TrainOrder()); // phase trained, evaluation outstanding
-        (state, events) = Run(state, new EvaluationDone(0, 1, new Dictionary<string, double> { ["accuracy"] = 0.6 }));
-        Assert.Equal([typeof(EpochCompleted), typeof(PhaseCompleted), typeof(PhaseStarted)], events.Select(e => e.GetType()));
+        // the last epoch's end moves the run on without waiting for that epoch's evaluation
+        (state, events) = Run(state, new CommitCheckpoint(Ckpt(0, 1, 16, 100, true), 0));
+        Assert.Equal([typeof(CheckpointCommitted), typeof(PhaseCompleted), typeof(PhaseStarted)], events.Select(e => e.GetType()));
         var order = state.TrainOrder()!;
         Assert.Equal(1, order.Phase.Index);
         Assert.Null(order.Resume);
         Assert.Equal("/run/checkpoints/p0-e1-s16.ckpt", order.TransferFrom!.Path);
+        Assert.Equal(1, Assert.Single(state.PendingEvaluations()).Epoch);
+        Assert.Contains("/run/checkpoints/p0-e1-s16.ckpt", state.CheckpointsToKeep());
 
+        // the final phase trained while phase 0's last epoch is still unscored: the run waits for that score
         (state, _) = Run(state, new CommitCheckpoint(Ckpt(1, 0, 24, 100, true), 0));
+        Assert.Null(state.TrainOrder());
         (state, events) = Run(state, new EvaluationDone(1, 0, new Dictionary<string, double> { ["accuracy"] = 0.7 }));
+        Assert.IsType<EpochCompleted>(Assert.Single(events));
+        Assert.False(state.Completed);
+        (state, events) = Run(state, new EvaluationDone(0, 1, new Dictionary<string, double> { ["accuracy"] = 0.6 }));
+        Assert.Equal([typeof(EpochCompleted), typeof(PhaseCompleted), typeof(RunCompleted)], events.Select(e => e.GetType()));
         var done = Assert.IsType<RunCompleted>(events.Last());
         Assert.Equal("/run/checkpoints/p1-e0-s24.ckpt", done.FinalCheckpoint);
         Assert.True(state.Completed);
         Assert.Null(state.TrainOrder());
         Assert.Empty(state.Process(new EvaluationDone(1, 0, new Dictionary<string, double>())));
+    }
+
+    [Fact]
+    public void AJournalWrittenWhenPhasesWaitedForTheirLastEvaluationStillMovesOn()
+    {
+        // the events an earlier build journaled: the last epoch's end committed alone, the phase moved on at its score
+        var (state, _) = Run(RunState.Empty, new StartRun("h1", Plan), new CommitCheckpoint(Ckpt(0, 0, 8, 100, true), 0),
+            new EvaluationDone(0, 0, new Dictionary<string, double>()));
+        state = state.Apply(Ckpt(0, 1, 16, 100, true));
+        Assert.Null(state.TrainOrder());
+        var (after, events) = Run(state, new EvaluationDone(0, 1, new Dictionary<string, double>()));
+        Assert.Equal([typeof(EpochCompleted), typeof(PhaseCompleted), typeof(PhaseStarted)], events.Select(e => e.GetType()));
+        Assert.Equal("/run/checkpoints/p0-e1-s16.ckpt", after.TrainOrder()!.TransferFrom!.Path);
     }
 
     [Fact]
