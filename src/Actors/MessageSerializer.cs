@@ -37,6 +37,7 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         [typeof(RestartBudgetSpent)] = "restart-budget-spent.v1",
         [typeof(RestartBudgetReset)] = "restart-budget-reset.v1",
         [typeof(GenerationFormed)] = "generation-formed.v1",
+        [typeof(PhaseLengthDecided)] = "phase-length-decided.v1",
 
         [typeof(StartRun)] = "start-run.v1",
         [typeof(GetRunState)] = "get-run-state.v1",
@@ -67,6 +68,7 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         [typeof(CommitAcknowledged)] = "commit-acknowledged.v1",
         [typeof(RegisterAgain)] = "register-again.v1",
         [typeof(ExperimentEnded)] = "experiment-ended.v1",
+        [typeof(ExtendPhase)] = "extend-phase.v1",
     };
 
     static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);

@@ -13,7 +13,7 @@ namespace ActorTraining.Actors;
 public sealed class MetricsLog(RunSettings settings)
 {
     readonly RunLog _log = new(settings.RunDirectory);
-    readonly string _label = ExperimentConfig.Label(settings.Curriculum);
+    readonly string _label = settings.Config.RunLabel(settings.RunIndex);
     HashSet<(int Phase, int Epoch)>? _logged;
 
     /// <summary>Appends the epochs of <paramref name="state"/> the file does not have; a file that cannot be written is a warning.</summary>
@@ -31,17 +31,22 @@ public sealed class MetricsLog(RunSettings settings)
         }
     }
 
-    /// <summary>A run's journal state as metrics.jsonl records.</summary>
+    /// <summary>
+    /// A run's journal state as metrics.jsonl records: the evaluated epochs in run order up to the first one not yet
+    /// scored (a phase's last epoch is scored beside the next phase's training, and a record's FLOPs and times are
+    /// cumulative, so none is written before those of every epoch ahead of it).
+    /// </summary>
     public static IReadOnlyList<EpochRecord> Records(RunState state, ExperimentConfig config, int runIndex, int classes)
     {
-        var label = ExperimentConfig.Label(config.Runs()[runIndex]);
+        var label = config.RunLabel(runIndex);
         var metric = config.Training.ResolvedMetric;
         var fine = RunSettings.FineModelOf(config, classes);
         var records = new List<EpochRecord>();
         double flops = 0, wall = 0, idle = 0;
         long stepsBefore = 0;
         int runEpoch = 0, phaseOfSteps = 0;
-        foreach (var e in state.Epochs)
+        var scored = state.Epochs.ToDictionary(e => (e.Phase, e.Epoch));
+        foreach (var e in InRunOrder(state, scored))
         {
             var phase = state.Phases[e.Phase];
             if (e.Phase != phaseOfSteps)
@@ -57,8 +62,21 @@ public sealed class MetricsLog(RunSettings settings)
             records.Add(new EpochRecord(label, e.Phase, phase.Method, phase.Factor, phase.Pooling,
                 PhaseCompression.Of(phase).ModelConfig(fine).NumPatches,
                 e.Epoch + 1, ++runEpoch, stepsBefore + end.Step, end.Lr, M("train_loss"), M("eval_loss"), metric, M(metric),
-                M("map"), M("mauc"), M("dprime"), M("accuracy"), flops, wall, idle));
+                M("map"), M("mauc"), M("dprime"), M("accuracy"), flops, wall, idle,
+                state.Decisions.FirstOrDefault(d => d.Phase == e.Phase && d.Epoch == e.Epoch) is { } d
+                    ? $"{(d.EndsPhase ? "end" : "go on")}: {d.Reason}" : null));
         }
         return records;
+    }
+
+    static IEnumerable<Messages.EpochCompleted> InRunOrder(RunState state,
+        IReadOnlyDictionary<(int Phase, int Epoch), Messages.EpochCompleted> scored)
+    {
+        for (int p = 0; p <= state.CurrentPhase && p < state.Phases.Length; p++)
+            for (int k = 0; k < state.Phases[p].Epochs; k++)
+            {
+                if (!scored.TryGetValue((p, k), out var e)) yield break;
+                yield return e;
+            }
     }
 }

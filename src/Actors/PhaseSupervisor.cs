@@ -48,6 +48,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     sealed record WatchdogTick;
     sealed record RestartNow(int Generation);
     sealed record Settled;
+    sealed record WriteMetrics;
 
     /// <summary>
     /// How long a supervisor that took over a run in progress (its coordinator moved to this node) waits for the ranks
@@ -199,6 +200,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             Consider();
         });
         Command<Settled>(_ => Consider());
+        Command<WriteMetrics>(_ => _metrics.Write(_state, _log));
         Command<GetRunState>(_ => Sender.Tell(_state));
         Command<Terminated>(_ => { }); // collectors end themselves
     }
@@ -431,7 +433,8 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 FaultInjection.PauseProcessFrom("supervisor.pause-after-commit");
                 break;
             case EpochCompleted:
-                _metrics.Write(_state, _log);
+                // after the rest of its batch (the scheduler's decision from this score) is applied too
+                Self.Tell(new WriteMetrics());
                 _listener.Tell(e);
                 break;
             case TrainingRestarted r:
@@ -453,6 +456,14 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             case RestartBudgetReset:
                 _listener.Tell(e);
                 Consider();
+                break;
+            case PhaseLengthDecided d:
+                _log.Info("phase {0}: {1} after epoch {2}'s score — {3}", d.Phase,
+                    d.EndsPhase ? $"ends after {d.PhaseEpochs} epochs" : $"gets epoch {d.PhaseEpochs}", d.Epoch + 1, d.Reason);
+                _listener.Tell(e);
+                if (!d.EndsPhase && _generation is { } g && g.Phase == d.Phase)
+                    foreach (var rank in g.Active) rank.Tell(new ExtendPhase(_settings.RunIndex, g.Number, d.Phase, d.PhaseEpochs));
+                Consider(); // members that already stopped at the old end are formed again
                 break;
             case RunCompleted:
                 Timers.Cancel("watchdog");

@@ -67,6 +67,7 @@ public sealed class Rank : ReceiveActor
     RingAllReduce? _ring;
     IActorRef? _batcher;
     bool _training, _stepInFlight, _pause;
+    int _phaseEpochs; // the current phase's epochs as this rank was told (JoinGeneration, then ExtendPhase)
     readonly Queue<IPipelineMessage> _waiting = new(); // batches (and the epoch's end) ready for the torch thread
     (RankStopReason Reason, string Detail)? _stoppedAs; // why it last stopped its generation, told again to a supervisor that takes it on
     readonly List<CheckpointCommitted> _unacknowledged = []; // member 0's commits the supervisor has not confirmed, in order
@@ -127,7 +128,7 @@ public sealed class Rank : ReceiveActor
             if (_join.Index == 0)
             {
                 var rate = _rateSteps / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
-                _supervisor.Tell(new TrainingProgress(_join.Phase.Index, Settings.Curriculum.Count, _epoch, _join.Phase.Epochs, done.Step,
+                _supervisor.Tell(new TrainingProgress(_join.Phase.Index, Settings.Curriculum.Count, _epoch, _phaseEpochs, done.Step,
                     done.Position, Settings.TrainEntries.Count, done.Loss, rate));
                 if (done.Checkpoint is { } c) Commit(c);
             }
@@ -166,6 +167,12 @@ public sealed class Rank : ReceiveActor
                 _batcher!.Tell(new StartEpoch(_epoch, 0));
                 Next();
             }
+        });
+        Receive<ExtendPhase>(e =>
+        {
+            // the next step's all-reduce carries it, so every member ends the epoch the same way
+            if (_join is { } j && j.RunIndex == e.RunIndex && j.Generation == e.Generation && j.Phase.Index == e.Phase)
+                _phaseEpochs = Math.Max(_phaseEpochs, e.Epochs);
         });
         Receive<PauseGeneration>(p =>
         {
@@ -246,7 +253,8 @@ public sealed class Rank : ReceiveActor
         {
             case TrainingBatch batch:
                 bool pause = _pause;
-                _replica.Run(r => r.Session!.Step(batch, pause)).ContinueWith(t => t.IsCompletedSuccessfully
+                int phaseEpochs = _phaseEpochs;
+                _replica.Run(r => r.Session!.Step(batch, pause, phaseEpochs)).ContinueWith(t => t.IsCompletedSuccessfully
                     ? (object)new Stepped(generation, t.Result)
                     : new StepFailed(generation, t.Exception ?? (Exception)new OperationCanceledException("the step was dropped")),
                     TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
@@ -275,6 +283,7 @@ public sealed class Rank : ReceiveActor
         }
         _join = j;
         _pause = false;
+        _phaseEpochs = j.Phase.Epochs;
         _unacknowledged.Clear(); // a new generation starts from what the supervisor has
         _stoppedAs = null;
         var settings = _runs[j.RunIndex];
@@ -334,7 +343,7 @@ public sealed class Rank : ReceiveActor
                 var right = ParseEndpoint(j.Members[(j.Index + 1) % world].Endpoint);
                 ring = new RingAllReduce(RingLinks.Join(j.Index, world, j.Generation, endpoint, right, RingTimeout, JoinTimeout, cancel));
             }
-            var ready = session.Rejoin(j.Generation, new RankRole(j.Index, world, ring));
+            var ready = session.Rejoin(j.Generation, new RankRole(j.Index, world, ring), j.Phase.Epochs);
             return new Begun(j.Generation, ready, ring, from);
         }
         catch (Exception e)

@@ -53,6 +53,20 @@ public sealed record RunSettings(
         config.Runs()[runIndex].Select((p, i) => new PhasePlan(i, p.Method, p.Factor, p.Pooling, p.Epochs, p.Lr, p.WarmupSteps,
             p.Compression.TargetLength(config.Model.TargetLength))).ToList();
 
+    /// <summary>The adaptive scheduler's settings with each phase's training FLOPs per sample; null for fixed phase lengths.</summary>
+    public AdaptiveSchedule? Schedule() => ScheduleOf(Config, RunIndex, Labels.Count);
+
+    public static AdaptiveSchedule? ScheduleOf(ExperimentConfig config, int runIndex, int classes)
+    {
+        if (config.Training.Adaptive is not { } a) return null;
+        var fine = FineModelOf(config, classes);
+        var sampleFlops = PlanOf(config, runIndex).Select(p => FlopCounter.PerSample(PhaseCompression.Of(p).ModelConfig(fine)))
+            .Select(f => f.Forward + f.Backward).ToList();
+        bool loss = a.Signal == "eval-loss";
+        return new AdaptiveSchedule(loss ? "eval_loss" : config.Training.ResolvedMetric, HigherIsBetter: !loss, BudgetInFlops: a.Budget == "flops",
+            a.MinEpochs, a.Patience, a.Window, a.ExpectedGain, sampleFlops);
+    }
+
     /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation), reading <paramref name="share"/>.</summary>
     public PipelineSpec Pipeline(PhasePlan phase, bool training, DataShare share) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
         Labels, training, Workers, share, FeatureCacheOf(Config, RunDirectory));

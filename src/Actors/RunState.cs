@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorTraining.Compute.Training;
 using ActorTraining.Messages;
 
 namespace ActorTraining.Actors;
@@ -19,11 +20,18 @@ public sealed record RunState(
     ImmutableList<TrainingRestarted> Restarts,
     int RestartsInARow,
     RestartBudgetSpent? GaveUp,
-    ImmutableList<GenerationFormed> Generations)
+    ImmutableList<GenerationFormed> Generations,
+    AdaptiveSchedule? Schedule,
+    ImmutableArray<int> Budgets,
+    ImmutableList<PhaseLengthDecided> Decisions)
 {
     public static readonly RunState Empty = new(null, ImmutableArray<PhasePlan>.Empty, -1, ImmutableList<int>.Empty,
         ImmutableList<CheckpointCommitted>.Empty, ImmutableList<EpochCompleted>.Empty, false,
-        ImmutableList<TrainingRestarted>.Empty, 0, null, ImmutableList<GenerationFormed>.Empty);
+        ImmutableList<TrainingRestarted>.Empty, 0, null, ImmutableList<GenerationFormed>.Empty, null, ImmutableArray<int>.Empty,
+        ImmutableList<PhaseLengthDecided>.Empty);
+
+    // Phases holds each phase's epochs as they stand: the curriculum's when fixed; with the adaptive scheduler the epochs
+    // granted so far, Budgets the most each phase may still get.
 
     public bool Started => ConfigHash is not null;
 
@@ -51,7 +59,12 @@ public sealed record RunState(
 
     public RunState Apply(ISupervisorEvent e) => e switch
     {
-        RunStarted s => this with { ConfigHash = s.ConfigHash, Phases = s.Phases.ToImmutableArray() },
+        RunStarted s => this with
+        {
+            ConfigHash = s.ConfigHash, Schedule = s.Schedule, Budgets = s.Phases.Select(p => p.Epochs).ToImmutableArray(),
+            Phases = s.Phases.Select((p, i) => p with { Epochs = FirstGrant(s.Schedule, i, s.Phases.Count, p.Epochs) }).ToImmutableArray(),
+        },
+        PhaseLengthDecided d => Decided(d),
         PhaseStarted p => this with { CurrentPhase = p.Index },
         CheckpointCommitted c => this with { Checkpoints = Checkpoints.Add(c) },
         EpochCompleted ep => this with { Epochs = Epochs.Add(ep), RestartsInARow = 0 },
@@ -66,17 +79,96 @@ public sealed record RunState(
 
     public RunState ApplyAll(IEnumerable<ISupervisorEvent> events) => events.Aggregate(this, (s, e) => s.Apply(e));
 
+    /// <summary>
+    /// The epochs a phase starts with: all it has when fixed or the last; with the adaptive scheduler the two that train
+    /// before its first decision (the decision about epoch k + 2 reads epoch k's score), or min-epochs.
+    /// </summary>
+    static int FirstGrant(AdaptiveSchedule? schedule, int phase, int phases, int budget) =>
+        schedule is null || phase == phases - 1 ? budget : Math.Min(budget, Math.Max(2, schedule.MinEpochs));
+
+    RunState Decided(PhaseLengthDecided d)
+    {
+        var phases = Phases.SetItem(d.Phase, Phases[d.Phase] with { Epochs = d.PhaseEpochs });
+        var budgets = Budgets;
+        if (d.EndsPhase && d.Phase + 1 < Phases.Length)
+        {
+            budgets = budgets.SetItem(d.Phase + 1, d.NextPhaseEpochs);
+            phases = phases.SetItem(d.Phase + 1, Phases[d.Phase + 1] with { Epochs = FirstGrant(Schedule, d.Phase + 1, Phases.Length, d.NextPhaseEpochs) });
+        }
+        return this with { Phases = phases, Budgets = budgets, Decisions = Decisions.Add(d) };
+    }
+
+    /// <summary>Whether <paramref name="phase"/>'s length is settled: fixed, the last phase, its budget granted, or ended by a decision.</summary>
+    public bool LengthSettled(int phase) => Schedule is null || phase == Phases.Length - 1 || Phases[phase].Epochs >= Budgets[phase]
+        || Decisions.Any(d => d.Phase == phase && d.EndsPhase);
+
+    /// <summary>
+    /// The adaptive scheduler's decision now due for the current phase, or null: the next epoch beyond those granted
+    /// is decided once every epoch up to two before it is scored.
+    /// </summary>
+    PhaseLengthDecided? DueDecision()
+    {
+        int p = CurrentPhase;
+        if (Schedule is not { } schedule || p < 0 || Completed || CompletedPhases.Contains(p) || LengthSettled(p)) return null;
+        int next = Phases[p].Epochs, decidedBy = next - 2;
+        var scores = new double[decidedBy + 1];
+        for (int k = 0; k <= decidedBy; k++)
+        {
+            if (Epochs.FirstOrDefault(e => e.Phase == p && e.Epoch == k) is not { } epoch) return null;
+            scores[k] = epoch.Metrics.TryGetValue(schedule.Signal, out var v) ? v : double.NaN;
+        }
+        double costRatio = schedule.SampleFlops[p] / schedule.SampleFlops[p + 1];
+        var verdict = PhaseLengthRule.Decide(scores, schedule.HigherIsBetter, next, costRatio,
+            new PhaseLengthSettings(schedule.MinEpochs, schedule.Patience, schedule.Window, schedule.ExpectedGain), schedule.Signal);
+        if (!verdict.EndsPhase) return new PhaseLengthDecided(p, decidedBy, false, next + 1, Budgets[p + 1], verdict.Reason);
+        int unused = Budgets[p] - next;
+        int handed = schedule.BudgetInFlops ? (int)Math.Floor(unused * costRatio + 1e-9) : unused;
+        return new PhaseLengthDecided(p, decidedBy, true, next, Budgets[p + 1] + handed,
+            $"{verdict.Reason}; {unused} unused epoch(s) of this phase give the next {handed} more");
+    }
+
+    /// <summary>
+    /// What follows from the state as it is: the adaptive decisions due, then the end of the current phase once its
+    /// length is settled and its last epoch trained — the next phase starts at once (its evaluation runs beside it);
+    /// the last phase completes the run when every epoch end of every phase is scored.
+    /// </summary>
+    IReadOnlyList<ISupervisorEvent> Advance()
+    {
+        var events = new List<ISupervisorEvent>();
+        var state = this;
+        while (state.DueDecision() is { } decision)
+        {
+            events.Add(decision);
+            state = state.Apply(decision);
+        }
+        int p = state.CurrentPhase;
+        if (p < 0 || state.Completed || state.CompletedPhases.Contains(p) || !state.LengthSettled(p) || !state.Trained(p)) return events;
+        if (p + 1 < state.Phases.Length)
+        {
+            events.Add(new PhaseCompleted(p));
+            events.Add(StartOf(state.Phases[p + 1]));
+        }
+        else if (state.PendingEvaluations().Count == 0)
+        {
+            var final = state.LastCheckpoint(p)!;
+            events.Add(new PhaseCompleted(p));
+            events.Add(new RunCompleted(final.Path, final.Sha256));
+        }
+        return events;
+    }
+
     IReadOnlyList<ISupervisorEvent> ProcessStart(StartRun start)
     {
         if (start.Phases.Count == 0) throw new ArgumentException("the curriculum has no phase", nameof(start));
         if (ConfigHash is null)
         {
             var first = start.Phases[0];
-            return [new RunStarted(start.ConfigHash, start.Phases), StartOf(first)];
+            return [new RunStarted(start.ConfigHash, start.Phases, start.Schedule), StartOf(first)];
         }
         if (ConfigHash != start.ConfigHash) throw new RunConfigMismatchException(ConfigHash, start.ConfigHash);
         // A person (or a scheduler) started `train` again: the restarts counted by the process before do not count here.
-        return RestartsInARow > 0 || GaveUp is not null ? [new RestartBudgetReset()] : [];
+        IReadOnlyList<ISupervisorEvent> reset = RestartsInARow > 0 || GaveUp is not null ? [new RestartBudgetReset()] : [];
+        return [.. reset, .. ApplyAll(reset).Advance()]; // anything a crash kept from following its cause
     }
 
     /// <summary>
@@ -97,11 +189,10 @@ public sealed record RunState(
         if (Completed || c.Phase != CurrentPhase || CompletedPhases.Contains(c.Phase)) return [];
         var last = LastCheckpoint(c.Phase);
         if (last is not null && Progress(c).CompareTo(Progress(last)) <= 0) return [];
-        // The phase's last epoch is trained: the next phase starts now. Its evaluation runs beside the next phase's
-        // training rather than holding the ranks at the boundary (the transfer reads this checkpoint, not a score).
-        if (c.EpochComplete && c.Epoch >= Phases[c.Phase].Epochs - 1 && c.Phase + 1 < Phases.Length)
-            return [c, new PhaseCompleted(c.Phase), StartOf(Phases[c.Phase + 1])];
-        return [c];
+        // The phase's last epoch trained (and its length settled): the next phase starts now. The epoch's evaluation runs
+        // beside the next phase's training rather than holding the ranks at the boundary (the transfer reads this
+        // checkpoint, not a score).
+        return [c, .. Apply(c).Advance()];
     }
 
     IReadOnlyList<ISupervisorEvent> ProcessEvaluation(EvaluationDone done)
@@ -118,21 +209,8 @@ public sealed record RunState(
             new EpochCompleted(done.Phase, done.Epoch, metrics, end.EpochFlops, end.EpochWallSeconds,
                 end.EpochIdleSeconds, end.EpochSamples, end.EpochSkipped),
         };
-        var after = ApplyAll(events);
-        if (CompletedPhases.Contains(CurrentPhase) || !after.Trained(CurrentPhase)) return events;
-        if (CurrentPhase + 1 < Phases.Length)
-        {
-            // a journal written before phases moved on at their last commit: this phase waited for its evaluation
-            events.Add(new PhaseCompleted(CurrentPhase));
-            events.Add(StartOf(Phases[CurrentPhase + 1]));
-        }
-        else if (after.PendingEvaluations().Count == 0)
-        {
-            // the last phase is trained and every epoch end of every phase is scored
-            var final = LastCheckpoint(CurrentPhase)!;
-            events.Add(new PhaseCompleted(CurrentPhase));
-            events.Add(new RunCompleted(final.Path, final.Sha256));
-        }
+        // (a journal written before phases moved on at their last commit may also have a phase waiting for this score)
+        events.AddRange(ApplyAll(events).Advance());
         return events;
     }
 

@@ -42,6 +42,7 @@ public sealed class TrainingSession : IDisposable
     long _samples;
     double _lastLr;
     int _skipped;
+    int _phaseEpochs; // the phase's epochs as all members agreed at the last step (the adaptive scheduler may grant more)
     Stopwatch _epochClock = new();
 
     TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AstModel model, AdamOptimizer optimizer,
@@ -53,6 +54,7 @@ public sealed class TrainingSession : IDisposable
         _settings = settings;
         _thread = thread;
         _phase = phase;
+        _phaseEpochs = phase.Epochs;
         _model = model;
         _optimizer = optimizer;
         _schedule = schedule;
@@ -153,9 +155,11 @@ public sealed class TrainingSession : IDisposable
 
     Ready Position => new(_epoch, _position, _step);
 
-    /// <summary>Keeps this state for the next generation: its index, world and ring (the old ring is the caller's to close).</summary>
-    public Ready Rejoin(int generation, RankRole role)
+    /// <summary>Keeps this state for the next generation: its index, world and ring (the old ring is the caller's to close),
+    /// and the phase's epochs as the generation was formed with.</summary>
+    public Ready Rejoin(int generation, RankRole role, int phaseEpochs)
     {
+        _phaseEpochs = phaseEpochs;
         _exchange.Dispose();
         _exchange = new GradientExchange(_model, role.Ring);
         _generation = generation;
@@ -188,10 +192,12 @@ public sealed class TrainingSession : IDisposable
     /// <summary>
     /// One step on this rank's part of a global batch: the ring sums the gradients and totals of all members, then
     /// every replica takes the same optimiser step. <paramref name="pause"/> asks every member to stop after this
-    /// step (<see cref="StepDone.Paused"/> says whether any member asked). A failure — the ring broke — leaves the
-    /// session as it was before the step (no optimiser step, the schedule not advanced).
+    /// step (<see cref="StepDone.Paused"/> says whether any member asked). <paramref name="phaseEpochs"/>: the phase's
+    /// epochs as this rank was told; the members agree on one value in the same all-reduce, and the epoch's end follows
+    /// it. A failure — the ring broke — leaves the session as it was before the step (no optimiser step, the schedule
+    /// not advanced).
     /// </summary>
-    public StepDone Step(TrainingBatch batch, bool pause)
+    public StepDone Step(TrainingBatch batch, bool pause, int phaseEpochs)
     {
         _idle += _thread.TakeIdleSeconds(); // how long the thread waited for this batch
         FaultInjection.At("trainer.step");
@@ -212,7 +218,7 @@ public sealed class TrainingSession : IDisposable
                 cuda.manual_seed(SampleSeed.For(_settings.Config.Training.Seed, _phase.Index, _step, stream: 7)); // CUDA draws a function of the step: resumable
             var x = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]) : null;
             var y = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]) : null;
-            totals = TrainingStep.RunRank(_model, _optimizer, x, y, _loss, _exchange, batch.Skipped.Count, pause);
+            totals = TrainingStep.RunRank(_model, _optimizer, x, y, _loss, _exchange, batch.Skipped.Count, pause, phaseEpochs);
         }
         catch
         {
@@ -220,6 +226,7 @@ public sealed class TrainingSession : IDisposable
             _role.Ring?.Dispose(); // the other members' all-reduce fails at once instead of waiting for its timeout
             throw;
         }
+        _phaseEpochs = totals.PhaseEpochs;
         if (totals.Samples > 0)
         {
             _step++;
@@ -249,7 +256,7 @@ public sealed class TrainingSession : IDisposable
             throw new InvalidDataException($"phase {_phase.Index + 1} epoch {_epoch + 1}: no readable audio — all {_skipped} clips were skipped");
         _schedule.EndEpoch();
         var checkpoint = _role.Rank == 0 ? WriteCheckpoint(epochComplete: true) : null;
-        var phaseDone = _epoch + 1 >= _phase.Epochs;
+        var phaseDone = _epoch + 1 >= _phaseEpochs;
         var hash = _role.World > 1 ? ParameterHash() : null;
         if (!phaseDone) StartEpoch(_epoch + 1, 0);
         return new EpochDone(checkpoint, phaseDone, _step, hash);

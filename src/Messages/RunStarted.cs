@@ -2,6 +2,7 @@ namespace ActorTraining.Messages;
 
 /// <summary>
 /// The run began with the configuration whose canonical hash is <paramref name="ConfigHash"/>, and this curriculum
-/// (a handful of small records, so status can show the plan without the config file).
+/// (a handful of small records, so status can show the plan without the config file), its phases' lengths fixed
+/// (<paramref name="Schedule"/> null, as every journal before the adaptive scheduler) or decided as it trains.
 /// </summary>
-public sealed record RunStarted(string ConfigHash, IReadOnlyList<PhasePlan> Phases) : ISupervisorEvent;
+public sealed record RunStarted(string ConfigHash, IReadOnlyList<PhasePlan> Phases, AdaptiveSchedule? Schedule = null) : ISupervisorEvent;

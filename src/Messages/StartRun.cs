@@ -1,4 +1,5 @@
 namespace ActorTraining.Messages;
 
-/// <summary>Host → supervisor: run (or resume) the curriculum of the configuration with hash <paramref name="ConfigHash"/>.</summary>
-public sealed record StartRun(string ConfigHash, IReadOnlyList<PhasePlan> Phases) : IControlMessage;
+/// <summary>Host → supervisor: run (or resume) the curriculum of the configuration with hash <paramref name="ConfigHash"/>.
+/// <paramref name="Schedule"/>: null = each phase trains its planned epochs.</summary>
+public sealed record StartRun(string ConfigHash, IReadOnlyList<PhasePlan> Phases, AdaptiveSchedule? Schedule = null) : IControlMessage;

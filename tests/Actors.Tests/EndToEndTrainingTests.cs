@@ -59,6 +59,52 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
         Assert.Equal(2, Directory.GetFiles(Path.Combine(_dir, "checkpoints"), "*.ckpt").Length);
     }
 
+    [Fact]
+    public void TheAdaptiveSchedulerDecidesThroughTheActorsAndTheFinePhaseGetsWhatTheCoarseOneLeft()
+    {
+        var defaults = ExperimentConfig.Default();
+        // min 3 epochs; then a window of 3 needs 4 scores, so epochs 4 and 5 are granted one at a time (through the
+        // ranks' ExtendPhase). An expected gain of 10 × the best gain can never be met: the phase ends at the first real
+        // judgement (or by patience), and the C = 4 epochs it leaves of its 12 go to C = 1 at their FLOPs.
+        var config = defaults with
+        {
+            Training = defaults.Training with
+            {
+                BatchSize = 8, LrDecayStart = 10,
+                Adaptive = AdaptiveScheduleConfig.Default with { MinEpochs = 3, ExpectedGain = 10 },
+            },
+            Curriculum = [new PhaseConfig("pool", 4, "max", 12, 1e-3, 20), new PhaseConfig("pool", 1, "max", 3, 1e-3, 0)],
+            Compare = [],
+        };
+        var corpus = TestCorpus.Synthetic(Path.Combine(_dir, "corpus"), clipsPerClass: 40, evalClipsPerClass: 10, minSeconds: 1.5, maxSeconds: 2.5);
+        var settings = new RunSettings(config, 0, corpus.Train, corpus.Eval, corpus.Labels, Path.Combine(_dir, "checkpoints"), Workers: 1);
+        var listener = CreateTestProbe();
+        LocalExperiment.Start(Sys, [settings], "e2e", listener.Ref);
+        var end = listener.FishForMessage<ExperimentEnded>(_ => true, TimeSpan.FromMinutes(3));
+        Assert.Null(end.Runs.Single().Failure);
+        var state = Sys.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf("e2e", 0))).Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
+        foreach (var d in state.Decisions)
+            _output.WriteLine($"phase {d.Phase} after epoch {d.Epoch + 1}: {(d.EndsPhase ? "end" : "go on")} ({d.PhaseEpochs} epochs) — {d.Reason}");
+        Assert.True(state.Completed);
+
+        var decisions = state.Decisions;
+        Assert.All(decisions, d => Assert.Equal(0, d.Phase));
+        Assert.Equal([false, false], decisions.Take(2).Select(d => d.EndsPhase)); // epochs 4 and 5 granted
+        var last = decisions.Last();
+        Assert.True(last.EndsPhase);
+        Assert.Equal(decisions.Count - 1, decisions.Count(d => !d.EndsPhase));
+        int coarse = state.Epochs.Count(e => e.Phase == 0), fine = state.Epochs.Count(e => e.Phase == 1);
+        Assert.Equal(last.PhaseEpochs, coarse);
+        Assert.InRange(coarse, 4, 6);
+        Assert.Equal(last.NextPhaseEpochs, fine);
+        double coarseFlops = state.Epochs.First(e => e.Phase == 0).Flops, fineFlops = state.Epochs.First(e => e.Phase == 1).Flops;
+        int handed = (int)Math.Floor((12 - coarse) * coarseFlops / fineFlops + 1e-9);
+        Assert.True(handed >= 1, $"{12 - coarse} C = 4 epochs at {coarseFlops / fineFlops:F3} of a C = 1 epoch");
+        Assert.Equal(3 + handed, fine);
+        // a FLOPs budget: never more than the fixed curriculum would have cost
+        Assert.True(state.Epochs.Sum(e => e.Flops) <= 12 * coarseFlops + 3 * fineFlops);
+    }
+
     public new void Dispose()
     {
         base.Dispose();

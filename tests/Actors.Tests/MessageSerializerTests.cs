@@ -26,7 +26,25 @@ public sealed class MessageSerializerTests : IDisposable
         new RestartBudgetSpent("watchdog", "no training step for 300 s", 3),
         new RestartBudgetReset(),
         new GenerationFormed(3, [new RankAddress("127.0.0.1:4053", 0, "cpu", "127.0.0.1:40001")], 1, 2, 48, 30, "live"),
+        new PhaseLengthDecided(0, 3, true, 5, 9, "no new best accuracy for 2 epochs (best 0.812 at epoch 2)"),
     ];
+
+    [Fact]
+    public void AnAdaptiveRunStartedCarriesItsScheduleAndOneWrittenBeforeTheSchedulerReadsAsFixed()
+    {
+        var serializer = (MessageSerializer)_system.Serialization.FindSerializerForType(typeof(RunStarted));
+        var adaptive = new RunStarted("hash", [new PhasePlan(0, "pool", 2, "max", 3, 1e-3, 10, 128)],
+            new AdaptiveSchedule("accuracy", true, true, 2, 2, 2, 0.5, [1.5e9, 6e9]));
+        var back = (RunStarted)serializer.FromBinary(serializer.ToBinary(adaptive), "run-started.v1");
+        Assert.Equal([1.5e9, 6e9], back.Schedule!.SampleFlops);
+        Assert.Equal(adaptive.Schedule! with { SampleFlops = back.Schedule.SampleFlops }, back.Schedule);
+        // the bytes a build before the scheduler wrote
+        var old = (RunStarted)serializer.FromBinary(
+            """{"ConfigHash":"h","Phases":[{"Index":0,"Method":"pool","Factor":1,"Pooling":"max","Epochs":2,"Lr":0.001,"WarmupSteps":0,"InputFrames":128}]}"""u8.ToArray(),
+            "run-started.v1");
+        Assert.Null(old.Schedule);
+        Assert.Equal(2, old.Phases[0].Epochs);
+    }
 
     [Fact]
     public void EveryControlMessageTypeHasAStableManifest()

@@ -15,7 +15,7 @@ namespace ActorTraining.Compute.Distributed;
 /// </summary>
 public sealed class GradientExchange : IDisposable
 {
-    const int Controls = 4; // loss sum, samples, skipped, pause
+    const int Controls = 5; // loss sum, samples, skipped, pause, phase epochs
 
     readonly Parameter[] _parameters;
     readonly long[] _offsets;
@@ -71,8 +71,9 @@ public sealed class GradientExchange : IDisposable
         flat[n + 1] = local.Samples;
         flat[n + 2] = local.Skipped;
         flat[n + 3] = local.Pause ? 1 : 0;
+        flat[n + 4] = local.PhaseEpochs; // exact in float32 for any count of epochs × ranks below 2^24
         _ring.Sum(flat);
-        var total = new StepTotals(flat[n], (int)flat[n + 1], (int)flat[n + 2], flat[n + 3] > 0);
+        var total = new StepTotals(flat[n], (int)flat[n + 1], (int)flat[n + 2], flat[n + 3] > 0, (int)flat[n + 4] / _ring.World);
         if (total.Samples > 0)
         {
             float inverse = 1f / total.Samples;

@@ -7,7 +7,8 @@ namespace ActorTraining.Compute.Reporting;
 /// so far in the run. <c>Metric</c> is the value of <c>MetricName</c> (map | accuracy) — the one plotted and
 /// compared. FLOPs, wall seconds and trainer idle seconds are cumulative over the run (training FLOPs:
 /// forward + backward of every training sample; evaluation not counted). <c>TokensPerClip</c>: patches the
-/// model sees per clip in this phase.
+/// model sees per clip in this phase. <c>Scheduler</c>: what the adaptive phase scheduler decided from this epoch's
+/// score ("go on: …" or "end: …" with its reason); null for fixed phase lengths and epochs that decided nothing.
 /// </summary>
 public sealed record EpochRecord(
     string Run,
@@ -30,4 +31,5 @@ public sealed record EpochRecord(
     double Accuracy,
     double CumulativeFlops,
     double WallSeconds,
-    double TrainerIdleSeconds);
+    double TrainerIdleSeconds,
+    string? Scheduler = null);

@@ -3,7 +3,8 @@ using ScottPlot;
 namespace ActorTraining.Compute.Reporting;
 
 /// <summary>PNG plots of the run metric against cumulative training FLOPs and against wall time, one line per
-/// run, phase boundaries marked by dashed vertical lines in the run's colour (labelled with the next phase's C).</summary>
+/// run, phase boundaries marked by dashed vertical lines in the run's colour (labelled with the next phase's C), and the
+/// scores from which the adaptive scheduler ended a phase ringed.</summary>
 public static class MetricPlots
 {
     public sealed record Files(string VersusFlops, string VersusWallTime);
@@ -25,6 +26,7 @@ public static class MetricPlots
         var plot = new Plot();
         var metric = runs[0].Records[0].MetricName;
         var palette = new ScottPlot.Palettes.Category10();
+        bool schedulerInLegend = false;
         for (int i = 0; i < runs.Count; i++)
         {
             var color = palette.GetColor(i);
@@ -41,6 +43,13 @@ public static class MetricPlots
                 boundary.LabelFontColor = color;
                 boundary.LabelBackgroundColor = Colors.White;
                 boundary.LabelBorderColor = color;
+            }
+            // where the adaptive phase scheduler decided to end a phase: a ring around the score it decided from
+            foreach (var r in records.Where(r => r.Scheduler?.StartsWith("end", StringComparison.Ordinal) == true))
+            {
+                var marker = plot.Add.Marker(x(r), r.Metric, MarkerShape.OpenCircle, 16, color);
+                if (!schedulerInLegend) marker.LegendText = "scheduler ends the phase";
+                schedulerInLegend = true;
             }
         }
         plot.Title($"{metric} vs {xLabel}" + (runs.Count > 1 ? "" : $" — {runs[0].Label}"));

@@ -89,7 +89,9 @@ public sealed record TrainingConfig(
     // journal.outage-timeout-seconds (a recovery key like the three above; 0 in the identity JSON, so omitted there)
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double JournalOutageTimeoutSeconds = 300,
     // omitted when null (the run identity sets it so): the identity JSON, and so every existing run's hash, stays as before
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Devices = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Devices = null,
+    // training.phase-scheduler = adaptive; null = fixed (omitted then, so the identity of every fixed run stays as before)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdaptiveScheduleConfig? Adaptive = null)
 {
     /// <summary>The node's device list as configured (["cpu"] when unset); <see cref="Runtime.RankDevice.Resolve"/> checks it against what is there.</summary>
     [JsonIgnore] public IReadOnlyList<string> DeviceNames => Devices is { Count: > 0 } d ? d : ["cpu"];
@@ -103,6 +105,19 @@ public sealed record TrainingConfig(
 
     /// <summary>Decoder/spectrogram workers: the configured count, or one per core minus the trainer's.</summary>
     [JsonIgnore] public int ResolvedNumWorkers => NumWorkers > 0 ? NumWorkers : Math.Max(1, Environment.ProcessorCount - 1);
+}
+
+/// <summary>
+/// The adaptive phase scheduler (<c>training.phase-scheduler = adaptive</c>, keys under <c>training.adaptive</c>): each
+/// phase but the last ends when <see cref="PhaseLengthRule"/> says so, between <c>MinEpochs</c> and its curriculum
+/// epochs; what it leaves goes to the next phase as epochs or, with <c>Budget</c> = flops, as the FLOPs they would have
+/// cost. <c>Signal</c>: the run's metric (<c>metric</c>) or the evaluation loss (<c>eval-loss</c>).
+/// </summary>
+public sealed record AdaptiveScheduleConfig(string Signal, string Budget, int MinEpochs, int Patience, int Window, double ExpectedGain)
+{
+    public static readonly AdaptiveScheduleConfig Default = new("metric", "flops", 2, 2, 3, 0.5);
+
+    [JsonIgnore] public PhaseLengthSettings Rule => new(MinEpochs, Patience, Window, ExpectedGain);
 }
 
 /// <summary>One curriculum phase: compression <c>Method</c> (fshift|pool|patch) with factor C, <c>Pooling</c>
@@ -158,6 +173,17 @@ public sealed record ExperimentConfig(
         if (phases.Count == 1 && phases[0].Factor == 1) return "baseline";
         var methods = phases.Where(p => p.Factor > 1).Select(p => p.Compression.Name).Distinct();
         return $"{string.Join("+", methods)} {string.Join("→", phases.Select(p => p.Factor))}";
+    }
+
+    /// <summary>
+    /// The name of run <paramref name="runIndex"/> (0 = the curriculum, k = compare[k−1]) in logs, tables and plots: its
+    /// curriculum's <see cref="Label"/>, with " adaptive" when the scheduler decides its phase lengths — so a run
+    /// directory of each kind shows apart from the other in one comparison.
+    /// </summary>
+    public string RunLabel(int runIndex)
+    {
+        var phases = Runs()[runIndex];
+        return Label(phases) + (Training.Adaptive is not null && phases.Count > 1 ? " adaptive" : "");
     }
 
     /// <summary>Every run this experiment asks for: the curriculum first, then each comparison curriculum.</summary>
@@ -240,6 +266,20 @@ public sealed record ExperimentConfig(
             throw new ConfigException("training.stall-timeout-seconds", $"must be at least 1, got {Training.StallTimeoutSeconds}");
         if (!(Training.JournalOutageTimeoutSeconds >= 1 && Training.JournalOutageTimeoutSeconds <= 7 * 86400))
             throw new ConfigException("journal.outage-timeout-seconds", $"must be between 1 and 604800 (a week), got {Training.JournalOutageTimeoutSeconds}");
+
+        if (Training.Adaptive is { } adaptive)
+        {
+            if (adaptive.Signal is not ("metric" or "eval-loss"))
+                throw new ConfigException("training.adaptive.signal", $"must be metric or eval-loss, got '{adaptive.Signal}'");
+            if (adaptive.Budget is not ("flops" or "epochs"))
+                throw new ConfigException("training.adaptive.budget", $"must be flops or epochs, got '{adaptive.Budget}'");
+            // the decision about epoch k + 2 is made from epoch k's score, so a phase has at least two epochs
+            InRange("training.adaptive.min-epochs", adaptive.MinEpochs, 2, 1_000_000);
+            InRange("training.adaptive.patience", adaptive.Patience, 1, 1_000_000);
+            InRange("training.adaptive.window", adaptive.Window, 1, 1_000_000);
+            if (!(adaptive.ExpectedGain > 0 && adaptive.ExpectedGain <= 10))
+                throw new ConfigException("training.adaptive.expected-gain", $"must be > 0 and at most 10, got {adaptive.ExpectedGain}");
+        }
 
         ValidateCurriculum("curriculum", Curriculum);
         if (Compare is not null)

@@ -56,7 +56,7 @@ public static class TrainingStep
     /// Returns the global totals. The caller sets the optimiser's lr beforehand.
     /// </summary>
     public static Distributed.StepTotals RunRank(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, Tensor? x, Tensor? y,
-        LossKind loss, Distributed.GradientExchange exchange, int skipped, bool pause)
+        LossKind loss, Distributed.GradientExchange exchange, int skipped, bool pause, int phaseEpochs = 0)
     {
         using var scope = NewDisposeScope();
         model.train();
@@ -71,7 +71,7 @@ public static class TrainingStep
             value.backward();
             lossSum = value.item<float>();
         }
-        var total = exchange.AllReduce(new Distributed.StepTotals(lossSum, samples, skipped, pause));
+        var total = exchange.AllReduce(new Distributed.StepTotals(lossSum, samples, skipped, pause, phaseEpochs));
         if (total.Samples > 0) optimizer.Step();
         return total;
     }

@@ -61,17 +61,24 @@ public static class StatusCommand
     {
         var name = runIndex == 0 ? "curriculum" : $"compare[{runIndex - 1}]";
         var where = s.Completed ? "completed" : $"in phase {s.CurrentPhase + 1}/{s.Phases.Length}";
-        Console.WriteLine($"run {name}: {where}, config hash {RunFingerprint.Parse(s.ConfigHash!).Short}");
+        Console.WriteLine($"run {name}: {where}, config hash {RunFingerprint.Parse(s.ConfigHash!).Short}" +
+                          (s.Schedule is { } a ? $", adaptive phase scheduler on {a.Signal} ({(a.BudgetInFlops ? "FLOPs" : "epochs")} budget)" : ""));
         foreach (var p in s.Phases)
         {
             var state = s.CompletedPhases.Contains(p.Index) ? "done" : p.Index == s.CurrentPhase ? "running" : p.Index < s.CurrentPhase ? "done" : "pending";
-            Console.WriteLine($"  phase {p.Index + 1}: {PhaseCompression.Of(p)}, {p.InputFrames} frames, {p.Epochs} epochs, lr {p.Lr} — {state}");
+            var epochs = s.LengthSettled(p.Index) ? $"{p.Epochs} epochs" : $"{p.Epochs} epochs so far, at most {s.Budgets[p.Index]} (adaptive)";
+            Console.WriteLine($"  phase {p.Index + 1}: {PhaseCompression.Of(p)}, {p.InputFrames} frames, {epochs}, lr {p.Lr} — {state}");
             foreach (var e in s.Epochs.Where(e => e.Phase == p.Index))
             {
                 var metrics = string.Join(", ", e.Metrics.OrderBy(m => m.Key).Select(m => $"{m.Key} {m.Value.ToString("F4", CultureInfo.InvariantCulture)}"));
                 Console.WriteLine($"    epoch {e.Epoch + 1}: {metrics}; {e.Samples} samples, {e.Flops / 1e12:F3} TFLOPs, {e.WallSeconds:F1} s, trainer idle {e.IdleSeconds:F1} s" +
                                   (e.SkippedFiles > 0 ? $", {e.SkippedFiles} skipped" : ""));
             }
+            // the adaptive scheduler's decisions about this phase, each with its reason
+            foreach (var d in s.Decisions.Where(d => d.Phase == p.Index))
+                Console.WriteLine($"    scheduler after epoch {d.Epoch + 1}: " +
+                                  (d.EndsPhase ? $"phase ends after {d.PhaseEpochs} epochs, next phase up to {d.NextPhaseEpochs}" : $"epoch {d.PhaseEpochs} granted") +
+                                  $" — {d.Reason}");
         }
         var keep = s.CheckpointsToKeep();
         foreach (var c in s.Checkpoints.Where(c => keep.Contains(c.Path)))

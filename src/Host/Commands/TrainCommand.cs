@@ -181,7 +181,7 @@ public static class TrainCommand
         var log = File.Exists(jsonl) ? RunLog.Read(jsonl) : [];
         foreach (var r in ended.Runs)
         {
-            var label = ExperimentConfig.Label(experiment.Runs()[r.RunIndex]);
+            var label = experiment.RunLabel(r.RunIndex);
             var records = log.Where(x => x.Run == label).ToList();
             if (records.Count == 0) continue;
             Console.Write(PhaseSummary.FormatTable(label, records, clips.Skipped, clips.Padded.Count));

@@ -75,7 +75,19 @@ public static class ExperimentConfigLoader
             RestartBackoffSeconds: reader.Double("training.restart-backoff-seconds"),
             StallTimeoutSeconds: reader.Double("training.stall-timeout-seconds"),
             JournalOutageTimeoutSeconds: reader.Double("journal.outage-timeout-seconds"),
-            Devices: reader.StringList("training.devices", allowed: "auto"));
+            Devices: reader.StringList("training.devices", allowed: "auto"),
+            Adaptive: reader.String("training.phase-scheduler") switch
+            {
+                "fixed" => null,
+                "adaptive" => new AdaptiveScheduleConfig(
+                    Signal: reader.String("training.adaptive.signal"),
+                    Budget: reader.String("training.adaptive.budget"),
+                    MinEpochs: reader.Int("training.adaptive.min-epochs"),
+                    Patience: reader.Int("training.adaptive.patience"),
+                    Window: reader.Int("training.adaptive.window"),
+                    ExpectedGain: reader.Double("training.adaptive.expected-gain")),
+                var other => throw new ConfigException("training.phase-scheduler", $"must be fixed or adaptive, got '{other}'"),
+            });
         var phaseDefaults = (Lr: reader.Double("training.lr"), Warmup: reader.Int("training.warmup-steps"));
 
         var config = new ExperimentConfig(

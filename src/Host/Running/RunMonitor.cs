@@ -16,7 +16,7 @@ public sealed class RunMonitor : ReceiveActor
     public RunMonitor(ExperimentConfig config, TaskCompletionSource<IControlMessage> outcome, ClipNotes clips)
     {
         var runs = config.Runs();
-        var displays = runs.Select(r => new ProgressDisplay(ExperimentConfig.Label(r), config.Training.BatchSize)).ToArray();
+        var displays = runs.Select((_, i) => new ProgressDisplay(config.RunLabel(i), config.Training.BatchSize)).ToArray();
         var metric = config.Training.ResolvedMetric;
         int shown = -1;
         Context.System.EventStream.Subscribe(Self, typeof(SampleFailed));
@@ -27,7 +27,7 @@ public sealed class RunMonitor : ReceiveActor
             if (e.RunIndex != shown)
             {
                 shown = e.RunIndex;
-                display.Line($"run {e.RunIndex + 1}/{runs.Count} ({ExperimentConfig.Label(runs[e.RunIndex])}): {string.Join(" → ", runs[e.RunIndex])}");
+                display.Line($"run {e.RunIndex + 1}/{runs.Count} ({config.RunLabel(e.RunIndex)}): {string.Join(" → ", runs[e.RunIndex])}");
             }
             var plan = runs[e.RunIndex];
             switch (e.Event)
@@ -42,9 +42,14 @@ public sealed class RunMonitor : ReceiveActor
                     display.Line($"  generation {g.Generation}: {g.Members.Count} rank(s) on {g.Members.Select(m => m.Node).Distinct().Count()} node(s) " +
                                  $"({string.Join(", ", g.Members)}), epoch {g.Epoch + 1} from position {g.Position}, step {g.Step}, {g.StartedFrom} start");
                     break;
+                case PhaseLengthDecided d:
+                    display.Line(d.EndsPhase
+                        ? $"  scheduler: phase {d.Phase + 1} ends after {d.PhaseEpochs} epochs, phase {d.Phase + 2} gets up to {d.NextPhaseEpochs} — {d.Reason}"
+                        : $"  scheduler: phase {d.Phase + 1} gets epoch {d.PhaseEpochs} — {d.Reason}");
+                    break;
                 case EpochCompleted ep:
                     display.Line(
-                        $"  phase {ep.Phase + 1} epoch {ep.Epoch + 1}/{plan[ep.Phase].Epochs}: {metric} {Get(ep, metric):F4}, train loss {Get(ep, "train_loss"):F4}, " +
+                        $"  phase {ep.Phase + 1} epoch {ep.Epoch + 1}{(config.Training.Adaptive is null ? $"/{plan[ep.Phase].Epochs}" : "")}: {metric} {Get(ep, metric):F4}, train loss {Get(ep, "train_loss"):F4}, " +
                         $"{ep.WallSeconds:F1} s, trainer idle {ep.IdleSeconds:F1} s ({100 * ep.IdleSeconds / Math.Max(1e-9, ep.WallSeconds):F0} %), " +
                         $"{ep.Flops / 1e12:F3} TFLOPs{(ep.SkippedFiles > 0 ? $", {ep.SkippedFiles} files skipped" : "")}");
                     break;

@@ -27,6 +27,11 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
         Assert.Equal(hash, ExperimentConfigLoader.Load(b).Hash());
         Assert.NotEqual(hash, ExperimentConfigLoader.Load(a, Set("training.seed=5")).Hash());
         Assert.NotEqual(hash, ExperimentConfigLoader.Load(a, Set("training.optimizer=adamw")).Hash());
+        // the scheduler's keys count only when it is adaptive
+        Assert.Equal(hash, ExperimentConfigLoader.Load(a, Set("training.adaptive.patience=5")).Hash());
+        var adaptive = ExperimentConfigLoader.Load(a, Set("training.phase-scheduler=adaptive")).Hash();
+        Assert.NotEqual(hash, adaptive);
+        Assert.NotEqual(adaptive, ExperimentConfigLoader.Load(a, Set("training.phase-scheduler=adaptive", "training.adaptive.patience=5")).Hash());
     }
 
     [Fact]
@@ -108,6 +113,11 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
     [InlineData("compare = [ { factor = 1, epochs = 1 } ]", "compare[0]", "must be a list")]
     [InlineData("curriculum = 4", "curriculum", "must be a list")]
     [InlineData("data.source = datafile", "data.train", "required")]
+    [InlineData("training.phase-scheduler = sometimes", "training.phase-scheduler", "fixed or adaptive")]
+    [InlineData("training { phase-scheduler = adaptive, adaptive.min-epochs = 1 }", "training.adaptive.min-epochs", "between 2 and")]
+    [InlineData("training { phase-scheduler = adaptive, adaptive.signal = loss }", "training.adaptive.signal", "metric or eval-loss")]
+    [InlineData("training { phase-scheduler = adaptive, adaptive.budget = hours }", "training.adaptive.budget", "flops or epochs")]
+    [InlineData("training { phase-scheduler = adaptive, adaptive.expected-gain = 0 }", "training.adaptive.expected-gain", "> 0")]
     public void BadKeysAndValuesAreErrorsNamingTheFullKey(string hocon, string key, string reason)
     {
         var e = Assert.Throws<ConfigException>(() => ExperimentConfigLoader.Load(Write(hocon)));
