@@ -128,6 +128,18 @@ def phase_breakdown(by_name):
     return text + [""]
 
 
+def mean_sd(values):
+    """Mean ± sample standard deviation of the values present ("–" without any; the mean alone for one)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{mean:.4f}"
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{mean:.4f} ± {sd:.4f}"
+
+
 def table_a(records):
     text = ["## (a) Coarse-to-fine vs baseline", ""]
     if skipped(records):
@@ -145,10 +157,10 @@ def table_a(records):
     base_cmd = median([x["wall_s_command"] for x in base])
     base_metric = median([x.get("metric") for x in base])
     metric_name = next((r.get("metric") for r in records if r.get("metric")), "metric")
-    text += [f"| schedule | phases (method:C:pooling:epochs) | runs | final {metric_name} | Δ (points) | "
+    text += [f"| schedule | phases (method:C:pooling:epochs) | runs | final {metric_name} | mean ± sd | Δ (points) | "
              "training TFLOPs | FLOPs / baseline | trainer wall s | wall / baseline | trainer idle % | command wall s | "
              "command / baseline | target met |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     errors = []
     for name, entry in by_name.items():
         runs = entry["runs"]
@@ -162,7 +174,7 @@ def table_a(records):
         target = "–" if name == "baseline" or delta is None or not (wall and base_wall) else (
             "yes" if wall / base_wall <= 0.6 and delta >= -1 else "no")
         text.append(
-            f"| {name} | {entry['phases'].strip()} | {len(runs)} | {fmt(metric)} | {fmt(delta, 2)} | "
+            f"| {name} | {entry['phases'].strip()} | {len(runs)} | {fmt(metric)} | {mean_sd([x.get('metric') for x in runs])} | {fmt(delta, 2)} | "
             f"{'–' if flops is None else f'{flops / 1e12:.4g}'} | "
             f"{fmt(flops / base_flops if flops and base_flops else None)} | {fmt(wall, 1)} | "
             f"{fmt(wall / base_wall if wall and base_wall else None)} | "

@@ -23,7 +23,12 @@ usage: bench/run-all.sh [options]
   --clips-per-word N    keyword corpus size (default 200: 1600 train + 400 eval clips)
   --corpus-args "..."   more bench/corpus/make_keywords.py options (e.g. "--voices en,en-us --snr-min 5")
   --epochs N            total epoch budget of every (a) schedule (default 12)
-  --schedules LIST      only these (a) schedules, e.g. baseline,pool-max-4-2-1 (default: all nine)
+  --schedules LIST      only these (a) schedules, e.g. baseline,pool-max-4-2-1 (default: all nine); a name ending in
+                        -adaptive (pool-max-4-2-1-adaptive) is that schedule with training.phase-scheduler = adaptive,
+                        its phases' epochs being their budgets
+  --seeds               repetition k of (a) trains with training.seed = k (default: every repetition seed 1, so the
+                        spread is the machine's; with --seeds it is the training's)
+  --mel N               mel bins of (a) and (d) (default 128)
   --train F --eval F --labels F   use this AST datafile instead of the generated keyword corpus
   --target-length N     frames per clip at C = 1 (default 128, Speech Commands' setting; 1 s = 98 frames)
   --loss ce|bce         ce (single-label, accuracy; default) or bce (multi-label, mAP) for (a) and (d)
@@ -41,7 +46,7 @@ command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
-schedules=""; corpus_args=""; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
+schedules=""; corpus_args=""; seeds=0; mel=128; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;
@@ -53,6 +58,8 @@ while [ $# -gt 0 ]; do
     --clips-per-word) clips_per_word="$2"; shift 2 ;;
     --epochs) epochs="$2"; shift 2 ;;
     --schedules) schedules="$2"; shift 2 ;;
+    --seeds) seeds=1; shift ;;
+    --mel) mel="$2"; shift 2 ;;
     --train) train="$(realpath "$2")"; shift 2 ;;
     --eval) eval_file="$(realpath "$2")"; shift 2 ;;
     --labels) labels="$(realpath "$2")"; shift 2 ;;
@@ -143,7 +150,7 @@ if [ -z "$train" ]; then
   "${py[@]}" "$bench/corpus/make_keywords.py" --out "$corpus" --clips-per-word "$clips_per_word" --seed 1 $corpus_args >&2
   train="$corpus/train.json"; eval_file="$corpus/eval.json"; labels="$corpus/class_labels_indices.csv"
 fi
-stats="$("${py[@]}" "$bench/corpus/fbank_stats.py" "$train" --target-length "$target_length")"
+stats="$("${py[@]}" "$bench/corpus/fbank_stats.py" "$train" --target-length "$target_length" --mel-bins "$mel")"
 mean="$(echo "$stats" | "${py[@]}" -c 'import json,sys; print(json.load(sys.stdin)["mean"])')"
 std="$(echo "$stats" | "${py[@]}" -c 'import json,sys; print(json.load(sys.stdin)["std"])')"
 log "corpus statistics (AST recipe, torchaudio): mean $mean std $std"
@@ -154,7 +161,8 @@ log "corpus statistics (AST recipe, torchaudio): mean $mean std $std"
 # 1000, decay from epoch 5, SpecAugment 24, overlapping stride 10) left the baseline at chance after 12 epochs here.
 # Batch 16, lr 1e-3 with a 20-step warm-up (restarted by every phase), constant after it; no mixup; CE / accuracy.
 classes=$(( $(grep -c . "$labels") - 1 ))
-patch=16; fstride=$stride; tstride=$stride; mel=128
+patch=16; fstride=$stride; tstride=$stride
+seed=1; scheduler=fixed  # set per (a) run
 
 # experiment_hocon PHASES -> HOCON text. PHASES: "method:factor:pooling:epochs ..." in curriculum order.
 experiment_hocon() {
@@ -192,7 +200,8 @@ front-end {
 }
 training {
   batch-size = $batch
-  seed = 1
+  seed = $seed
+  phase-scheduler = $scheduler
   loss = $loss
   metric = $metric
   lr-decay {
@@ -231,7 +240,7 @@ run_train() {
   at status --run-dir "$dir" > "$dir.status" 2>&1 || true   # the journal's per-epoch numbers, read by report.py
   local wall; wall="$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")"
   log "  $name: exit $status, $wall s"
-  echo "{\"table\": \"$table\", \"name\": \"$name\", \"phases\": \"$phases\", \"run_dir\": \"$dir\", \"metric\": \"$metric\", \"exit\": $status, \"wall_s_command\": $wall, \"load_avg_1min_after\": $(cut -d' ' -f1 /proc/loadavg)}" >> "$raw/$table.jsonl"
+  echo "{\"table\": \"$table\", \"name\": \"$name\", \"seed\": $seed, \"scheduler\": \"$scheduler\", \"phases\": \"$phases\", \"run_dir\": \"$dir\", \"metric\": \"$metric\", \"exit\": $status, \"wall_s_command\": $wall, \"load_avg_1min_after\": $(cut -d' ' -f1 /proc/loadavg)}" >> "$raw/$table.jsonl"
 }
 
 # --- (a) coarse-to-fine vs baseline ------------------------------------------------------------------------------
@@ -244,17 +253,22 @@ if wants a; then
       read -r method pooling <<< "$m"
       label="$method"; [ "$method" = pool ] && label="pool-$pooling"
       runs+=("$label-4-2-1|$(schedule "$method" "$pooling" "4 2 1")" "$label-2-1|$(schedule "$method" "$pooling" "2 1")")
+      runs+=("$label-4-2-1-adaptive|$(schedule "$method" "$pooling" "4 2 1")" "$label-2-1-adaptive|$(schedule "$method" "$pooling" "2 1")")
     done
     if [ -n "$schedules" ]; then
       chosen=()
       for r in "${runs[@]}"; do [[ ",$schedules," == *",${r%%|*},"* ]] && chosen+=("$r"); done
       [ ${#chosen[@]} -gt 0 ] || { echo "run-all: --schedules '$schedules' names none of: $(for r in "${runs[@]}"; do printf '%s ' "${r%%|*}"; done)" >&2; exit 2; }
       runs=("${chosen[@]}")
+    else
+      runs=($(for r in "${runs[@]}"; do [[ "${r%%|*}" == *-adaptive ]] || echo "$r"; done))  # adaptive ones when named
     fi
     # Repetition-major order, so machine drift hits every schedule alike.
     for rep in $(seq 1 "$train_repeats"); do
       log "(a) repetition $rep/$train_repeats: ${#runs[@]} runs of $epochs epochs"
       for r in "${runs[@]}"; do
+        seed=1; [ "$seeds" = 1 ] && seed=$rep
+        scheduler=fixed; [[ "${r%%|*}" == *-adaptive ]] && scheduler=adaptive
         run_train "${r%%|*}" "${r#*|}" "$out/a/rep$rep/${r%%|*}" a
       done
     done

@@ -59,13 +59,15 @@ public sealed class RemoteHopTests : IDisposable
             new RestartBudgetSpent("watchdog", "no training step for 300 s", 3),
             new RestartBudgetReset(),
             new GenerationFormed(7, members, 1, 2, 480, 130, "live"),
+            new PhaseLengthDecided(0, 5, true, 7, 9, new string('r', 600)),
         };
         var what = new EvaluateCheckpoint(new CheckpointRef(Commit.Path, Commit.Sha256), Plan(0), 1);
         var scores = Enumerable.Range(0, Evaluator.ScoresPerMessage).Select(i => (float)Math.Sin(i)).ToArray();
         return
         [
             .. events,
-            new StartRun("hash", Enumerable.Range(0, 8).Select(Plan).ToList()),
+            new StartRun("hash", Enumerable.Range(0, 8).Select(Plan).ToList(),
+                new AdaptiveSchedule("accuracy", true, true, 2, 2, 3, 0.5, Enumerable.Range(0, 8).Select(i => 1e9 * (i + 1)).ToList())),
             GetRunState.Instance,
             new RunFailed(new string('x', 2000)),
             new TrainingFaulted("trainer", new string('y', 2000), 4),
@@ -80,6 +82,7 @@ public sealed class RemoteHopTests : IDisposable
             new JoinGeneration(0, 7, Plan(1), members, 63, new GenerationStart(Live(6), 12, Commit, new CheckpointRef(Commit.Path, Commit.Sha256))),
             new GenerationReady(0, 7, 63, "fetched from 10.1.0.1:4053/0 (cuda:0) (350.0 MB in 0.48 s)"),
             new PauseGeneration(0, 7),
+            new ExtendPhase(0, 7, 1, 12),
             new AdoptGeneration(0, 7),
             new CommitAcknowledged(0, 7, Commit.Path),
             new RegisterAgain(),
