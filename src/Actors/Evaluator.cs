@@ -46,7 +46,9 @@ public sealed class Evaluator : ReceiveActor, IWithStash
     public Evaluator(RunSettings settings)
     {
         _settings = settings;
-        _thread = new TorchThread($"evaluator-{settings.RunIndex}-{settings.RankDevice}", lowPriority: true);
+        // on the CPU, scoring competes with the trainer for the same cores: it takes what the trainer leaves. On a GPU its
+        // thread only launches kernels, and starving it behind busy data workers would let evaluations pile up.
+        _thread = new TorchThread($"evaluator-{settings.RunIndex}-{settings.RankDevice}", lowPriority: !settings.RankDevice.IsCuda);
         Idle();
     }
 
