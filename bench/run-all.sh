@@ -30,7 +30,7 @@ usage: bench/run-all.sh [options]
                         spread is the machine's; with --seeds it is the training's)
   --mel N               mel bins of (a) and (d) (default 128)
   --adaptive-signal S --adaptive-patience N   training.adaptive.signal (metric | eval-loss) and .patience of the
-                        -adaptive schedules (default metric, 2)
+                        -adaptive schedules (default eval-loss, 3: those of configs/default.hocon)
   --train F --eval F --labels F   use this AST datafile instead of the generated keyword corpus
   --target-length N     frames per clip at C = 1 (default 128, Speech Commands' setting; 1 s = 98 frames)
   --loss ce|bce         ce (single-label, accuracy; default) or bce (multi-label, mAP) for (a) and (d)
@@ -48,7 +48,7 @@ command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
-schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=metric; adaptive_patience=2; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
+schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;

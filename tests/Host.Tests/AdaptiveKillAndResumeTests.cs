@@ -18,7 +18,7 @@ public sealed class AdaptiveKillAndResumeTests(ITestOutputHelper output) : IDisp
         training {
           batch-size = 8, checkpoint-every-steps = 3, seed = 3
           phase-scheduler = adaptive
-          adaptive { window = 2, patience = 2, expected-gain = 0.5 }
+          adaptive { signal = metric, window = 2, patience = 2, expected-gain = 0.5 }
         }
         curriculum = [
           { method = pool, factor = 4, epochs = 6, lr = 1e-3, warmup-steps = 4 }

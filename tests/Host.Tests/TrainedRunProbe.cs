@@ -111,7 +111,9 @@ public static class TrainedRunProbe
                 if (!File.Exists(file)) return events;
                 // Not read-only: after a kill -9 mid-write the journal may have a hot rollback journal, which only a
                 // connection allowed to write can recover (a read-only one fails, and the poll would see no events).
-                using var connection = new SqliteConnection($"Data Source={file};Mode=ReadWrite");
+                // A short busy timeout: a child stopped (SIGSTOP) while it held the write lock would otherwise keep each
+                // poll waiting the default 30 s, and KillWhen's 40 retries 20 minutes, before it lets the child go on.
+                using var connection = new SqliteConnection($"Data Source={file};Mode=ReadWrite;Default Timeout=1");
                 connection.Open();
                 using var command = connection.CreateCommand();
                 command.CommandText = query;
