@@ -76,7 +76,9 @@ public sealed class RecoveryTests(RecoveryTests.Reference reference, ITestOutput
         Assert.Equal(component, restarts[0].GetProperty("Component").GetString());
         Assert.Contains("restarts after faults: 1", r.Stdout);
         var status = Cli.RunIn(reference.Dir, TimeSpan.FromMinutes(1), "status", "--run-dir", runDir);
-        Assert.Contains($"restart 1 (number 1 in a row) after a fault in the {component}", status.Stdout);
+        // (the restart's generation number depends on whether the fault came before or after phase 2's generation formed:
+        // a phase no longer waits for its last evaluation, so an evaluator fault may land on either side)
+        Assert.Contains($"(number 1 in a row) after a fault in the {component}", status.Stdout);
 
         AssertSameEnd(reference.RunDir, runDir, phase: 1, epoch: 1, output);
     }
