@@ -39,13 +39,7 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
             Curriculum = [new PhaseConfig("pool", 2, "max", 4, 1e-3, 20), new PhaseConfig("pool", 1, "max", 16, 1e-3, 0)],
             Compare = [],
         };
-        var corpus = TestCorpus.Synthetic(Path.Combine(_dir, "corpus"), clipsPerClass: 40, evalClipsPerClass: 10, minSeconds: 1.5, maxSeconds: 2.5);
-        var settings = new RunSettings(config, 0, corpus.Train, corpus.Eval, corpus.Labels, Path.Combine(_dir, "checkpoints"), Workers: 1);
-        var listener = CreateTestProbe();
-        LocalExperiment.Start(Sys, [settings], "e2e", listener.Ref);
-        var end = listener.FishForMessage<ExperimentEnded>(_ => true, TimeSpan.FromMinutes(3));
-        Assert.Null(end.Runs.Single().Failure);
-        var state = Sys.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf("e2e", 0))).Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
+        var state = TrainToTheEnd(config);
         foreach (var e in state.Epochs)
             _output.WriteLine($"phase {e.Phase} epoch {e.Epoch}: accuracy {e.Metrics["accuracy"]:F4} loss {e.Metrics["train_loss"]:F4} " +
                               $"wall {e.WallSeconds:F1} s idle {e.IdleSeconds:F2} s");
@@ -77,13 +71,7 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
             Curriculum = [new PhaseConfig("pool", 4, "max", 12, 1e-3, 20), new PhaseConfig("pool", 1, "max", 3, 1e-3, 0)],
             Compare = [],
         };
-        var corpus = TestCorpus.Synthetic(Path.Combine(_dir, "corpus"), clipsPerClass: 40, evalClipsPerClass: 10, minSeconds: 1.5, maxSeconds: 2.5);
-        var settings = new RunSettings(config, 0, corpus.Train, corpus.Eval, corpus.Labels, Path.Combine(_dir, "checkpoints"), Workers: 1);
-        var listener = CreateTestProbe();
-        LocalExperiment.Start(Sys, [settings], "e2e", listener.Ref);
-        var end = listener.FishForMessage<ExperimentEnded>(_ => true, TimeSpan.FromMinutes(3));
-        Assert.Null(end.Runs.Single().Failure);
-        var state = Sys.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf("e2e", 0))).Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
+        var state = TrainToTheEnd(config);
         foreach (var d in state.Decisions)
             _output.WriteLine($"phase {d.Phase} after epoch {d.Epoch + 1}: {(d.EndsPhase ? "end" : "go on")} ({d.PhaseEpochs} epochs) — {d.Reason}");
         Assert.True(state.Completed);
@@ -104,6 +92,19 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
         Assert.Equal(3 + handed, fine);
         // a FLOPs budget: never more than the fixed curriculum would have cost
         Assert.True(state.Epochs.Sum(e => e.Flops) <= 12 * coarseFlops + 3 * fineFlops);
+    }
+
+    /// <summary>Trains <paramref name="config"/> on the generated corpus through the actors; the run's journal state at its end.</summary>
+    RunState TrainToTheEnd(ExperimentConfig config)
+    {
+        var corpus = TestCorpus.Synthetic(Path.Combine(_dir, "corpus"), clipsPerClass: 40, evalClipsPerClass: 10, minSeconds: 1.5, maxSeconds: 2.5);
+        var settings = new RunSettings(config, 0, corpus.Train, corpus.Eval, corpus.Labels, Path.Combine(_dir, "checkpoints"), Workers: 1);
+        var listener = CreateTestProbe();
+        LocalExperiment.Start(Sys, [settings], "e2e", listener.Ref);
+        var end = listener.FishForMessage<ExperimentEnded>(_ => true, TimeSpan.FromMinutes(3));
+        Assert.Null(end.Runs.Single().Failure);
+        var state = Sys.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf("e2e", 0))).Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
+        return state;
     }
 
     public new void Dispose()
