@@ -16,19 +16,26 @@ public sealed class MetricsLog(RunSettings settings)
     readonly string _label = settings.Config.RunLabel(settings.RunIndex);
     HashSet<(int Phase, int Epoch)>? _logged;
 
-    /// <summary>Appends the epochs of <paramref name="state"/> the file does not have; a file that cannot be written is a warning.</summary>
-    public void Write(RunState state, ILoggingAdapter log)
+    /// <summary>Appends the epochs of <paramref name="state"/> the file does not have and returns them; a file that cannot
+    /// be written is a warning.</summary>
+    public IReadOnlyList<EpochRecord> Write(RunState state, ILoggingAdapter log)
     {
+        var appended = new List<EpochRecord>();
         try
         {
             _logged ??= (File.Exists(_log.JsonlPath) ? _log.Read() : []).Where(r => r.Run == _label).Select(r => (r.PhaseIndex, r.Epoch)).ToHashSet();
             foreach (var record in Records(state, settings.Config, settings.RunIndex, settings.Labels.Count))
-                if (_logged.Add((record.PhaseIndex, record.Epoch))) _log.Append(record);
+                if (_logged.Add((record.PhaseIndex, record.Epoch)))
+                {
+                    _log.Append(record);
+                    appended.Add(record);
+                }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             log.Warning("could not write {0}: {1}", _log.JsonlPath, e.Message);
         }
+        return appended;
     }
 
     /// <summary>

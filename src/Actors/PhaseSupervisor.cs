@@ -81,6 +81,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Stopwatch _sinceProgress = new();
     readonly MetricsLog _metrics;
+    readonly TensorBoardLog _tensorBoard;
     RunState _state = RunState.Empty;
     IReadOnlyList<RankRegistration> _roster = [];
     readonly Dictionary<IActorRef, LiveState?> _held = new();   // the state each rank last said it holds
@@ -108,6 +109,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         _listener = listener;
         _recovery = recovery;
         _metrics = new MetricsLog(settings);
+        _tensorBoard = new TensorBoardLog(settings);
 
         Recover<ISupervisorEvent>(e => _state = _state.Apply(e));
 
@@ -123,7 +125,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             _started = true;
             _listener.Tell(new JournalAvailable());
             _settleUntil = DateTime.UtcNow + SettleTime;
-            _metrics.Write(_state, _log); // epochs a crash kept from the log
+            WriteMetricsNow(); // epochs a crash kept from the log
             if (_state.Completed)
             {
                 var last = _state.LastCheckpoint()!;
@@ -164,6 +166,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         {
             if (!IsMember(Sender)) return;
             _sinceProgress.Restart();
+            _tensorBoard.Step(p, Enumerable.Range(0, p.Phase).Sum(q => _state.LastCheckpoint(q)?.Step ?? 0), _log);
             _listener.Tell(p);
         });
         Command<GenerationReady>(r =>
@@ -171,6 +174,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             if (r.Generation != _generation?.Number) return;
             _sinceProgress.Restart();
             _log.Info("generation {0}: member {1} ready ({2})", r.Generation, r.Index, r.StartedFrom);
+            if (r.Index == 0 && r.Pretrained is not null) _listener.Tell(r);
         });
         Command<RankStopped>(Stopped);
         Command<ReplicaHash>(h => h.Generation == _generation?.Number, Compare);
@@ -200,7 +204,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             Consider();
         });
         Command<Settled>(_ => Consider());
-        Command<WriteMetrics>(_ => _metrics.Write(_state, _log));
+        Command<WriteMetrics>(_ => WriteMetricsNow());
         Command<GetRunState>(_ => Sender.Tell(_state));
         Command<Terminated>(_ => { }); // collectors end themselves
     }
@@ -290,6 +294,14 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     void Pause(IActorRef rank, LiveState live)
     {
         if (_paused.Add(rank)) rank.Tell(new PauseGeneration(live.RunIndex, live.Generation));
+    }
+
+    void WriteMetricsNow() => _tensorBoard.Epochs(_metrics.Write(_state, _log), _log);
+
+    protected override void PostStop()
+    {
+        _tensorBoard.Dispose();
+        base.PostStop();
     }
 
     void Stopped(RankStopped s)

@@ -26,7 +26,7 @@ public sealed class Rank : ReceiveActor
     /// <summary>Node → rank (local): what do you hold? Answered with a <see cref="RankRegistration"/>.</summary>
     public sealed record GetRegistration;
 
-    sealed record Begun(int Generation, TrainingSession.Ready Ready, RingAllReduce? Ring, string From);
+    sealed record Begun(int Generation, TrainingSession.Ready Ready, RingAllReduce? Ring, string From, string? Pretrained);
     sealed record BeginFailed(int Generation, Exception Cause);
     sealed record Stepped(int Generation, TrainingSession.StepDone Done);
     sealed record StepFailed(int Generation, Exception Cause);
@@ -129,7 +129,7 @@ public sealed class Rank : ReceiveActor
             {
                 var rate = _rateSteps / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
                 _supervisor.Tell(new TrainingProgress(_join.Phase.Index, Settings.Curriculum.Count, _epoch, _phaseEpochs, done.Step,
-                    done.Position, Settings.TrainEntries.Count, done.Loss, rate));
+                    done.Position, Settings.TrainEntries.Count, done.Loss, rate, done.Lr));
                 if (done.Checkpoint is { } c) Commit(c);
             }
             if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, s.Generation, _join.Index, done.Step, false, hash));
@@ -306,6 +306,7 @@ public sealed class Rank : ReceiveActor
         var alone = new RankRole(j.Index, world, null);
         var held = replica.Session;
         string from;
+        string? pretrained = null; // a fresh first phase's model.init, said once: a kept session does not say it again
         try
         {
             if (j.Start.Live is { } live)
@@ -334,6 +335,7 @@ public sealed class Rank : ReceiveActor
                 held?.Dispose();
                 (replica.Session, _) = TrainingSession.Begin(settings, replica.Thread, j.Phase, j.Start, j.Generation, alone);
                 from = j.Start.Kind;
+                pretrained = replica.Session.Origin;
             }
             var session = replica.Session!;
             _servable = new Servable(j.Generation, session); // members that fetch their state may now take it
@@ -344,7 +346,7 @@ public sealed class Rank : ReceiveActor
                 ring = new RingAllReduce(RingLinks.Join(j.Index, world, j.Generation, endpoint, right, RingTimeout, JoinTimeout, cancel));
             }
             var ready = session.Rejoin(j.Generation, new RankRole(j.Index, world, ring), j.Phase.Epochs);
-            return new Begun(j.Generation, ready, ring, from);
+            return new Begun(j.Generation, ready, ring, from, pretrained);
         }
         catch (Exception e)
         {
@@ -381,7 +383,7 @@ public sealed class Rank : ReceiveActor
         _rateSteps = 0;
         _log.Info($"generation {j.Generation}: member {j.Index} of {j.Members.Count}, phase {j.Phase.Index} epoch {b.Ready.Epoch} " +
             $"from position {b.Ready.Position}, step {b.Ready.Step} ({b.From})");
-        _supervisor.Tell(new GenerationReady(j.RunIndex, j.Generation, j.Index, b.From));
+        _supervisor.Tell(new GenerationReady(j.RunIndex, j.Generation, j.Index, b.From, b.Pretrained));
     }
 
     /// <summary>Stops taking part in the current generation: pipeline, forming, ring. What it holds stays.</summary>

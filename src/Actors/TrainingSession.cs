@@ -66,6 +66,9 @@ public sealed class TrainingSession : IDisposable
 
     public int Phase => _phase.Index;
 
+    /// <summary>Where a fresh first phase took its weights from (model.init and what was not taken over); null otherwise.</summary>
+    public string? Origin { get; private init; }
+
     /// <summary>A single rank that trains alone (no ring): the trainer of the in-process tests and benches.</summary>
     public static (TrainingSession Session, Ready Ready) Begin(RunSettings settings, TorchThread thread, TrainPhase order) =>
         Begin(settings, thread, order.Phase, new GenerationStart(null, 0, order.Resume, order.TransferFrom), order.Generation, RankRole.Single);
@@ -95,6 +98,7 @@ public sealed class TrainingSession : IDisposable
             return (session, session.Position);
         }
         AstModel model;
+        string? origin = null;
         if (start.TransferFrom is { } from)
         {
             var previous = settings.Plan()[phase.Index - 1];
@@ -105,6 +109,13 @@ public sealed class TrainingSession : IDisposable
             model = device.Place(TorchRng.Seeded(SampleSeed.ForPhaseStart(settings.Config.Training.Seed, phase.Index),
                 () => PhaseTransfer.Transfer(source, config)));
         }
+        else if (settings.Config.Model.Init is { } init)
+        {
+            // Phase 0 starts from pretrained weights (the head from the run's seed when theirs does not fit)
+            IReadOnlyList<string> notes = [];
+            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => PretrainedStart.Build(settings.FineModel, config, init, out notes)));
+            origin = $"{init}{(notes.Count > 0 ? "; " + string.Join("; ", notes) : "")}";
+        }
         else
         {
             // Phase 0 starts from weights drawn from the run's seed, the same on every run.
@@ -112,7 +123,7 @@ public sealed class TrainingSession : IDisposable
         }
         var fresh = new TrainingSession(settings, thread, phase, model,
             TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(ScheduleOf(settings, phase)),
-            generation, role);
+            generation, role) { Origin = origin };
         fresh.StartEpoch(0, 0);
         return (fresh, fresh.Position);
     }

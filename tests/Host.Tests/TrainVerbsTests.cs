@@ -3,7 +3,7 @@ using Xunit.Abstractions;
 
 namespace ActorTraining.Host.Tests;
 
-/// <summary>`train`, `status`, `evaluate`, `predict` on one small real run (see <see cref="TrainedRunFixture"/>).</summary>
+/// <summary>`train`, `status`, `evaluate`, `predict`, `export` on one small real run (see <see cref="TrainedRunFixture"/>).</summary>
 public sealed class TrainVerbsTests(TrainedRunFixture run, ITestOutputHelper output) : IClassFixture<TrainedRunFixture>
 {
     [Fact]
@@ -95,5 +95,68 @@ public sealed class TrainVerbsTests(TrainedRunFixture run, ITestOutputHelper out
         var r = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(1), "train", "--config", run.Config, "--run-dir", run.RunDir, "--set", "training.seed=99");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("different configuration", r.Stderr);
+    }
+
+    [Fact]
+    public void ExportWritesAHuggingFaceFolderThatANewRunStartsFromWithTheSameWeights()
+    {
+        var folder = Path.Combine(run.Dir, "hf-export");
+        var export = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(1), "export", "--checkpoint", run.FinalCheckpoint, "--format", "hf", "--out", folder);
+        output.WriteLine(export.Stdout + export.Stderr);
+        Assert.Equal(0, export.ExitCode);
+        foreach (var file in new[] { "config.json", "model.safetensors", "preprocessor_config.json" })
+            Assert.True(File.Exists(Path.Combine(folder, file)), file);
+
+        // a run that starts from the export and takes one epoch at a learning rate too small to move a float32 weight
+        var newRun = Path.Combine(run.Dir, "from-hf");
+        var train = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(3), "train", "--config", run.Config, "--run-dir", newRun,
+            "--set", $"model.init=hf:{folder}", "--set", "curriculum=[ { method = pool, factor = 1, epochs = 1, lr = 1e-12 } ]");
+        output.WriteLine(train.Stdout + train.Stderr);
+        Assert.Equal(0, train.ExitCode);
+        Assert.Contains($"model.init = hf:{folder}", train.Stdout + train.Stderr);
+        var started = Directory.GetFiles(Path.Combine(newRun, "checkpoints"), "r0-p0-*-end*.ckpt").Single();
+        string Evaluate(string checkpoint)
+        {
+            var r = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(2), "evaluate", "--checkpoint", checkpoint, "--data", run.Corpus.EvalDatafile);
+            Assert.Equal(0, r.ExitCode);
+            return r.Stdout;
+        }
+        var expected = Evaluate(run.FinalCheckpoint);
+        output.WriteLine(expected);
+        Assert.Equal(expected, Evaluate(started));
+    }
+
+    [Fact]
+    public void ExportOfACompressedPhasesCheckpointIsRefusedNamingThePhase()
+    {
+        var coarse = Directory.GetFiles(Path.Combine(run.RunDir, "checkpoints"), "r0-p0-*-end*.ckpt").Single();
+        var r = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(1), "export", "--checkpoint", coarse, "--format", "hf", "--out", Path.Combine(run.Dir, "coarse-hf"));
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("phase 0 (pool, C = 2)", r.Stderr);
+        Assert.Contains(coarse, r.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(run.Dir, "coarse-hf")));
+    }
+
+    [Fact]
+    public void TensorBoardHoldsEveryEpochOfTheMetricsLogEveryStepAndEachPhase()
+    {
+        var folder = Path.Combine(run.RunDir, "tensorboard", "r0 pool-max 2→1");
+        var events = Directory.GetFiles(folder, "events.out.tfevents.*").SelectMany(TensorBoardReader.Read).ToList();
+        var values = events.SelectMany(e => e.Values.Select(v => (e.Step, Value: v))).ToList();
+        var records = RunLog.Read(Path.Combine(run.RunDir, RunLog.JsonlName));
+        Assert.Equal(2, records.Count);
+        foreach (var r in records)
+        {
+            Assert.Equal((float)r.Accuracy, values.Single(v => v.Value.Tag == "epoch/accuracy" && v.Step == r.Step).Value.Simple);
+            Assert.Equal((float)r.CumulativeFlops, values.Single(v => v.Value.Tag == "epoch/flops" && v.Step == r.Step).Value.Simple);
+        }
+        var phases = values.Where(v => v.Value.Tag == "phase").ToList();
+        Assert.Equal(2, phases.Count);
+        Assert.Contains("pool max, C = 2", phases[0].Value.Text);
+        Assert.Equal("text", phases[0].Value.Plugin);
+        // one loss per optimiser step of the run, on the run's step axis
+        var losses = values.Where(v => v.Value.Tag == "step/loss").Select(v => v.Step).ToList();
+        Assert.Equal(Enumerable.Range(1, (int)records[^1].Step).Select(i => (long)i), losses);
+        Assert.Equal(1, events.Single(e => e.SessionStatus is not null).SessionStatus);
     }
 }

@@ -51,10 +51,14 @@ public static class SafetensorsFile
         return result;
     }
 
-    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    /// <summary>Writes the tensors in order; <paramref name="metadata"/> becomes the header's <c>__metadata__</c>
+    /// (transformers' loader expects <c>format = pt</c> there).</summary>
+    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.Select(kv => (kv.Key, Tensor: kv.Value.detach().cpu().contiguous())).ToList();
         var header = new JsonObject();
+        if (metadata is { Count: > 0 })
+            header["__metadata__"] = new JsonObject(metadata.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
         long offset = 0;
         foreach (var (name, tensor) in list)
         {

@@ -38,7 +38,8 @@ public sealed record FeatureCacheConfig(bool Enabled, string? Directory, string 
 public sealed record SyntheticConfig(int TrainClipsPerClass, int EvalClipsPerClass, int Seed, double MinSeconds, double MaxSeconds);
 
 /// <summary>The fine (C = 1) model. <c>Size</c> tiny/small/base fixes EmbedDim/Depth/Heads to the AST presets;
-/// <c>custom</c> takes them as given. Patches are PatchSize×PatchSize; strides as in the AST reference.</summary>
+/// <c>custom</c> takes them as given. Patches are PatchSize×PatchSize; strides as in the AST reference. <c>Init</c>: the
+/// pretrained weights the first phase starts from (null: drawn from the seed).</summary>
 public sealed record ModelConfig(
     string Size,
     int EmbedDim,
@@ -48,7 +49,9 @@ public sealed record ModelConfig(
     int FStride,
     int TStride,
     int MelBins,
-    int TargetLength)
+    int TargetLength,
+    // omitted when null, so the identity of every run without one stays as before
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.ModelInit? Init = null)
 {
     /// <summary>The AST reference presets (timm DeiT distilled): dim/depth/heads.</summary>
     public static (int EmbedDim, int Depth, int Heads)? Preset(string size) => size switch
@@ -342,6 +345,8 @@ public sealed record ExperimentConfig(
             // of the cache only float16 changes results (every fbank rounded); float32 serves the computed values bit for bit
             Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null,
                 Cache = Data.ResolvedCache is { Enabled: true, Precision: "float16" } ? new FeatureCacheConfig(true, null, "float16", 0) : null },
+            // the init file's content is the run's, its location is not
+            Model = Model with { Init = Model.Init is { } init ? init with { Path = "" } : null },
             Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0, JournalOutageTimeoutSeconds = 0, Devices = null },
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJson())));

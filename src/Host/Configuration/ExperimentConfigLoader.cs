@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Training;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
@@ -52,12 +53,11 @@ public static class ExperimentConfigLoader
                 if (layers.Any(l => l.Config.HasPath(key)))
                     throw new ConfigException(key, $"is fixed by model.size = {size}; set model.size = custom to choose it");
 
+        string BaseDirectory(string key) => layers.LastOrDefault(l => l.Config.HasPath(key)).BaseDir ?? Environment.CurrentDirectory;
         string? PathValue(string key)
         {
             var value = reader.String(key);
-            if (string.IsNullOrWhiteSpace(value)) return null;
-            var from = layers.LastOrDefault(l => l.Config.HasPath(key));
-            return Path.GetFullPath(value, from.BaseDir ?? Environment.CurrentDirectory);
+            return string.IsNullOrWhiteSpace(value) ? null : Path.GetFullPath(value, BaseDirectory(key));
         }
 
         var training = new TrainingConfig(
@@ -118,7 +118,8 @@ public static class ExperimentConfigLoader
                 FStride: reader.Int("model.fstride"),
                 TStride: reader.Int("model.tstride"),
                 MelBins: reader.Int("model.mel-bins"),
-                TargetLength: reader.Int("model.target-length")),
+                TargetLength: reader.Int("model.target-length"),
+                Init: ModelInit.Parse(reader.String("model.init"), BaseDirectory("model.init"))),
             new FrontEndConfig(
                 FrameShiftMs: reader.Double("front-end.frame-shift-ms"),
                 Mean: reader.Double("front-end.mean"),

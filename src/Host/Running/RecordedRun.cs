@@ -7,7 +7,10 @@ namespace ActorTraining.Host.Running;
 /// <summary>A run as its journal records it, read without acting on it (for `status`, and for `train` before it loads any data).</summary>
 public static class RecordedRun
 {
-    static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
+    // A cold read creates the schema and JITs the SQL layer first: under 2 s from process start on an idle machine, 15–36 s under the
+    // soak's forced collections (RecoveryTests' reference run), where 30 s failed 3 runs in 4. A database that hangs is
+    // still named within a minute; one that is down fails at once (the reader stops).
+    static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// The state a <see cref="JournalReader"/> recovers. A journal that went away or cannot be read stops the reader

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Model;
 using Akka.Actor;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Training;
@@ -41,6 +42,9 @@ public sealed class RunMonitor : ReceiveActor
                 case GenerationFormed g:
                     display.Line($"  generation {g.Generation}: {g.Members.Count} rank(s) on {g.Members.Select(m => m.Node).Distinct().Count()} node(s) " +
                                  $"({string.Join(", ", g.Members)}), epoch {g.Epoch + 1} from position {g.Position}, step {g.Step}, {g.StartedFrom} start");
+                    break;
+                case GenerationReady { Pretrained: { } pretrained }:
+                    display.Line($"  weights from {ModelInit.Key} = {pretrained}");
                     break;
                 case PhaseLengthDecided d:
                     display.Line(d.EndsPhase

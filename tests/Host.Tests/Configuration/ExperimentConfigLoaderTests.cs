@@ -69,6 +69,18 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
         Assert.Equal(new PhaseConfig("fshift", 2, "max", 3, 5e-4, 20), c.Curriculum[0]);   // lr/warmup from training.*
         Assert.Equal(new PhaseConfig("pool", 1, "max", 2, 5e-5, 1000), c.Curriculum[1]);
         Assert.Empty(c.Compare!);
+        Assert.Null(c.Model.Init);
+    }
+
+    [Fact]
+    public void AnInitFileResolvesAgainstTheFileThatNamesItAndCarriesItsHash()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "weights"));
+        var weights = Path.Combine(_dir, "weights", "deit.pth");
+        File.WriteAllBytes(weights, [1, 2, 3]);
+        var c = ExperimentConfigLoader.Load(Write("model.init = \"deit:weights/deit.pth\""));
+        Assert.Equal(new Compute.Model.ModelInit(Compute.Model.ModelInitKind.DeiT, weights,
+            "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81"), c.Model.Init); // sha256 of 01 02 03
     }
 
     [Fact]
@@ -100,6 +112,8 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
     [InlineData("training.eval-every-epoch = true", "training.eval-every-epoch", "unknown key")]
     [InlineData("training.max-restarts = many", "training.max-restarts", "must be an integer")]
     [InlineData("training.optimizer = sgd", "training.optimizer", "adam or adamw")]
+    [InlineData("model.init = \"imagenet\"", "model.init", "must be none, deit:<file>, ast:<file>, hf:<folder> or checkpoint:<file>")]
+    [InlineData("model.init = \"ast:weights/missing.pth\"", "model.init", "weights/missing.pth: no such file")]
     [InlineData("training.stall-timeout-seconds = 0", "training.stall-timeout-seconds", "at least 1")]
     [InlineData("training.loss = hinge", "training.loss", "bce or ce")]
     [InlineData("training = 3", "training", "is a section")]

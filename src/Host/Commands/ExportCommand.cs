@@ -1,0 +1,46 @@
+using System.CommandLine;
+using ActorTraining.Actors;
+using ActorTraining.Compute.Checkpoints;
+using ActorTraining.Compute.Features;
+using ActorTraining.Compute.Model;
+
+namespace ActorTraining.Host.Commands;
+
+/// <summary>`actortraining export --checkpoint K --format hf --out DIR`: a trained checkpoint in another ecosystem's form.</summary>
+public static class ExportCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint file written by train (a full-resolution phase's)", Required = true };
+        var format = new Option<string>("--format")
+        {
+            Description = "hf: a Hugging Face folder (config.json, model.safetensors, preprocessor_config.json) of ASTForAudioClassification",
+            Required = true,
+        };
+        format.AcceptOnlyFromAmong("hf");
+        var output = new Option<string>("--out") { Description = "Folder to write (created; files in it are replaced)", Required = true };
+        var command = new Command("export", "Export a checkpoint's model (hf: Hugging Face transformers' AST)") { checkpoint, format, output };
+        command.SetAction(parse =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(checkpoint)!);
+            var manifest = CheckpointManifest.Read(path);
+            if (manifest.Phase.Factor != 1)
+                throw new InvalidDataException($"{path}: a checkpoint of phase {manifest.Phase.Index} ({manifest.Phase.Method}, C = {manifest.Phase.Factor}) " +
+                    "takes compressed spectrograms; export a full-resolution (C = 1) phase's checkpoint, e.g. the run's last");
+            var experiment = manifest.Experiment;
+            var header = CheckpointFile.ReadHeader(path);
+            using var model = new AstModel(header.Model);
+            CheckpointFile.Load(path, model, null);
+            var folder = Path.GetFullPath(parse.GetValue(output)!);
+            HuggingFaceAst.Write(folder, model, manifest.DisplayNames,
+                new HuggingFaceAst.FeatureExtractor(new FbankOptions().SampleRate, experiment.FrontEnd.Mean, experiment.FrontEnd.Std));
+            Console.WriteLine($"{folder}: config.json, model.safetensors, preprocessor_config.json " +
+                $"(ASTForAudioClassification, {header.Model.NumClasses} classes, {header.Model.TargetLength} frames × {header.Model.MelBins} mel)");
+            if (experiment.FrontEnd.FrameShiftMs != 10)
+                Console.Error.WriteLine($"warning: the model was trained on fbanks with a {experiment.FrontEnd.FrameShiftMs} ms frame shift; " +
+                    "transformers' ASTFeatureExtractor computes 10 ms frames");
+            return 0;
+        });
+        return command;
+    }
+}

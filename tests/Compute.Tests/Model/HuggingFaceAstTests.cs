@@ -1,0 +1,143 @@
+using System.Text.Json.Nodes;
+using ActorTraining.Compute.Model;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Compute.Tests.Model;
+
+public sealed class HuggingFaceAstTests : IDisposable
+{
+    static readonly AstConfig Config = new(64, 2, 2, 5, MelBins: 128, TargetLength: 256, FStride: 10, TStride: 10);
+    static readonly string[] Labels = ["a", "b", "c", "d", "e"];
+    readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hf-ast-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    AstModel Trained()
+    {
+        var model = new AstModel(Config);
+        AstWeights.LoadPyTorch(model, AstFixtures.Path("ast_s10.pth"));
+        return model;
+    }
+
+    string Export(AstModel model, string name = "hf")
+    {
+        var folder = Path.Combine(_dir.FullName, name);
+        HuggingFaceAst.Write(folder, model, Labels, new HuggingFaceAst.FeatureExtractor(16000, -4.27, 4.57));
+        return folder;
+    }
+
+    [Fact]
+    public void KeyNamesAreThoseOfTransformersASTForAudioClassification()
+    {
+        // written out from transformers' modeling_audio_spectrogram_transformer.py (ASTEmbeddings, ASTLayer, ASTMLPHead)
+        const string p = "audio_spectrogram_transformer.";
+        var expected = new List<string>
+        {
+            p + "embeddings.cls_token", p + "embeddings.distillation_token", p + "embeddings.position_embeddings",
+            p + "embeddings.patch_embeddings.projection.weight", p + "embeddings.patch_embeddings.projection.bias",
+            p + "layernorm.weight", p + "layernorm.bias",
+            "classifier.layernorm.weight", "classifier.layernorm.bias", "classifier.dense.weight", "classifier.dense.bias",
+        };
+        foreach (var layer in new[] { 0, 1 })
+            foreach (var module in new[] { "attention.attention.query", "attention.attention.key", "attention.attention.value",
+                         "attention.output.dense", "intermediate.dense", "output.dense", "layernorm_before", "layernorm_after" })
+                foreach (var kind in new[] { "weight", "bias" })
+                    expected.Add($"{p}encoder.layer.{layer}.{module}.{kind}");
+        using var model = new AstModel(Config);
+        var theirs = HuggingFaceAst.ToHuggingFace(model.state_dict());
+        Assert.Equal(expected.Order(), theirs.Keys.Order());
+        // timm's fused qkv is [query; key; value] along the output rows (ast_models.py: qkv.reshape(B, N, 3, heads, …))
+        var qkv = model.state_dict()["v.blocks.1.attn.qkv.weight"];
+        Assert.True(theirs[p + "encoder.layer.1.attention.attention.query.weight"].BitEqual(qkv[..64]));
+        Assert.True(theirs[p + "encoder.layer.1.attention.attention.key.weight"].BitEqual(qkv[64..128]));
+        Assert.True(theirs[p + "encoder.layer.1.attention.attention.value.weight"].BitEqual(qkv[128..]));
+    }
+
+    [Fact]
+    public void AnExportedFolderLoadsBackToTheSameLogits()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Trained();
+        var folder = Export(model);
+        using var loaded = new AstModel(Config);
+        var notes = PretrainedStart.Load(loaded, ModelInit.Parse($"hf:{folder}", "/")!);
+        Assert.Empty(notes);
+        model.eval();
+        loaded.eval();
+        using var _ = no_grad();
+        var input = AstFixtures.ReadNpy("input.npy");
+        Assert.True(loaded.forward(input).BitEqual(model.forward(input)));
+
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        Assert.Equal("audio-spectrogram-transformer", config["model_type"]!.GetValue<string>());
+        Assert.Equal("ASTForAudioClassification", config["architectures"]![0]!.GetValue<string>());
+        Assert.Equal(64, config["hidden_size"]!.GetValue<int>());
+        Assert.Equal(256, config["intermediate_size"]!.GetValue<int>());
+        Assert.Equal(256, config["max_length"]!.GetValue<int>());
+        Assert.Equal(128, config["num_mel_bins"]!.GetValue<int>());
+        Assert.Equal("e", config["id2label"]!["4"]!.GetValue<string>());
+        Assert.Equal(4, config["label2id"]!["e"]!.GetValue<int>());
+        var preprocessor = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "preprocessor_config.json")))!;
+        Assert.Equal("ASTFeatureExtractor", preprocessor["feature_extractor_type"]!.GetValue<string>());
+        Assert.Equal(-4.27, preprocessor["mean"]!.GetValue<double>());
+        var header = SafetensorsHeader(Path.Combine(folder, "model.safetensors"));
+        Assert.Equal("pt", header["__metadata__"]!["format"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void ABareASTModelFolderGivesTheBackboneAndTheHeadFromTheSeed()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Trained();
+        var folder = Export(model);
+        var weights = Path.Combine(folder, "model.safetensors");
+        // what ASTModel.save_pretrained writes: no prefix, no classifier
+        var bare = SafetensorsFile.Read(weights).Where(kv => !kv.Key.StartsWith("classifier."))
+            .ToDictionary(kv => kv.Key[HuggingFaceAst.Prefix.Length..], kv => kv.Value);
+        SafetensorsFile.Write(weights, bare);
+        using var loaded = new AstModel(Config);
+        var head = loaded.state_dict()["mlp_head.1.weight"].clone();
+        var notes = PretrainedStart.Load(loaded, ModelInit.Parse($"hf:{folder}", "/")!);
+        Assert.Contains(notes, n => n.Contains("no AST head"));
+        Assert.True(loaded.state_dict()["mlp_head.1.weight"].BitEqual(head));
+        Assert.True(loaded.state_dict()["v.blocks.1.attn.qkv.weight"].BitEqual(model.state_dict()["v.blocks.1.attn.qkv.weight"]));
+    }
+
+    [Fact]
+    public void AShorterMaxLengthInConfigJsonIsHonouredAndTheGridAdapted()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Trained();
+        var folder = Export(model);
+        // the same weights declared as a 12 × 25 grid: a run at 136 frames (t_dim 13) crops the middle as the reference
+        using var shorter = new AstModel(Config with { TargetLength = 136 });
+        PretrainedStart.Load(shorter, ModelInit.Parse($"hf:{folder}", "/")!);
+        var grid = model.state_dict()["v.pos_embed"][.., 2..].reshape(12, 25, 64);
+        Assert.True(shorter.state_dict()["v.pos_embed"][.., 2..].reshape(12, 13, 64).BitEqual(grid[.., 6..19]));
+    }
+
+    [Theory]
+    [InlineData("qkv_bias", "false", "qkv_bias = false")]
+    [InlineData("hidden_act", "\"relu\"", "hidden_act = 'relu'")]
+    [InlineData("intermediate_size", "100", "intermediate_size = 100")]
+    [InlineData("hidden_size", "\"wide\"", "'hidden_size' must be an integer")]
+    public void ConfigFieldsThisModelCannotComputeAreNamed(string field, string value, string reason)
+    {
+        using var model = Trained();
+        var folder = Export(model);
+        var path = Path.Combine(folder, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        config[field] = JsonNode.Parse(value);
+        File.WriteAllText(path, config.ToJsonString());
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFaceAst.Read(folder));
+        Assert.Contains(reason, error.Message);
+        Assert.StartsWith(path, error.Message);
+    }
+
+    static JsonObject SafetensorsHeader(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var length = (int)BitConverter.ToUInt64(bytes, 0);
+        return JsonNode.Parse(System.Text.Encoding.UTF8.GetString(bytes, 8, length))!.AsObject();
+    }
+}
