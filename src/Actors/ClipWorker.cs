@@ -30,7 +30,7 @@ public sealed class ClipWorker : ReceiveActor
             try
             {
                 if (item.MixPath is not null && item.MixTarget is not null) (fbank, target) = Mixed(item, features, log);
-                else fbank = features.Of(item.AudioPath, full => log.Warning(full));
+                else fbank = features.Of(item.AudioPath, full => log.Warning(full), item.StartSeconds);
             }
             catch (Exception ex) when (ex is AudioDecodeException or IOException or UnauthorizedAccessException)
             {

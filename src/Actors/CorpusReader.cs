@@ -62,7 +62,7 @@ public sealed class CorpusReader : ReceiveActor
                 mixTarget = Target(partner.Labels, partner.AudioPath);
             }
         }
-        return new WorkItem(_epoch, position, entry.AudioPath, Target(entry.Labels, entry.AudioPath), mixPath, mixTarget, seed);
+        return new WorkItem(_epoch, position, entry.AudioPath, Target(entry.Labels, entry.AudioPath), mixPath, mixTarget, seed, entry.StartSeconds);
     }
 
     float[] Target(IReadOnlyList<string> labels, string path)

@@ -42,7 +42,10 @@ public sealed class EvaluationCollector : ReceiveActor
             if (gather.Rows == 0)
                 replyTo.Tell(new RunFailed($"evaluation of phase {what.Phase.Index + 1} epoch {what.Epoch + 1}: no readable audio — all {skipped.Count} clips of the evaluation set were skipped"));
             else if (prediction)
-                replyTo.Tell(new ClipScores(gather.ScoreRows().Select(r => r.Scores).ToList(), skipped));
+            {
+                var rows = gather.ScoreRows();
+                replyTo.Tell(new ClipScores(rows.Select(r => r.Scores).ToList(), skipped, rows.Select(r => r.Position).ToList()));
+            }
             else
             {
                 var result = gather.Result();

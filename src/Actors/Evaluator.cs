@@ -70,7 +70,12 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         var device = _settings.RankDevice;
         var checkpoint = order.What.Checkpoint;
         var loss = _settings.Config.Training.LossKind;
-        var kind = order.Prediction ? ScoreKind.Prediction : ScoreKind.Metrics;
+        var kind = order.Output switch
+        {
+            ScoreOutput.Probabilities => ScoreKind.Prediction,
+            ScoreOutput.Embeddings => ScoreKind.Embedding,
+            _ => ScoreKind.Metrics,
+        };
         _thread.Run(() =>
         {
             using var model = device.Place(TorchRng.Preserving(() => new AstModel(config)));

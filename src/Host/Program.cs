@@ -15,6 +15,7 @@ root.Subcommands.Add(FeaturesCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(EmbedCommand.Create());
 // Forced collections for the soak (bench/soak): finds use-after-free of native temporaries in a real run.
 using var gcPressure = GcPressure.FromEnvironment();
 var parse = root.Parse(args);

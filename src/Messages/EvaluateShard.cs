@@ -7,8 +7,7 @@ namespace ActorTraining.Messages;
 /// <paramref name="Shards"/> of the evaluation set (whole batches k ≡ Shard mod Shards) with the checkpoint of
 /// <paramref name="What"/>, and send the rows to <paramref name="Collector"/>. <paramref name="Round"/> numbers the
 /// supervisor's dispatches: an order of a later round for the same checkpoint replaces an earlier one (its shards were
-/// dealt again, a rank having gone). <paramref name="Prediction"/>: class probabilities for `predict` rather than the
-/// metrics' scores.
+/// dealt again, a rank having gone). <paramref name="Output"/>: what each clip's row holds.
 /// </summary>
 public sealed record EvaluateShard(int RunIndex, int Round, EvaluateCheckpoint What, int Shard, int Shards, IActorRef Collector,
-    bool Prediction = false) : IControlMessage;
+    ScoreOutput Output = ScoreOutput.Metrics) : IControlMessage;

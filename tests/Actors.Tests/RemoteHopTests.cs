@@ -91,7 +91,7 @@ public sealed class RemoteHopTests : IDisposable
             new RankStopped(0, 7, 63, RankStopReason.RingBroken, Live(7), new string('w', 300)),
             new ReplicaHash(0, 7, 63, 130, true, new string('F', 64)),
             what,
-            new EvaluateShard(0, 9, what, 63, 64, someRank, true),
+            new EvaluateShard(0, 9, what, 63, 64, someRank, ScoreOutput.Embeddings),
             new ScoredRows(9, 12, 1, 4, Enumerable.Range(0, Evaluator.ScoresPerMessage / 527 + 1).Select(i => 100_000L + i).ToArray(), scores, 0,
                 Enumerable.Range(0, 4).Select(i => $"/data/audioset/eval/unreadable-{i}.flac").ToList()),
             new EvaluationAborted(9, 63, "evaluation failed: CUDA out of memory", false),

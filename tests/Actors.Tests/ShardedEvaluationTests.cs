@@ -53,7 +53,7 @@ public sealed class ShardedEvaluationTests : TestKit, IDisposable
             var collector = Sys.ActorOf(EvaluationCollector.Props(what, 1, batches, EvaluationCollector.TargetsOf(corpus.Eval, corpus.Labels), replyTo.Ref,
                 prediction, reportsProgress: false));
             var evaluators = Enumerable.Range(0, shards).Select(_ => Sys.ActorOf(Evaluator.Props(settings))).ToList();
-            for (int s = 0; s < shards; s++) evaluators[s].Tell(new EvaluateShard(0, 1, what, s, shards, collector, prediction));
+            for (int s = 0; s < shards; s++) evaluators[s].Tell(new EvaluateShard(0, 1, what, s, shards, collector, prediction ? ScoreOutput.Probabilities : ScoreOutput.Metrics));
             var answer = replyTo.FishForMessage(m => m is EvaluationDone or ClipScores or RunFailed or TrainingFaulted, TimeSpan.FromMinutes(2));
             foreach (var e in evaluators) Sys.Stop(e);
             return answer;

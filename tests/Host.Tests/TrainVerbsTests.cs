@@ -159,4 +159,80 @@ public sealed class TrainVerbsTests(TrainedRunFixture run, ITestOutputHelper out
         Assert.Equal(Enumerable.Range(1, (int)records[^1].Step).Select(i => (long)i), losses);
         Assert.Equal(1, events.Single(e => e.SessionStatus is not null).SessionStatus);
     }
+
+    /// <summary>A 60 s recording made of the corpus's clips one after another (16-bit WAV), and cut-outs of it.</summary>
+    (string Path, float[] Samples) LongRecording()
+    {
+        var path = Path.Combine(run.Dir, "long-60s.wav");
+        var clips = Directory.GetFiles(Path.Combine(run.Corpus.Folder, "train"), "*.wav", SearchOption.AllDirectories).Order().ToList();
+        var samples = new List<float>();
+        for (int i = 0; samples.Count < 60 * 16000; i++) samples.AddRange(Compute.Audio.AudioDecoder.Decode(clips[i % clips.Count]));
+        Compute.Training.WavFile.WriteMono16(path, samples.Take(60 * 16000).ToArray(), 16000);
+        return (path, Compute.Audio.AudioDecoder.Decode(path));
+    }
+
+    static System.Text.Json.JsonElement Predict(TrainedRunFixture run, params string[] args)
+    {
+        var r = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(3), ["predict", .. args, "--checkpoint", run.FinalCheckpoint, "--top", "6", "--json"]);
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        return System.Text.Json.JsonDocument.Parse(r.Stdout).RootElement;
+    }
+
+    static Dictionary<string, double> Scores(System.Text.Json.JsonElement top) =>
+        top.EnumerateArray().ToDictionary(t => t.GetProperty("id").GetString()!, t => t.GetProperty("score").GetDouble());
+
+    [Fact]
+    public void PredictLabelsALongRecordingInWindowsEachAsItsCutOutAndOverallByTheirMean()
+    {
+        var (path, samples) = LongRecording();
+        var text = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(3), "predict", path, "--checkpoint", run.FinalCheckpoint, "--top", "2", "--hop", "1.28");
+        output.WriteLine(text.Stdout + text.Stderr);
+        Assert.Equal(0, text.ExitCode);
+        // windows of the model's 2.56 s every 1.28 s until one reaches the end: starts 0, 1.28, …, 57.60 (46 windows)
+        var timeline = text.Stdout.Split('\n').Where(l => l.StartsWith(path + " ")).ToList();
+        Assert.Equal(46, timeline.Count);
+        Assert.Contains("57.60–   60.16 s: ", timeline[^1]);
+        Assert.Contains($"{path}: overall (mean of 46 windows): ", text.Stdout);
+
+        var json = Predict(run, path, "--hop", "1.28").GetProperty("files")[0];
+        var windows = json.GetProperty("windows").EnumerateArray().ToList();
+        Assert.Equal(46, windows.Count);
+        var overall = Scores(json.GetProperty("overall"));
+        foreach (var (id, score) in overall)
+            Assert.Equal(windows.Average(w => Scores(w.GetProperty("top"))[id]), score, 5);
+
+        // a window is the clip cut out at its start: the decoder seeks, the features are the cut-out's
+        foreach (var (index, start) in new[] { (0, 0.0), (10, 12.8) })
+        {
+            var cut = Path.Combine(run.Dir, $"cut-{start}.wav");
+            Compute.Training.WavFile.WriteMono16(cut, samples.AsSpan((int)(start * 16000), 3 * 16000), 16000);
+            Assert.Equal(start, windows[index].GetProperty("start").GetDouble());
+            // (one 3 s window: the model reads its first 2.56 s, + 25 ms for the last frame, as it reads each window's)
+            var alone = Scores(Predict(run, cut, "--window", "3").GetProperty("files")[0].GetProperty("overall"));
+            var windowed = Scores(windows[index].GetProperty("top"));
+            foreach (var (id, score) in alone) Assert.Equal(score, windowed[id], 5);
+        }
+    }
+
+    [Fact]
+    public void EmbedWritesOneRowPerReadableClipTheSameOnEveryCall()
+    {
+        var clips = Directory.GetFiles(Path.Combine(run.Corpus.Folder, "eval"), "*.wav", SearchOption.AllDirectories).Order().Take(2).ToList();
+        float[] Embed(string name)
+        {
+            var outPath = Path.Combine(run.Dir, name);
+            var r = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(2), "embed", clips[0], run.Broken, clips[1], clips[0], "--checkpoint", run.FinalCheckpoint, "--out", outPath);
+            output.WriteLine(r.Stdout + r.Stderr);
+            Assert.Equal(0, r.ExitCode);
+            Assert.Contains($"skipped unreadable audio {run.Broken}", r.Stderr);
+            Assert.Equal([clips[0], clips[1], clips[0]], File.ReadAllLines(outPath + ".txt"));
+            var (data, shape) = Compute.Features.NpyFile.Read(outPath);
+            Assert.Equal([3L, 96L], shape);
+            return data;
+        }
+        var first = Embed("a.npy");
+        Assert.Equal(first[..96], first[192..]);
+        Assert.NotEqual(first[..96], first[96..192]);
+        Assert.Equal(first, Embed("b.npy"));
+    }
 }

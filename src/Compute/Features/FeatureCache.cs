@@ -184,14 +184,16 @@ public sealed class FeatureCache
     /// <summary>The entry's file: named by a hash of what determines its values (not of the source's stamp, so a changed clip replaces its old entry).</summary>
     public string PathOf(FeatureKey key)
     {
-        var identity = $"{Path.GetFullPath(key.AudioPath)}\n{key.FrameShiftMs:R}\n{key.MelBins}\n{key.MaxSeconds:R}\n{_settings.Precision}";
+        var identity = $"{Path.GetFullPath(key.AudioPath)}\n{key.FrameShiftMs:R}\n{key.MelBins}\n{key.MaxSeconds:R}\n{_settings.Precision}" +
+            (key.StartSeconds == 0 ? "" : $"\n{key.StartSeconds:R}"); // a clip from its start keeps the name it always had
         var name = Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes(identity)));
         return Path.Combine(_settings.Directory, name[..2], name + ".fbank");
     }
 }
 
-/// <summary>What a cached fbank is of: the clip and the front end that computed it (the decoded length is part of it: a longer input length decodes more of a clip).</summary>
-public sealed record FeatureKey(string AudioPath, double FrameShiftMs, int MelBins, double MaxSeconds);
+/// <summary>What a cached fbank is of: the clip and the front end that computed it (the decoded length is part of it: a longer
+/// input length decodes more of a clip), and where in the file it starts (a window of a longer recording).</summary>
+public sealed record FeatureKey(string AudioPath, double FrameShiftMs, int MelBins, double MaxSeconds, double StartSeconds = 0);
 
 /// <summary>A cached fbank: [Frames, mel] values and the decoded clip's sample count (a clip shorter than a window is padded, and says so).</summary>
 public sealed record CachedFbank(float[] Values, int Frames, long Samples);

@@ -30,14 +30,21 @@ public sealed class AstModel : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
+        using var _ = NewDisposeScope();
+        return mlp_head.forward(Embed(input)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The clip's representation before the head, [B, EmbedDim]: the mean of the normalised cls and dist tokens
+    /// (the reference's (x[:, 0] + x[:, 1]) / 2; transformers' pooler_output).</summary>
+    public Tensor Embed(Tensor input)
+    {
         if (input.dim() != 3 || input.shape[1] != Config.TargetLength || input.shape[2] != Config.MelBins)
             throw new ArgumentException(
                 $"AstModel expects [B, {Config.TargetLength}, {Config.MelBins}] (B, TargetLength, MelBins), got [{string.Join(", ", input.shape)}]");
         using var _ = NewDisposeScope();
         var tokens = v.forward(input.unsqueeze(1).transpose(2, 3)); // [B, 1, F, T]
         using var n = new ScalarScope();
-        var pooled = tokens[.., 0].Plus(tokens[.., 1]).div(n.Of(2.0));
-        return mlp_head.forward(pooled).MoveToOuterDisposeScope();
+        return tokens[.., 0].Plus(tokens[.., 1]).div(n.Of(2.0)).MoveToOuterDisposeScope();
     }
 }
 

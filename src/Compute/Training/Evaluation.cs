@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Model;
 using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Training;
@@ -7,7 +8,8 @@ public sealed record EvaluationResult(float[,] Scores, float[,] Targets, double 
 
 /// <summary>What an evaluation's scores are: the AST reference's sigmoid of the logits (for the metrics), or the class
 /// probabilities a prediction shows (softmax for a single-label model, sigmoid for a multi-label one).</summary>
-public enum ScoreKind { Metrics, Prediction }
+/// <summary>Scores for the metrics, probabilities for a prediction (softmax for single-label), or the clip's embedding.</summary>
+public enum ScoreKind { Metrics, Prediction, Embedding }
 
 /// <summary>
 /// The AST reference validate(), batch by batch (an evaluator receives batches one at a time, and several evaluators
@@ -16,12 +18,19 @@ public enum ScoreKind { Metrics, Prediction }
 /// </summary>
 public static class Evaluation
 {
-    /// <summary>Scores one batch x [B, T, F] with targets y [B, C]: scores row-major [B, C] and the batch's mean loss × B. Leaves the model in eval mode.</summary>
+    /// <summary>Scores one batch x [B, T, F] with targets y [B, C]: scores row-major [B, C] and the batch's mean loss × B
+    /// (for <see cref="ScoreKind.Embedding"/>: the pooled representations [B, D] of an <see cref="AstModel"/>, loss 0).
+    /// Leaves the model in eval mode.</summary>
     public static (float[] Scores, double LossSum) Score(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, LossKind loss, ScoreKind kind = ScoreKind.Metrics)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         model.eval();
+        if (kind == ScoreKind.Embedding)
+        {
+            var embedding = (model as AstModel ?? throw new ArgumentException("embeddings are an AstModel's", nameof(model))).Embed(x);
+            return (embedding.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray(), 0);
+        }
         var logits = model.forward(x);
         var yf = y.to_type(logits.dtype);
         double lossSum = TrainingStep.Loss(logits, yf, loss).item<float>() * x.shape[0];

@@ -22,7 +22,7 @@ public static class EvaluateCommand
             using var entries = CorpusIndex.OfDatafile(datafile, indexDirectory: null); // a temporary index: the datafile's folder may be read-only
             if (entries.FirstUnknownLabel(labels) is (var i, _, var label))
                 throw new DatasetException(datafile, $"data[{i}] has label '{label}', which the checkpoint's model does not know ({labels.Count} classes)");
-            var done = await CheckpointJob.Run<EvaluationDone>(path, entries, prediction: false, parse.GetValue(CliErrors.Verbose));
+            var done = await CheckpointJob.Run<EvaluationDone>(path, entries, ScoreOutput.Metrics, parse.GetValue(CliErrors.Verbose));
             Console.WriteLine($"{entries.Count} clips from {Path.GetFullPath(datafile)}");
             foreach (var (name, value) in done.Metrics.OrderBy(m => m.Key))
                 Console.WriteLine($"{name,-10} {value.ToString("F4", CultureInfo.InvariantCulture)}");

@@ -13,8 +13,9 @@ namespace ActorTraining.Host.Running;
 /// </summary>
 public static class CheckpointJob
 {
-    /// <summary>Scores <paramref name="clips"/> with the checkpoint: metrics (<see cref="EvaluationDone"/>) or, with <paramref name="prediction"/>, probabilities (<see cref="ClipScores"/>).</summary>
-    public static async Task<T> Run<T>(string checkpointPath, IReadOnlyList<DatasetEntry> clips, bool prediction, bool verbose)
+    /// <summary>Scores <paramref name="clips"/> with the checkpoint: metrics (<see cref="EvaluationDone"/>) or, for
+    /// probabilities and embeddings, one row per readable clip in list order (<see cref="ClipScores"/>).</summary>
+    public static async Task<T> Run<T>(string checkpointPath, IReadOnlyList<DatasetEntry> clips, ScoreOutput output, bool verbose)
         where T : class
     {
         var full = Path.GetFullPath(checkpointPath);
@@ -33,8 +34,8 @@ public static class CheckpointJob
             var reply = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
             var answer = system.ActorOf(Akka.Actor.Props.Create(() => new Answer(reply)), "answer");
             var collector = system.ActorOf(EvaluationCollector.Props(what, 1, batches, EvaluationCollector.TargetsOf(clips, manifest.Labels), answer,
-                prediction, reportsProgress: false), "collector");
-            evaluator.Tell(new EvaluateShard(manifest.RunIndex, 1, what, 0, 1, collector, prediction));
+                prediction: output != ScoreOutput.Metrics, reportsProgress: false), "collector");
+            evaluator.Tell(new EvaluateShard(manifest.RunIndex, 1, what, 0, 1, collector, output));
             var answered = await reply.Task.WaitAsync(TimeSpan.FromHours(1));
             return answered switch
             {
