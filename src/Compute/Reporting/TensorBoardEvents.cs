@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using ActorTraining.Compute.Protobuf;
 
 namespace ActorTraining.Compute.Reporting;
 
@@ -8,8 +9,7 @@ namespace ActorTraining.Compute.Reporting;
 /// TFRecord framing (u64 length, masked CRC-32C of the length, the record, masked CRC-32C of the record) around
 /// <c>Event</c> protobufs (tensorflow/core/util/event.proto, summary.proto): a first event with the file version,
 /// then scalars (<c>simple_value</c>), text (a string tensor for the text plugin) and session starts. Each event is
-/// flushed as written, so a killed run loses none it reported. The protobuf encoding is written out here (five
-/// messages, a handful of fields); tests read it back with Google.Protobuf.
+/// flushed as written, so a killed run loses none it reported. Tests read it back with Google.Protobuf.
 /// </summary>
 public sealed class TensorBoardEvents : IDisposable
 {
@@ -25,7 +25,7 @@ public sealed class TensorBoardEvents : IDisposable
         Path = System.IO.Path.Combine(directory, $"events.out.tfevents.{now.ToUnixTimeSeconds()}.{Environment.MachineName}.{Environment.ProcessId}");
         for (int n = 1; File.Exists(Path); n++) Path = System.IO.Path.Combine(directory, $"events.out.tfevents.{now.ToUnixTimeSeconds()}.{Environment.MachineName}.{Environment.ProcessId}.{n}");
         _file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
-        var first = new Proto();
+        var first = new ProtoWriter();
         first.Double(1, WallTime());
         first.String(3, "brain.Event:2");
         Append(first);
@@ -34,7 +34,7 @@ public sealed class TensorBoardEvents : IDisposable
     /// <summary>A scalar (TensorBoard's Scalars tab) at <paramref name="step"/>.</summary>
     public void Scalar(string tag, long step, double value)
     {
-        var v = new Proto();
+        var v = new ProtoWriter();
         v.String(1, tag);
         v.Float(2, (float)value);
         WriteSummary(step, v);
@@ -43,16 +43,16 @@ public sealed class TensorBoardEvents : IDisposable
     /// <summary>Markdown text (the Text tab) at <paramref name="step"/>: a rank-0 string tensor tagged for the text plugin.</summary>
     public void Text(string tag, long step, string markdown)
     {
-        var plugin = new Proto();
+        var plugin = new ProtoWriter();
         plugin.String(1, "text");
-        var metadata = new Proto();
+        var metadata = new ProtoWriter();
         metadata.Message(1, plugin);
-        var shape = new Proto(); // TensorShapeProto without dims: a scalar
-        var tensor = new Proto();
+        var shape = new ProtoWriter(); // TensorShapeProto without dims: a scalar
+        var tensor = new ProtoWriter();
         tensor.Varint(1, 7); // DT_STRING
         tensor.Message(2, shape);
         tensor.Bytes(8, Encoding.UTF8.GetBytes(markdown));
-        var v = new Proto();
+        var v = new ProtoWriter();
         v.String(1, tag);
         v.Message(9, metadata);
         v.Message(8, tensor);
@@ -65,33 +65,33 @@ public sealed class TensorBoardEvents : IDisposable
     /// </summary>
     public void SessionStart(long step)
     {
-        var log = new Proto();
+        var log = new ProtoWriter();
         log.Varint(1, 1); // SessionLog.START
         var e = Event(step);
         e.Message(6, log);
         Append(e);
     }
 
-    void WriteSummary(long step, Proto value)
+    void WriteSummary(long step, ProtoWriter value)
     {
-        var summary = new Proto();
+        var summary = new ProtoWriter();
         summary.Message(1, value);
         var e = Event(step);
         e.Message(5, summary);
         Append(e);
     }
 
-    static Proto Event(long step)
+    static ProtoWriter Event(long step)
     {
-        var e = new Proto();
+        var e = new ProtoWriter();
         e.Double(1, WallTime());
-        e.Varint(2, (ulong)step);
+        e.Varint(2, step);
         return e;
     }
 
     static double WallTime() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 
-    void Append(Proto record)
+    void Append(ProtoWriter record)
     {
         var data = record.ToArray();
         Span<byte> length = stackalloc byte[8];
@@ -107,59 +107,6 @@ public sealed class TensorBoardEvents : IDisposable
     }
 
     public void Dispose() => _file.Dispose();
-
-    /// <summary>Protocol-buffer wire format, the part these messages use: varints, 64/32-bit floats, length-delimited fields.</summary>
-    sealed class Proto
-    {
-        readonly MemoryStream _bytes = new();
-
-        public byte[] ToArray() => _bytes.ToArray();
-
-        void Tag(int field, int wireType) => WriteVarint((ulong)(field << 3 | wireType));
-
-        void WriteVarint(ulong value)
-        {
-            while (value >= 0x80)
-            {
-                _bytes.WriteByte((byte)(value | 0x80));
-                value >>= 7;
-            }
-            _bytes.WriteByte((byte)value);
-        }
-
-        public void Varint(int field, ulong value)
-        {
-            Tag(field, 0);
-            WriteVarint(value);
-        }
-
-        public void Double(int field, double value)
-        {
-            Tag(field, 1);
-            Span<byte> b = stackalloc byte[8];
-            BinaryPrimitives.WriteDoubleLittleEndian(b, value);
-            _bytes.Write(b);
-        }
-
-        public void Float(int field, float value)
-        {
-            Tag(field, 5);
-            Span<byte> b = stackalloc byte[4];
-            BinaryPrimitives.WriteSingleLittleEndian(b, value);
-            _bytes.Write(b);
-        }
-
-        public void Bytes(int field, ReadOnlySpan<byte> value)
-        {
-            Tag(field, 2);
-            WriteVarint((ulong)value.Length);
-            _bytes.Write(value);
-        }
-
-        public void String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
-
-        public void Message(int field, Proto message) => Bytes(field, message.ToArray());
-    }
 
     /// <summary>CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), masked as TFRecord does: rotate right by 15, add 0xA282EAD8.</summary>
     static class Crc32C

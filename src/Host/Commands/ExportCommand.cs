@@ -6,7 +6,7 @@ using ActorTraining.Compute.Model;
 
 namespace ActorTraining.Host.Commands;
 
-/// <summary>`actortraining export --checkpoint K --format hf --out DIR`: a trained checkpoint in another ecosystem's form.</summary>
+/// <summary>`actortraining export --checkpoint K --format hf|onnx --out DIR|FILE`: a trained checkpoint in another ecosystem's form.</summary>
 public static class ExportCommand
 {
     public static Command Create()
@@ -14,12 +14,13 @@ public static class ExportCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint file written by train (a full-resolution phase's)", Required = true };
         var format = new Option<string>("--format")
         {
-            Description = "hf: a Hugging Face folder (config.json, model.safetensors, preprocessor_config.json) of ASTForAudioClassification",
+            Description = "hf: a Hugging Face folder (config.json, model.safetensors, preprocessor_config.json) of ASTForAudioClassification; " +
+                "onnx: an ONNX model file (opset 17) from the normalised fbank to the logits",
             Required = true,
         };
-        format.AcceptOnlyFromAmong("hf");
-        var output = new Option<string>("--out") { Description = "Folder to write (created; files in it are replaced)", Required = true };
-        var command = new Command("export", "Export a checkpoint's model (hf: Hugging Face transformers' AST)") { checkpoint, format, output };
+        format.AcceptOnlyFromAmong("hf", "onnx");
+        var output = new Option<string>("--out") { Description = "hf: the folder to write (created; its files replaced); onnx: the .onnx file", Required = true };
+        var command = new Command("export", "Export a checkpoint's model (hf: Hugging Face transformers' AST; onnx: ONNX Runtime)") { checkpoint, format, output };
         command.SetAction(parse =>
         {
             var path = Path.GetFullPath(parse.GetValue(checkpoint)!);
@@ -31,11 +32,19 @@ public static class ExportCommand
             var header = CheckpointFile.ReadHeader(path);
             using var model = new AstModel(header.Model);
             CheckpointFile.Load(path, model, null);
-            var folder = Path.GetFullPath(parse.GetValue(output)!);
-            HuggingFaceAst.Write(folder, model, manifest.DisplayNames,
+            var target = Path.GetFullPath(parse.GetValue(output)!);
+            var c = header.Model;
+            if (parse.GetValue(format) == "onnx")
+            {
+                OnnxExport.Write(target, model);
+                Console.WriteLine($"{target}: ONNX opset {OnnxExport.Opset}, input 'input' float32 [batch, {c.TargetLength}, {c.MelBins}] " +
+                    $"(fbank normalised as (x − {experiment.FrontEnd.Mean}) / (2 · {experiment.FrontEnd.Std})), output 'logits' [batch, {c.NumClasses}]");
+                return 0;
+            }
+            HuggingFaceAst.Write(target, model, manifest.DisplayNames,
                 new HuggingFaceAst.FeatureExtractor(new FbankOptions().SampleRate, experiment.FrontEnd.Mean, experiment.FrontEnd.Std));
-            Console.WriteLine($"{folder}: config.json, model.safetensors, preprocessor_config.json " +
-                $"(ASTForAudioClassification, {header.Model.NumClasses} classes, {header.Model.TargetLength} frames × {header.Model.MelBins} mel)");
+            Console.WriteLine($"{target}: config.json, model.safetensors, preprocessor_config.json " +
+                $"(ASTForAudioClassification, {c.NumClasses} classes, {c.TargetLength} frames × {c.MelBins} mel)");
             if (experiment.FrontEnd.FrameShiftMs != 10)
                 Console.Error.WriteLine($"warning: the model was trained on fbanks with a {experiment.FrontEnd.FrameShiftMs} ms frame shift; " +
                     "transformers' ASTFeatureExtractor computes 10 ms frames");
