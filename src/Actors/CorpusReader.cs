@@ -29,7 +29,7 @@ public sealed class CorpusReader : ReceiveActor
         Receive<StartEpoch>(s =>
         {
             _epoch = s.Epoch;
-            _order = new EpochOrder(spec.Entries.Count, spec.Seed, s.Epoch, spec.Shuffle);
+            _order = new EpochOrder(spec.Entries.Count, spec.Seed, s.Epoch, spec.Shuffle, spec.Weights);
             _share = spec.Share.Of(Math.Min(s.FromPosition, _order.Count), _order.Count);
             _next = _share.NextFrom(_share.Origin);
             _endSent = false;

@@ -1,3 +1,5 @@
+using ActorTraining.Compute.Data;
+
 namespace ActorTraining.Actors;
 
 /// <summary>
@@ -6,6 +8,8 @@ namespace ActorTraining.Actors;
 /// 2 M, rebuilt each epoch). A 4-round balanced Feistel network on the smallest even bit width covering the count,
 /// with cycle walking back into [0, count) (fewer than 4 steps on average). Unshuffled: position = clip.
 /// The same (count, seed, epoch) always gives the same order, so a run resumed at a data position continues it.
+/// With <see cref="SampleWeights"/> (the balanced sampler) a position draws a clip with replacement, in proportion to
+/// its weight, from a number keyed by (seed, epoch, position): as reproducible, and as free of per-epoch state.
 /// </summary>
 public sealed class EpochOrder
 {
@@ -15,12 +19,21 @@ public sealed class EpochOrder
     readonly int _halfBits;
     readonly ulong _halfMask;
     readonly ulong[]? _keys;
+    readonly SampleWeights? _weights;
+    readonly int _seed, _epoch;
 
-    public EpochOrder(int count, int seed, int epoch, bool shuffle)
+    public EpochOrder(int count, int seed, int epoch, bool shuffle, SampleWeights? weights = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         _count = count;
+        (_seed, _epoch) = (seed, epoch);
         if (!shuffle) return;
+        if (weights is not null)
+        {
+            if (weights.Count != count) throw new ArgumentException($"{weights.Count} weights for {count} clips", nameof(weights));
+            _weights = weights;
+            return;
+        }
         int bits = 2;
         while ((1L << bits) < count) bits += 2;
         _halfBits = bits / 2;
@@ -38,6 +51,11 @@ public sealed class EpochOrder
         {
             ArgumentOutOfRangeException.ThrowIfNegative(position);
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(position, _count);
+            if (_weights is not null)
+            {
+                ulong bits = SampleSeed.Mix((ulong)(uint)SampleSeed.For(_seed, _epoch, position, stream: 7) << 32 | (ulong)position);
+                return _weights.Draw((bits >> 11) * (1.0 / (1UL << 53)));
+            }
             if (_keys is null) return (int)position;
             ulong x = (ulong)position;
             do x = Encrypt(x); while (x >= (ulong)_count); // a permutation of the covering range: walks back within the cycle

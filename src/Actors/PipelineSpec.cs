@@ -34,7 +34,8 @@ public sealed record PipelineSpec(
     int Workers,
     DataShare Share,
     int PrefetchBatches = 2,
-    FeatureCacheSettings? Cache = null)
+    FeatureCacheSettings? Cache = null,
+    SampleWeights? Weights = null)
 {
     /// <summary>What a worker does to a clip's fbank to make it an input row.</summary>
     public SamplePreparation Preparation => new(Compression, InputFrames, FreqMask, TimeMask, Mean, Std);

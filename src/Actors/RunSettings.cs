@@ -69,7 +69,15 @@ public sealed record RunSettings(
 
     /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation), reading <paramref name="share"/>.</summary>
     public PipelineSpec Pipeline(PhasePlan phase, bool training, DataShare share) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
-        Labels, training, Workers, share, FeatureCacheOf(Config, RunDirectory));
+        Labels, training, Workers, share, FeatureCacheOf(Config, RunDirectory)) with { Weights = training ? TrainWeights : null };
+
+    SampleWeights? _trainWeights;
+
+    /// <summary>The balanced sampler's weights of the training clips (<c>data.sampler = balanced</c>), computed once; null
+    /// for the plain shuffle.</summary>
+    public SampleWeights? TrainWeights => Config.Data.Balanced is not { } balanced ? null
+        : _trainWeights ??= balanced.WeightsFile is { } file ? SampleWeights.FromCsv(file, TrainEntries.Count)
+            : SampleWeights.FromLabelFrequencies(TrainEntries, Labels);
 
     /// <summary>The run's feature cache (null when turned off): <c>data.cache.dir</c>, or <c>feature-cache</c> in the run directory.</summary>
     public static FeatureCacheSettings? FeatureCacheOf(ExperimentConfig config, string runDirectory) => config.Data.ResolvedCache is { Enabled: true } c

@@ -1,4 +1,5 @@
 using ActorTraining.Actors;
+using ActorTraining.Compute.Data;
 
 namespace ActorTraining.Actors.Tests;
 
@@ -50,5 +51,23 @@ public sealed class EpochOrderTests
     {
         var order = new EpochOrder(5, seed: 7, epoch: 3, shuffle: false);
         Assert.Equal([0, 1, 2, 3, 4], Enumerable.Range(0, 5).Select(p => order[p]));
+    }
+
+    [Fact]
+    public void TheBalancedSamplerDrawsInProportionToTheWeightsTheSameOnEveryRecomputation()
+    {
+        // 900 clips of a common label and 100 of a rare one: label-frequency weights make each label half of the draws
+        var entries = Enumerable.Range(0, 1000).Select(i => new DatasetEntry($"x{i}", [i < 900 ? "/m/common" : "/m/rare"])).ToList();
+        var weights = SampleWeights.FromLabelFrequencies(entries, new LabelSet(["/m/common", "/m/rare"], ["common", "rare"]));
+        int Rare(EpochOrder o) => Enumerable.Range(0, 1000).Count(p => o[p] >= 900);
+        int[] Clips(EpochOrder o) => Enumerable.Range(0, 1000).Select(p => o[p]).ToArray();
+        var order = new EpochOrder(1000, seed: 7, epoch: 3, shuffle: true, weights);
+        int rare = Enumerable.Range(0, 10).Sum(epoch => Rare(new EpochOrder(1000, 7, epoch, true, weights)));
+        Assert.InRange(rare, 4700, 5300); // 10 000 draws, p = 0.5: ± 6 standard deviations
+        Assert.Equal(Clips(order), Clips(new EpochOrder(1000, seed: 7, epoch: 3, shuffle: true, weights)));
+        Assert.NotEqual(Clips(order), Clips(new EpochOrder(1000, seed: 7, epoch: 4, shuffle: true, weights)));
+        Assert.True(Clips(order).Distinct().Count() < 1000, "with replacement, some clips come twice");
+        // evaluation stays in list order whatever the weights
+        Assert.Equal(Enumerable.Range(0, 1000), Clips(new EpochOrder(1000, 7, 3, shuffle: false, weights)));
     }
 }

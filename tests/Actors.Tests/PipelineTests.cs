@@ -66,6 +66,27 @@ public sealed class PipelineTests : TestKit, IClassFixture<PipelineTests.Corpus>
     }
 
     [Fact]
+    public void TheBalancedSamplerReadsTheClipsItsWeightsDrawAndTheEvaluationSetStaysWhole()
+    {
+        var (train, eval, labels) = _corpus.Data;
+        // a reference weight file giving every draw to clip 5
+        var weights = Path.Combine(_corpus.Folder, "train_weight.csv");
+        File.WriteAllLines(weights, train.Select((_, i) => i == 5 ? "1.000000000000000000e+00" : "0.000000000000000000e+00"));
+        var defaults = Compute.Training.ExperimentConfig.Default();
+        var config = defaults with { Data = defaults.Data with { Balanced = new Compute.Training.BalancedSampling(weights, "") },
+            FrontEnd = defaults.FrontEnd with { Mixup = 0 } };
+        var settings = new RunSettings(config, 0, train, eval, labels, Path.Combine(_corpus.Folder, "checkpoints"), Workers: 2);
+        var phase = settings.Plan()[^1];
+        var spec = settings.Pipeline(phase, training: true, Compute.Distributed.DataShare.Whole(5));
+        var (batches, drained) = Epoch(spec, epoch: 0, from: 0);
+        Assert.Equal(train.Count, drained.Positions); // an epoch is as many draws as clips
+        var target = new float[labels.Count];
+        target[labels.IndexOf(train[5].Labels[0])] = 1;
+        Assert.All(batches.SelectMany(b => b.Targets.Chunk(labels.Count)), row => Assert.Equal(target, row));
+        Assert.Null(settings.Pipeline(phase, training: false, Compute.Distributed.DataShare.Whole(5)).Weights);
+    }
+
+    [Fact]
     public void AnEpochResumedAtADataPositionContinuesWithExactlyTheSameBatches()
     {
         var (train, _, labels) = _corpus.Data;

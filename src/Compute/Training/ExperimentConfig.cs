@@ -17,7 +17,9 @@ public sealed record DataConfig(
     double EvalFraction,
     SyntheticConfig Synthetic,
     // omitted when null (Hash() keeps only what changes results): the identity JSON of existing runs stays as before
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] FeatureCacheConfig? Cache = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] FeatureCacheConfig? Cache = null,
+    // data.sampler = balanced; null = the plain shuffle (omitted then, so existing runs keep their identity)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BalancedSampling? Balanced = null)
 {
     /// <summary>The cache as configured (the default when unset: on, in the run directory, float32, 50 GB).</summary>
     [JsonIgnore] public FeatureCacheConfig ResolvedCache => Cache ?? FeatureCacheConfig.Default;
@@ -33,6 +35,14 @@ public sealed record FeatureCacheConfig(bool Enabled, string? Directory, string 
 {
     public static readonly FeatureCacheConfig Default = new(true, null, "float32", 50);
 }
+
+/// <summary>
+/// The AST reference's balanced sampler (<c>data.sampler = balanced</c>): each epoch draws as many clips as the training
+/// set holds, with replacement, each in proportion to its weight — from the labels' frequencies as the reference's
+/// gen_weight_file.py, or read from <c>data.sample-weights</c> (<paramref name="WeightsFile"/>, the reference's
+/// <c>*_weight.csv</c>, whose content hash <paramref name="WeightsSha256"/> is part of the run's identity).
+/// </summary>
+public sealed record BalancedSampling(string? WeightsFile, string? WeightsSha256);
 
 /// <summary>Parameters of <see cref="SyntheticCorpus.Generate"/> when <c>data.source = synthetic</c>.</summary>
 public sealed record SyntheticConfig(int TrainClipsPerClass, int EvalClipsPerClass, int Seed, double MinSeconds, double MaxSeconds);
@@ -344,6 +354,7 @@ public sealed record ExperimentConfig(
         {
             // of the cache only float16 changes results (every fbank rounded); float32 serves the computed values bit for bit
             Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null,
+                Balanced = Data.Balanced is { } balanced ? balanced with { WeightsFile = null } : null,
                 Cache = Data.ResolvedCache is { Enabled: true, Precision: "float16" } ? new FeatureCacheConfig(true, null, "float16", 0) : null },
             // the init file's content is the run's, its location is not
             Model = Model with { Init = Model.Init is { } init ? init with { Path = "" } : null },

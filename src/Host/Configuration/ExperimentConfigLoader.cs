@@ -108,7 +108,8 @@ public static class ExperimentConfigLoader
                     Enabled: reader.Bool("data.cache.enabled"),
                     Directory: PathValue("data.cache.dir"),
                     Precision: reader.String("data.cache.precision"),
-                    MaxGigabytes: reader.Double("data.cache.max-gb"))),
+                    MaxGigabytes: reader.Double("data.cache.max-gb")),
+                Balanced(reader.String("data.sampler"), PathValue("data.sample-weights"))),
             new ModelConfig(
                 Size: size,
                 EmbedDim: preset?.EmbedDim ?? reader.Int("model.embed-dim"),
@@ -131,6 +132,16 @@ public static class ExperimentConfigLoader
             Phases("curriculum", reader.Array("curriculum"), phaseDefaults),
             reader.Array("compare").Select((run, i) => Phases($"compare[{i}]", Reader.ArrayOf($"compare[{i}]", run), phaseDefaults)).ToArray());
         return config.Validate();
+    }
+
+    static BalancedSampling? Balanced(string sampler, string? weightsFile)
+    {
+        if (sampler is not ("shuffle" or "balanced")) throw new ConfigException("data.sampler", $"must be shuffle or balanced, got '{sampler}'");
+        if (sampler == "shuffle")
+            return weightsFile is null ? null : throw new ConfigException("data.sample-weights", "is read only with data.sampler = balanced");
+        if (weightsFile is null) return new BalancedSampling(null, null);
+        if (!File.Exists(weightsFile)) throw new ConfigException("data.sample-weights", $"{weightsFile}: no such file");
+        return new BalancedSampling(weightsFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(weightsFile))));
     }
 
     /// <summary>Turns `--set key=value` arguments into the overrides dictionary (later duplicates win).</summary>
