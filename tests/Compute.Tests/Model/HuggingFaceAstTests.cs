@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Tests.Model;
 
-public sealed class HuggingFaceAstTests : IDisposable
+public sealed class HuggingFaceAstTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     static readonly AstConfig Config = new(64, 2, 2, 5, MelBins: 128, TargetLength: 256, FStride: 10, TStride: 10);
     static readonly string[] Labels = ["a", "b", "c", "d", "e"];
@@ -114,6 +114,23 @@ public sealed class HuggingFaceAstTests : IDisposable
         PretrainedStart.Load(shorter, ModelInit.Parse($"hf:{folder}", "/")!);
         var grid = model.state_dict()["v.pos_embed"][.., 2..].reshape(12, 25, 64);
         Assert.True(shorter.state_dict()["v.pos_embed"][.., 2..].reshape(12, 13, 64).BitEqual(grid[.., 6..19]));
+    }
+
+    [Fact]
+    public void TransformersSingleLayerNormEpsilonMovesTheLogitsByLessThan1e4()
+    {
+        // transformers applies config.layer_norm_eps (exported: 1e-6) to the head's LayerNorm as well; ours there is 1e-5
+        using var scope = NewDisposeScope();
+        using var model = Trained();
+        model.eval();
+        using var _ = no_grad();
+        var input = AstFixtures.ReadNpy("input.npy");
+        var state = model.state_dict();
+        var normed = nn.functional.layer_norm(model.Embed(input), [64], state["mlp_head.0.weight"], state["mlp_head.0.bias"], HuggingFaceAst.ExportLayerNormEps);
+        var theirs = nn.functional.linear(normed, state["mlp_head.1.weight"], state["mlp_head.1.bias"]);
+        double error = (theirs - model.forward(input)).abs().max().item<float>();
+        output.WriteLine($"max |logit(eps 1e-6) − logit(eps 1e-5)| = {error:E2}");
+        Assert.True(error < 1e-4, $"{error}");
     }
 
     [Theory]
