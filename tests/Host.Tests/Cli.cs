@@ -30,4 +30,26 @@ public static class Cli
         }
         return new Result(p.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>
+    /// As <see cref="RunIn"/>, with the child's stdout on a pseudo-terminal, as in a person's shell (util-linux
+    /// <c>script</c> allocates it and copies what the child writes there to its own stdout, escape sequences and all).
+    /// </summary>
+    public static Result RunOnTerminal(string workingDirectory, TimeSpan timeout, params string[] args)
+    {
+        static string Quote(string a) => "'" + a.Replace("'", "'\\''") + "'";
+        var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
+        var command = string.Join(' ', new[] { "dotnet", dll }.Concat(args).Select(Quote));
+        var psi = new ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        foreach (var a in new[] { "--quiet", "--return", "--command", command, "/dev/null" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"actortraining {string.Join(' ', args)} (on a terminal) did not finish in {timeout}");
+        }
+        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
 }

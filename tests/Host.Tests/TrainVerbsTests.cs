@@ -247,4 +247,17 @@ public sealed class TrainVerbsTests(TrainedRunFixture run, ITestOutputHelper out
         Assert.NotEqual(first[..96], first[96..192]);
         Assert.Equal(first, Embed("b.npy"));
     }
+
+    [Fact]
+    public void OnATerminalTheProgressLineIsRedrawnInPlaceWithAnEpochBar()
+    {
+        var r = Cli.RunOnTerminal(run.Dir, TimeSpan.FromMinutes(3), "train", "--config", run.Config, "--run-dir", Path.Combine(run.Dir, "on-a-terminal"),
+            "--set", "curriculum=[ { method = pool, factor = 1, epochs = 1 } ]");
+        output.WriteLine(r.Stdout.Replace("\r", "⏎\n"));
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        // a carriage return, a 20-cell bar of the epoch, then the line: one line redrawn, not one line per step
+        var redraws = System.Text.RegularExpressions.Regex.Matches(r.Stdout, @"\r\[[#.]{20}\] \[baseline\] phase 1/1 epoch 1/1 \d+/\d+ clips  step \d+  \d+ samples/s  phase ETA \d\d:\d\d  loss \d\.\d{4}");
+        Assert.True(redraws.Count >= 2, $"{redraws.Count} redraws");
+        Assert.Contains("[####################]", r.Stdout); // the epoch's last step fills the bar
+    }
 }

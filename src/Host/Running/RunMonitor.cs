@@ -67,7 +67,8 @@ public sealed class RunMonitor : ReceiveActor
         });
         Receive<SampleFailed>(f =>
         {
-            if (clips.Skipped.Add(f.Item.AudioPath)) Console.WriteLine($"warning: skipped unreadable audio {f.Item.AudioPath}: {f.Reason}");
+            // through the display, which ends an open progress line first (else the warning is appended to it on a terminal)
+            if (clips.Skipped.Add(f.Item.AudioPath)) displays[Math.Max(0, shown)].Line($"warning: skipped unreadable audio {f.Item.AudioPath}: {f.Reason}");
         });
         Receive<ClipPadded>(p => clips.Padded.Add(p.Item.AudioPath));
         Receive<ExperimentEnded>(e => outcome.TrySetResult(e));
