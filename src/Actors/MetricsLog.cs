@@ -58,7 +58,7 @@ public sealed class MetricsLog(RunSettings settings)
             var phase = state.Phases[e.Phase];
             if (e.Phase != phaseOfSteps)
             {
-                stepsBefore += state.LastCheckpoint(phaseOfSteps)?.Step ?? 0;
+                stepsBefore = state.StepsBefore(e.Phase);
                 phaseOfSteps = e.Phase;
             }
             var end = state.Checkpoints.Last(c => c.Phase == e.Phase && c.Epoch == e.Epoch && c.EpochComplete);

@@ -82,6 +82,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     readonly Stopwatch _sinceProgress = new();
     readonly MetricsLog _metrics;
     readonly TensorBoardLog _tensorBoard;
+    (int Phase, long Steps) _stepsBefore = (-1, 0); // run steps before the phase in progress (TensorBoard's step axis)
     RunState _state = RunState.Empty;
     IReadOnlyList<RankRegistration> _roster = [];
     readonly Dictionary<IActorRef, LiveState?> _held = new();   // the state each rank last said it holds
@@ -166,7 +167,9 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         {
             if (!IsMember(Sender)) return;
             _sinceProgress.Restart();
-            _tensorBoard.Step(p, Enumerable.Range(0, p.Phase).Sum(q => _state.LastCheckpoint(q)?.Step ?? 0), _log);
+            // the phases before this one are final once it trains: their steps are taken from the journal once per phase
+            if (_stepsBefore.Phase != p.Phase) _stepsBefore = (p.Phase, _state.StepsBefore(p.Phase));
+            _tensorBoard.Step(p, _stepsBefore.Steps, _log);
             _listener.Tell(p);
         });
         Command<GenerationReady>(r =>

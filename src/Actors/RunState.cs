@@ -224,6 +224,10 @@ public sealed record RunState(
 
     public CheckpointCommitted? LastCheckpoint(int phase) => Checkpoints.LastOrDefault(c => c.Phase == phase);
 
+    /// <summary>Optimiser steps of the phases before <paramref name="phase"/> (each counts its own from 0): where the phase's
+    /// steps begin on the run's step axis.</summary>
+    public long StepsBefore(int phase) => Enumerable.Range(0, phase).Sum(p => LastCheckpoint(p)?.Step ?? 0);
+
     public CheckpointCommitted? LastCheckpoint() => Checkpoints.LastOrDefault();
 
     CheckpointCommitted? EpochEndCheckpoint(int phase, int epoch) =>

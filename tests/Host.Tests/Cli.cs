@@ -15,18 +15,25 @@ public static class Cli
     /// <summary>As <see cref="RunIn"/>, with these environment variables set for the child.</summary>
     public static Result RunWith(IReadOnlyDictionary<string, string> environment, string workingDirectory, TimeSpan timeout, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory };
         foreach (var (key, value) in environment) psi.Environment[key] = value;
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { Dll }.Concat(args)) psi.ArgumentList.Add(a);
+        return Run(psi, timeout, $"actortraining {string.Join(' ', args)}");
+    }
+
+    static string Dll => Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
+
+    /// <summary>Runs the child with both streams captured; killed with its children past <paramref name="timeout"/>.</summary>
+    static Result Run(ProcessStartInfo psi, TimeSpan timeout, string description)
+    {
+        psi.RedirectStandardOutput = psi.RedirectStandardError = true;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(timeout))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"actortraining {string.Join(' ', args)} did not finish in {timeout}");
+            throw new TimeoutException($"{description} did not finish in {timeout}");
         }
         return new Result(p.ExitCode, stdout.Result, stderr.Result);
     }
@@ -38,18 +45,9 @@ public static class Cli
     public static Result RunOnTerminal(string workingDirectory, TimeSpan timeout, params string[] args)
     {
         static string Quote(string a) => "'" + a.Replace("'", "'\\''") + "'";
-        var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
-        var command = string.Join(' ', new[] { "dotnet", dll }.Concat(args).Select(Quote));
-        var psi = new ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        var command = string.Join(' ', new[] { "dotnet", Dll }.Concat(args).Select(Quote));
+        var psi = new ProcessStartInfo("script") { WorkingDirectory = workingDirectory };
         foreach (var a in new[] { "--quiet", "--return", "--command", command, "/dev/null" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"actortraining {string.Join(' ', args)} (on a terminal) did not finish in {timeout}");
-        }
-        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+        return Run(psi, timeout, $"actortraining {string.Join(' ', args)} (on a terminal)");
     }
 }

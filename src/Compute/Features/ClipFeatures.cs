@@ -16,19 +16,20 @@ public sealed class ClipFeatures(FbankOptions options, double maxSeconds, Featur
 
     public int MelBins => options.MelBins;
 
-    /// <summary>16 kHz mono samples of the part of the clip the input covers; <see cref="AudioDecodeException"/> when unreadable.</summary>
-    public float[] Decode(string path) => AudioDecoder.Decode(path, _decode);
+    /// <summary>16 kHz mono samples of the part of the clip the input covers, from <paramref name="startSeconds"/> into the
+    /// file; <see cref="AudioDecodeException"/> when unreadable.</summary>
+    public float[] Decode(string path, double startSeconds = 0) =>
+        AudioDecoder.Decode(path, startSeconds == 0 ? _decode : _decode with { StartSeconds = startSeconds });
 
     /// <summary>The clip's fbank (cached or computed), from <paramref name="startSeconds"/> into the file (a window of a
     /// longer recording). <paramref name="onCacheFull"/> hears once that the cache is full.</summary>
     public CachedFbank Of(string path, Action<string>? onCacheFull = null, double startSeconds = 0)
     {
-        var decode = startSeconds == 0 ? _decode : _decode with { StartSeconds = startSeconds };
-        if (cache is null) return Compute(AudioDecoder.Decode(path, decode));
+        if (cache is null) return Compute(Decode(path, startSeconds));
         var key = _front with { AudioPath = Path.GetFullPath(path), StartSeconds = startSeconds };
         var stamp = SourceStamp.Of(key.AudioPath);
         if (cache.Read(key, stamp) is { } cached) return cached;
-        var fbank = Compute(AudioDecoder.Decode(path, decode));
+        var fbank = Compute(Decode(path, startSeconds));
         if (fbank.Frames > 0) cache.Store(key, stamp, fbank.Values, fbank.Frames, fbank.Samples, onCacheFull);
         return fbank;
     }

@@ -20,10 +20,10 @@ public sealed class TensorBoardEvents : IDisposable
     public TensorBoardEvents(string directory)
     {
         Directory.CreateDirectory(directory);
-        var now = DateTimeOffset.UtcNow;
         // host and process in the name: two writers (a supervisor that moved, a second start) never share a file
-        Path = System.IO.Path.Combine(directory, $"events.out.tfevents.{now.ToUnixTimeSeconds()}.{Environment.MachineName}.{Environment.ProcessId}");
-        for (int n = 1; File.Exists(Path); n++) Path = System.IO.Path.Combine(directory, $"events.out.tfevents.{now.ToUnixTimeSeconds()}.{Environment.MachineName}.{Environment.ProcessId}.{n}");
+        var name = System.IO.Path.Combine(directory, $"events.out.tfevents.{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}.{Environment.MachineName}.{Environment.ProcessId}");
+        Path = name;
+        for (int n = 1; File.Exists(Path); n++) Path = $"{name}.{n}";
         _file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         var first = new ProtoWriter();
         first.Double(1, WallTime());
