@@ -8,7 +8,8 @@ namespace ActorTraining.Actors;
 /// <c>trainer.hang</c> (a step that stops answering), <c>evaluator.batch</c> (throw while scoring),
 /// <c>batcher.prepare</c> (throw in the batcher), <c>batcher.duplicate</c> (a sample arrives twice),
 /// <c>evaluator.pipeline-stops</c> (the evaluation pipeline stops without a word), <c>supervisor.commit</c> (the
-/// phase supervisor itself throws), <c>supervisor.pause-after-commit</c> (from the n-th journaled checkpoint commit on,
+/// phase supervisor itself throws), <c>supervisor.average</c> (writing the weight average throws),
+/// <c>supervisor.pause-after-commit</c> (from the n-th journaled checkpoint commit on,
 /// the whole process stops itself with SIGSTOP after each one, so a test outside can look at the journal and choose
 /// to kill -9 it at exactly that commit or let it go on with SIGCONT — polling a running process overshoots).
 /// </summary>

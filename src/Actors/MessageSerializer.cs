@@ -38,6 +38,8 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         [typeof(RestartBudgetReset)] = "restart-budget-reset.v1",
         [typeof(GenerationFormed)] = "generation-formed.v1",
         [typeof(PhaseLengthDecided)] = "phase-length-decided.v1",
+        [typeof(WeightsAveraged)] = "weights-averaged.v1",
+        [typeof(AveragedWeightsEvaluated)] = "averaged-weights-evaluated.v1",
 
         [typeof(StartRun)] = "start-run.v1",
         [typeof(GetRunState)] = "get-run-state.v1",

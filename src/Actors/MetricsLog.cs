@@ -14,7 +14,7 @@ public sealed class MetricsLog(RunSettings settings)
 {
     readonly RunLog _log = new(settings.RunDirectory);
     readonly string _label = settings.Config.RunLabel(settings.RunIndex);
-    HashSet<(int Phase, int Epoch)>? _logged;
+    HashSet<(int Phase, int Epoch, bool Averaged)>? _logged;
 
     /// <summary>Appends the epochs of <paramref name="state"/> the file does not have and returns them; a file that cannot
     /// be written is a warning.</summary>
@@ -23,9 +23,10 @@ public sealed class MetricsLog(RunSettings settings)
         var appended = new List<EpochRecord>();
         try
         {
-            _logged ??= (File.Exists(_log.JsonlPath) ? _log.Read() : []).Where(r => r.Run == _label).Select(r => (r.PhaseIndex, r.Epoch)).ToHashSet();
+            _logged ??= (File.Exists(_log.JsonlPath) ? _log.Read() : []).Where(r => r.Run == _label)
+                .Select(r => (r.PhaseIndex, r.Epoch, r.IsWeightAverage)).ToHashSet();
             foreach (var record in Records(state, settings.Config, settings.RunIndex, settings.Labels.Count))
-                if (_logged.Add((record.PhaseIndex, record.Epoch)))
+                if (_logged.Add((record.PhaseIndex, record.Epoch, record.IsWeightAverage)))
                 {
                     _log.Append(record);
                     appended.Add(record);
@@ -41,7 +42,8 @@ public sealed class MetricsLog(RunSettings settings)
     /// <summary>
     /// A run's journal state as metrics.jsonl records: the evaluated epochs in run order up to the first one not yet
     /// scored (a phase's last epoch is scored beside the next phase's training, and a record's FLOPs and times are
-    /// cumulative, so none is written before those of every epoch ahead of it).
+    /// cumulative, so none is written before those of every epoch ahead of it), then the scored weight average, if any,
+    /// once every epoch is in.
     /// </summary>
     public static IReadOnlyList<EpochRecord> Records(RunState state, ExperimentConfig config, int runIndex, int classes)
     {
@@ -72,6 +74,17 @@ public sealed class MetricsLog(RunSettings settings)
                 M("map"), M("mauc"), M("dprime"), M("accuracy"), flops, wall, idle,
                 state.Decisions.FirstOrDefault(d => d.Phase == e.Phase && d.Epoch == e.Epoch) is { } d
                     ? $"{(d.EndsPhase ? "end" : "go on")}: {d.Reason}" : null));
+        }
+        if (state.AverageScore is { } averaged && records.Count == state.Phases.Sum(p => p.Epochs))
+        {
+            var last = records[^1];
+            double M(string key) => averaged.Metrics.TryGetValue(key, out var v) ? v : double.NaN;
+            records.Add(last with
+            {
+                TrainLoss = double.NaN, EvalLoss = M("eval_loss"), Metric = M(metric), MeanAveragePrecision = M("map"), MeanAuc = M("mauc"),
+                DPrime = M("dprime"), Accuracy = M("accuracy"), Scheduler = null,
+                AveragedFrom = averaged.Averaging.FirstEpoch + 1, AveragedTo = averaged.Averaging.LastEpoch + 1,
+            });
         }
         return records;
     }

@@ -49,6 +49,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     sealed record RestartNow(int Generation);
     sealed record Settled;
     sealed record WriteMetrics;
+    sealed record AveragingFailed(Exception Cause);
 
     /// <summary>
     /// How long a supervisor that took over a run in progress (its coordinator moved to this node) waits for the ranks
@@ -91,6 +92,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     bool _restarting;     // waiting out a restart's back-off
     bool _fromJournal;    // the next generation starts from the journal (after a fault)
     bool _started;
+    bool _averaging;      // the weight averaging is being written, off the mailbox
     DateTime _settleUntil;
     int _round;
     readonly Dictionary<(int Phase, int Epoch), Evaluation> _evaluations = new();
@@ -129,8 +131,8 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             WriteMetricsNow(); // epochs a crash kept from the log
             if (_state.Completed)
             {
-                var last = _state.LastCheckpoint()!;
-                _listener.Tell(new RunCompleted(last.Path, last.Sha256));
+                var final = _state.FinalCheckpoint()!;
+                _listener.Tell(new RunCompleted(final.Path, final.Sha256));
                 return;
             }
             Timers.StartPeriodicTimer("watchdog", new WatchdogTick(), _recovery.WatchdogInterval);
@@ -161,6 +163,16 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             _sinceProgress.Restart();
             _evaluations.Remove((d.Phase, d.Epoch));
             PersistAll(_state.Process(d), OnPersisted);
+        });
+        Command<WeightsAveraged>(_ => Sender.Equals(Self), w =>
+        {
+            _averaging = false;
+            PersistAll(_state.Process(w), OnPersisted);
+        });
+        Command<AveragingFailed>(f =>
+        {
+            _averaging = false;
+            Fault(new TrainingFaulted("weight averaging", TrainingFailure.Describe(f.Cause)));
         });
         Command<EvaluationProgress>(_ => { if (IsCollector(Sender)) _sinceProgress.Restart(); });
         Command<TrainingProgress>(p =>
@@ -334,6 +346,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             else foreach (var rank in _busy.ToList()) if (_held.GetValueOrDefault(rank) is { } live) Pause(rank, live);
         }
         DispatchEvaluations();
+        AverageIfDue();
         if (_roster.Count == 0 || _state.TrainOrder() is null) return;
         int nodes = _roster.Select(r => r.Address.Node).Distinct().Count();
         if (_state.Generations.Count == 0 && nodes < _minNodes)
@@ -402,6 +415,28 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// Writes the weight average once the last phase is trained (<see cref="RunState.AveragingInputs"/>), off the mailbox:
+    /// pure file work (<see cref="Compute.Checkpoints.WeightAverage"/>, no torch), next to the checkpoints it reads. A kill
+    /// meanwhile leaves at most a temporary file; the run resumed writes it again. A failure is a fault like any other.
+    /// </summary>
+    void AverageIfDue()
+    {
+        if (_averaging || _state.AveragingInputs() is not { } inputs) return;
+        _averaging = true;
+        int phase = _state.Phases.Length - 1;
+        var range = _state.AveragedEpochs!;
+        var output = Path.Combine(Path.GetDirectoryName(inputs[^1].Path)!,
+            $"r{_settings.RunIndex}-p{phase}-averaged-e{range.FirstEpoch + 1}-e{range.LastEpoch + 1}.ckpt");
+        _log.Info("phase {0}: averaging the weights of {1} ({2} checkpoints)", phase, range, inputs.Count);
+        var files = inputs.Select(c => (c.Path, (string?)c.Sha256)).ToList();
+        Task.Run(() =>
+        {
+            FaultInjection.At("supervisor.average");
+            return new WeightsAveraged(phase, range, output, Compute.Checkpoints.WeightAverage.Write(files, output));
+        }).PipeTo(Self, Self, failure: ex => new AveragingFailed(ex));
+    }
+
     void Compare(ReplicaHash h)
     {
         var key = (h.Step, h.EpochEnd);
@@ -445,9 +480,15 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 DeleteUnneededCheckpoints();
                 _listener.Tell(e);
                 if (c.EpochComplete) DispatchEvaluations();
+                AverageIfDue();
                 FaultInjection.PauseProcessFrom("supervisor.pause-after-commit");
                 break;
-            case EpochCompleted:
+            case WeightsAveraged:
+                DeleteUnneededCheckpoints(); // the epoch ends it read
+                _listener.Tell(e);
+                DispatchEvaluations();
+                break;
+            case EpochCompleted or AveragedWeightsEvaluated:
                 // after the rest of its batch (the scheduler's decision from this score) is applied too
                 Self.Tell(new WriteMetrics());
                 _listener.Tell(e);

@@ -114,7 +114,7 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
         Receive<Outcome>(o => o.RunIndex == _run, o =>
         {
             var state = o.State ?? RunState.Empty;
-            _outcomes.Add(new RunOutcome(o.RunIndex, o.Failure is null ? state.LastCheckpoint()?.Path : null, o.Failure,
+            _outcomes.Add(new RunOutcome(o.RunIndex, o.Failure is null ? state.FinalCheckpoint()?.Path : null, o.Failure,
                 state.Restarts.Select(x => $"{x.Component}: {x.Cause}").ToList(), state.Generations.Count));
             if (_supervisor is not null)
             {
@@ -182,7 +182,7 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
         _supervisor = Context.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(_runId, index), settings, Self, _recovery, _minNodes),
             _incarnation == 1 ? $"run-r{index}" : $"run-r{index}-{_incarnation}");
         Context.Watch(_supervisor);
-        _supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan(), settings.Schedule()));
+        _supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan(), settings.Schedule(), settings.Averaging()));
         Push();
     }
 

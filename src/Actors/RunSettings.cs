@@ -67,6 +67,10 @@ public sealed record RunSettings(
             a.MinEpochs, a.Patience, a.Window, a.ExpectedGain, sampleFlops);
     }
 
+    /// <summary>The weight averaging that ends the run (<c>training.weight-averaging</c>: 1-based there, negative from the end), or null.</summary>
+    public WeightAveraging? Averaging() => Config.Training.Averaging is { } wa
+        ? new WeightAveraging(wa.Start > 0 ? wa.Start - 1 : wa.Start, wa.End > 0 ? wa.End - 1 : wa.End) : null;
+
     /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation), reading <paramref name="share"/>.</summary>
     public PipelineSpec Pipeline(PhasePlan phase, bool training, DataShare share) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
         Labels, training, Workers, share, FeatureCacheOf(Config, RunDirectory)) with { Weights = training ? TrainWeights : null };

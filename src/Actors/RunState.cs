@@ -23,7 +23,10 @@ public sealed record RunState(
     ImmutableList<GenerationFormed> Generations,
     AdaptiveSchedule? Schedule,
     ImmutableArray<int> Budgets,
-    ImmutableList<PhaseLengthDecided> Decisions)
+    ImmutableList<PhaseLengthDecided> Decisions,
+    WeightAveraging? Averaging = null,
+    WeightsAveraged? Averaged = null,
+    AveragedWeightsEvaluated? AverageScore = null)
 {
     public static readonly RunState Empty = new(null, ImmutableArray<PhasePlan>.Empty, -1, ImmutableList<int>.Empty,
         ImmutableList<CheckpointCommitted>.Empty, ImmutableList<EpochCompleted>.Empty, false,
@@ -47,13 +50,16 @@ public sealed record RunState(
     /// <summary>States that ranks hold from generations up to this one were made before the last fault: never continued from.</summary>
     public int LiveFloor => Restarts.LastOrDefault()?.Generation ?? -1;
 
-    /// <summary>Events a command causes. Commands: <see cref="StartRun"/>, <see cref="CommitCheckpoint"/>, <see cref="EvaluationDone"/>.</summary>
+    /// <summary>Events a command causes. Commands: <see cref="StartRun"/>, <see cref="CommitCheckpoint"/>, <see cref="EvaluationDone"/>,
+    /// <see cref="WeightsAveraged"/> (the averaging <see cref="AveragingInputs"/> asked for is written).</summary>
     /// <exception cref="RunConfigMismatchException">StartRun with a config hash other than the journal's.</exception>
     public IReadOnlyList<ISupervisorEvent> Process(object command) => command switch
     {
         StartRun start => ProcessStart(start),
         CommitCheckpoint commit => ProcessCommit(commit.Checkpoint),
         EvaluationDone done => ProcessEvaluation(done),
+        WeightsAveraged averaged => AveragingInputs() is not null && averaged.Averaging == AveragedEpochs && averaged.Phase == Phases.Length - 1
+            ? [averaged] : [],
         _ => throw new ArgumentException($"RunState does not handle {command.GetType().Name}", nameof(command)),
     };
 
@@ -61,7 +67,7 @@ public sealed record RunState(
     {
         RunStarted s => this with
         {
-            ConfigHash = s.ConfigHash, Schedule = s.Schedule, Budgets = s.Phases.Select(p => p.Epochs).ToImmutableArray(),
+            ConfigHash = s.ConfigHash, Schedule = s.Schedule, Averaging = s.Averaging, Budgets = s.Phases.Select(p => p.Epochs).ToImmutableArray(),
             Phases = s.Phases.Select((p, i) => p with { Epochs = FirstGrant(s.Schedule, i, s.Phases.Count, p.Epochs) }).ToImmutableArray(),
         },
         PhaseLengthDecided d => Decided(d),
@@ -74,6 +80,8 @@ public sealed record RunState(
         PhaseCompleted pc => this with { CompletedPhases = CompletedPhases.Add(pc.Index) },
         RunCompleted => this with { Completed = true },
         GenerationFormed g => this with { Generations = Generations.Add(g) },
+        WeightsAveraged w => this with { Averaged = w },
+        AveragedWeightsEvaluated a => this with { AverageScore = a },
         _ => throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e)),
     };
 
@@ -130,7 +138,8 @@ public sealed record RunState(
     /// <summary>
     /// What follows from the state as it is: the adaptive decisions due, then the end of the current phase once its
     /// length is settled and its last epoch trained — the next phase starts at once (its evaluation runs beside it);
-    /// the last phase completes the run when every epoch end of every phase is scored.
+    /// the last phase completes the run when every epoch end of every phase is scored and, with weight averaging, the
+    /// averaged weights are too (they are then the run's final checkpoint).
     /// </summary>
     IReadOnlyList<ISupervisorEvent> Advance()
     {
@@ -148,9 +157,9 @@ public sealed record RunState(
             events.Add(new PhaseCompleted(p));
             events.Add(StartOf(state.Phases[p + 1]));
         }
-        else if (state.PendingEvaluations().Count == 0)
+        else if (state.PendingEvaluations().Count == 0 && (state.Averaging is null || state.AverageScore is not null))
         {
-            var final = state.LastCheckpoint(p)!;
+            var final = state.FinalCheckpoint()!;
             events.Add(new PhaseCompleted(p));
             events.Add(new RunCompleted(final.Path, final.Sha256));
         }
@@ -163,7 +172,7 @@ public sealed record RunState(
         if (ConfigHash is null)
         {
             var first = start.Phases[0];
-            return [new RunStarted(start.ConfigHash, start.Phases, start.Schedule), StartOf(first)];
+            return [new RunStarted(start.ConfigHash, start.Phases, start.Schedule, start.Averaging), StartOf(first)];
         }
         if (ConfigHash != start.ConfigHash) throw new RunConfigMismatchException(ConfigHash, start.ConfigHash);
         // A person (or a scheduler) started `train` again: the restarts counted by the process before do not count here.
@@ -197,6 +206,12 @@ public sealed record RunState(
 
     IReadOnlyList<ISupervisorEvent> ProcessEvaluation(EvaluationDone done)
     {
+        if (done.Epoch == EvaluateCheckpoint.AveragedWeights)
+        {
+            if (Completed || Averaged is not { } averaged || AverageScore is not null || done.Phase != averaged.Phase) return [];
+            var scored = new AveragedWeightsEvaluated(done.Phase, averaged.Averaging, done.Metrics);
+            return [scored, .. Apply(scored).Advance()];
+        }
         if (Completed || Epochs.Any(e => e.Phase == done.Phase && e.Epoch == done.Epoch)) return [];
         var end = EpochEndCheckpoint(done.Phase, done.Epoch);
         if (end is null) return [];
@@ -229,6 +244,10 @@ public sealed record RunState(
     public long StepsBefore(int phase) => Enumerable.Range(0, phase).Sum(p => LastCheckpoint(p)?.Step ?? 0);
 
     public CheckpointCommitted? LastCheckpoint() => Checkpoints.LastOrDefault();
+
+    /// <summary>The run's result as it stands: the weight average once scored, else the newest committed checkpoint.</summary>
+    public CheckpointRef? FinalCheckpoint() => AverageScore is not null && Averaged is { } averaged ? new CheckpointRef(averaged.Path, averaged.Sha256)
+        : LastCheckpoint() is { } last ? new CheckpointRef(last.Path, last.Sha256) : null;
 
     CheckpointCommitted? EpochEndCheckpoint(int phase, int epoch) =>
         Checkpoints.LastOrDefault(c => c.Phase == phase && c.Epoch == epoch && c.EpochComplete);
@@ -290,24 +309,50 @@ public sealed record RunState(
         return (new GenerationFormed(NextGeneration, members, CurrentPhase, epoch, position, step, start.Kind), start);
     }
 
-    /// <summary>Epoch-end checkpoints whose evaluation has not been recorded (evaluation was running at a crash).</summary>
-    public IReadOnlyList<EvaluateCheckpoint> PendingEvaluations() =>
-        Checkpoints.Where(c => c.EpochComplete && !Epochs.Any(e => e.Phase == c.Phase && e.Epoch == c.Epoch))
+    /// <summary>Epoch-end checkpoints whose evaluation has not been recorded (evaluation was running at a crash), and the
+    /// averaged weights once written and until scored.</summary>
+    public IReadOnlyList<EvaluateCheckpoint> PendingEvaluations()
+    {
+        var pending = Checkpoints.Where(c => c.EpochComplete && !Epochs.Any(e => e.Phase == c.Phase && e.Epoch == c.Epoch))
             .GroupBy(c => (c.Phase, c.Epoch)).Select(g => g.Last())
             .Select(c => new EvaluateCheckpoint(new CheckpointRef(c.Path, c.Sha256), Phases[c.Phase], c.Epoch))
             .ToList();
+        if (Averaged is { } averaged && AverageScore is null && !Completed)
+            pending.Add(new EvaluateCheckpoint(new CheckpointRef(averaged.Path, averaged.Sha256), Phases[averaged.Phase], EvaluateCheckpoint.AveragedWeights));
+        return pending;
+    }
+
+    /// <summary>The last phase's epochs weight averaging reads (0-based), or null without it. Final once the last phase
+    /// trains: its length is settled by then.</summary>
+    public WeightAveraging? AveragedEpochs => Averaging?.In(Phases[^1].Epochs);
 
     /// <summary>
-    /// Committed checkpoint files still needed: the newest one, each finished phase's final one, and epoch ends
-    /// waiting for evaluation. Every other committed file may be deleted.
+    /// The epoch-end checkpoints to average now, in epoch order, or null: weight averaging is configured, the last phase
+    /// is trained (every epoch end of the range committed) and its average not written yet.
+    /// </summary>
+    public IReadOnlyList<CheckpointCommitted>? AveragingInputs()
+    {
+        int last = Phases.Length - 1;
+        if (AveragedEpochs is not { } range || Averaged is not null || Completed || CurrentPhase != last || !LengthSettled(last) || !Trained(last)) return null;
+        return Enumerable.Range(range.FirstEpoch, range.Count).Select(k => EpochEndCheckpoint(last, k)
+            ?? throw new InvalidOperationException($"the epoch end of phase {last + 1} epoch {k + 1} is not in the journal")).ToList();
+    }
+
+    /// <summary>
+    /// Committed checkpoint files still needed: the newest one, each finished phase's final one, epoch ends waiting for
+    /// evaluation, and the epoch ends weight averaging will read until it is written. Every other committed file may be
+    /// deleted.
     /// </summary>
     public IReadOnlySet<string> CheckpointsToKeep()
     {
         var keep = new HashSet<string>();
+        if (AveragedEpochs is { } range && Averaged is null && CurrentPhase == Phases.Length - 1)
+            foreach (var c in Checkpoints.Where(c => c.Phase == Phases.Length - 1 && c.EpochComplete && c.Epoch >= range.FirstEpoch && c.Epoch <= range.LastEpoch))
+                keep.Add(c.Path);
         if (LastCheckpoint() is { } newest) keep.Add(newest.Path);
         foreach (var phase in Checkpoints.Select(c => c.Phase).Distinct())
             if (phase != CurrentPhase || CompletedPhases.Contains(phase)) keep.Add(LastCheckpoint(phase)!.Path);
-        foreach (var pending in PendingEvaluations()) keep.Add(pending.Checkpoint.Path);
+        foreach (var pending in PendingEvaluations().Where(p => p.Epoch != EvaluateCheckpoint.AveragedWeights)) keep.Add(pending.Checkpoint.Path);
         return keep;
     }
 

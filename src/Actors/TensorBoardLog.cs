@@ -36,7 +36,14 @@ public sealed class TensorBoardLog(RunSettings settings) : IDisposable
 
     public void Epochs(IReadOnlyList<EpochRecord> records, ILoggingAdapter log) => Write(e =>
     {
-        foreach (var r in records)
+        foreach (var r in records.Where(r => r.IsWeightAverage))
+        {
+            // its own tags: on the epoch curves it would be a second point at the last epoch's step
+            e.Text("weight-average", r.Step, $"**{r.Run}**: {r.WeightAverageName} of phase {r.PhaseIndex + 1}, the run's final checkpoint: {r.MetricName} {r.Metric:F4}");
+            e.Scalar($"weight-average/{r.MetricName}", r.Step, r.Metric);
+            if (double.IsFinite(r.EvalLoss)) e.Scalar("weight-average/eval-loss", r.Step, r.EvalLoss);
+        }
+        foreach (var r in records.Where(r => !r.IsWeightAverage))
         {
             if (r.Epoch == 1) e.Text("phase", r.Step, Describe(r));
             e.Scalar($"epoch/{r.MetricName}", r.Step, r.Metric);

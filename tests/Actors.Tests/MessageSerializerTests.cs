@@ -27,6 +27,8 @@ public sealed class MessageSerializerTests : IDisposable
         new RestartBudgetReset(),
         new GenerationFormed(3, [new RankAddress("127.0.0.1:4053", 0, "cpu", "127.0.0.1:40001")], 1, 2, 48, 30, "live"),
         new PhaseLengthDecided(0, 3, true, 5, 9, "no new best accuracy for 2 epochs (best 0.812 at epoch 2)"),
+        new WeightsAveraged(2, new WeightAveraging(5, 24), "/runs/a/checkpoints/r0-p2-averaged-e6-e25.ckpt", "ef56"),
+        new AveragedWeightsEvaluated(2, new WeightAveraging(5, 24), new Dictionary<string, double> { ["map"] = 0.45 }),
     ];
 
     [Fact]
@@ -43,7 +45,10 @@ public sealed class MessageSerializerTests : IDisposable
             """{"ConfigHash":"h","Phases":[{"Index":0,"Method":"pool","Factor":1,"Pooling":"max","Epochs":2,"Lr":0.001,"WarmupSteps":0,"InputFrames":128}]}"""u8.ToArray(),
             "run-started.v1");
         Assert.Null(old.Schedule);
+        Assert.Null(old.Averaging);
         Assert.Equal(2, old.Phases[0].Epochs);
+        var averaging = new RunStarted("hash", adaptive.Phases, null, new WeightAveraging(5, 24));
+        Assert.Equal(new WeightAveraging(5, 24), ((RunStarted)serializer.FromBinary(serializer.ToBinary(averaging), "run-started.v1")).Averaging);
     }
 
     [Fact]

@@ -60,6 +60,8 @@ public sealed class RemoteHopTests : IDisposable
             new RestartBudgetReset(),
             new GenerationFormed(7, members, 1, 2, 480, 130, "live"),
             new PhaseLengthDecided(0, 5, true, 7, 9, new string('r', 600)),
+            new WeightsAveraged(2, new WeightAveraging(5, 24), "/runs/r/checkpoints/r0-p2-averaged-e6-e25.ckpt", "ef56"),
+            new AveragedWeightsEvaluated(2, new WeightAveraging(5, 24), new Dictionary<string, double> { ["map"] = 0.45, ["dprime"] = double.PositiveInfinity }),
         };
         var what = new EvaluateCheckpoint(new CheckpointRef(Commit.Path, Commit.Sha256), Plan(0), 1);
         var scores = Enumerable.Range(0, Evaluator.ScoresPerMessage).Select(i => (float)Math.Sin(i)).ToArray();

@@ -25,15 +25,20 @@ public static class CheckpointFile
     private const string Magic = "ACTRAINING-CKPT";
     private const int FormatVersion = 2;
     private const int HashLength = 32;
-    private const int CopyBuffer = 1 << 20;
+    internal const int CopyBuffer = 1 << 20;
 
-    private sealed record TensorEntry(string Name, ScalarType DType, long[] Shape);
+    internal sealed record TensorEntry(string Name, ScalarType DType, long[] Shape);
 
-    private sealed record Head(AstConfig Model, TrainingCheckpointInfo Info, string Manifest, long OptimizerSteps,
+    internal sealed record Head(AstConfig Model, TrainingCheckpointInfo Info, string Manifest, long OptimizerSteps,
         TensorEntry[] Weights, TensorEntry[] OptimizerState);
 
     /// <summary>Writes the checkpoint atomically and returns its SHA-256 (lower-case hex).</summary>
-    public static string Save(string path, AstModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "")
+    public static string Save(string path, AstModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "") =>
+        SaveAtomically(path, file => Write(file, model, optimizer, info, manifest));
+
+    /// <summary>Writes through <paramref name="write"/> to a temporary file, fsyncs it, renames it over
+    /// <paramref name="path"/> and fsyncs the directory; returns what <paramref name="write"/> returned (the hash).</summary>
+    internal static string SaveAtomically(string path, Func<Stream, string> write)
     {
         var fullPath = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(fullPath)!;
@@ -42,7 +47,7 @@ public static class CheckpointFile
         string sha;
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, CopyBuffer))
         {
-            sha = Write(file, model, optimizer, info, manifest);
+            sha = write(file);
             file.Flush(flushToDisk: true);
         }
         File.Move(temporary, fullPath, overwrite: true);
@@ -59,6 +64,12 @@ public static class CheckpointFile
         var weights = model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
         var state = optimizer.StateTensors().ToList();
         var head = new Head(model.Config, info, manifest, optimizer.Steps, Entries(weights), Entries(state));
+        return Write(output, head, hashing => { foreach (var (_, tensor) in weights.Concat(state)) WriteTensor(tensor, hashing); });
+    }
+
+    /// <summary>A checkpoint of <paramref name="head"/> whose tensors' bytes <paramref name="tensors"/> writes, in the head's order.</summary>
+    internal static string Write(Stream output, Head head, Action<Stream> tensors)
+    {
         byte[] hash;
         using (var hashing = new HashingStream(output))
         {
@@ -68,7 +79,7 @@ public static class CheckpointFile
                 writer.Write(FormatVersion);
                 writer.Write(JsonSerializer.Serialize(head));
             }
-            foreach (var (_, tensor) in weights.Concat(state)) WriteTensor(tensor, hashing);
+            tensors(hashing);
             hash = hashing.Hash();
         }
         output.Write(hash);
@@ -139,7 +150,7 @@ public static class CheckpointFile
     }
 
     // The stored hash against the content's, streamed.
-    private static string Verify(string path)
+    internal static string Verify(string path)
     {
         if (Data.InputFile.Problem(path) is { } problem) throw new CheckpointCorruptException(path, problem);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint", path);
@@ -164,10 +175,10 @@ public static class CheckpointFile
         return Convert.ToHexStringLower(stored);
     }
 
-    private static BinaryReader Open(string path) =>
+    internal static BinaryReader Open(string path) =>
         new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBuffer), System.Text.Encoding.UTF8);
 
-    private static Head ReadHead(string path, BinaryReader reader)
+    internal static Head ReadHead(string path, BinaryReader reader)
     {
         try
         {

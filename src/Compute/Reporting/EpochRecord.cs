@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ActorTraining.Compute.Reporting;
 
 /// <summary>
@@ -9,6 +11,9 @@ namespace ActorTraining.Compute.Reporting;
 /// forward + backward of every training sample; evaluation not counted). <c>TokensPerClip</c>: patches the
 /// model sees per clip in this phase. <c>Scheduler</c>: what the adaptive phase scheduler decided from this epoch's
 /// score ("go on: …" or "end: …" with its reason); null for fixed phase lengths and epochs that decided nothing.
+/// <c>AveragedFrom</c>/<c>AveragedTo</c> (1-based epochs of the phase): the line is not an epoch but the weight average
+/// of those epochs (<c>training.weight-averaging</c>), the run's last line; its position, FLOPs and times are the last
+/// epoch's (averaging trains nothing). Absent from every other line.
 /// </summary>
 public sealed record EpochRecord(
     string Run,
@@ -32,4 +37,13 @@ public sealed record EpochRecord(
     double CumulativeFlops,
     double WallSeconds,
     double TrainerIdleSeconds,
-    string? Scheduler = null);
+    string? Scheduler = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? AveragedFrom = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? AveragedTo = null)
+{
+    [JsonIgnore] public bool IsWeightAverage => AveragedFrom is not null;
+
+    /// <summary>"weight average of epochs 6–25" for an averaged line.</summary>
+    [JsonIgnore]
+    public string WeightAverageName => AveragedFrom == AveragedTo ? $"weight average of epoch {AveragedFrom}" : $"weight average of epochs {AveragedFrom}–{AveragedTo}";
+}

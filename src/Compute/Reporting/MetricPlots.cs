@@ -4,7 +4,8 @@ namespace ActorTraining.Compute.Reporting;
 
 /// <summary>PNG plots of the run metric against cumulative training FLOPs and against wall time, one line per
 /// run, phase boundaries marked by dashed vertical lines in the run's colour (labelled with the next phase's C), and the
-/// scores from which the adaptive scheduler ended a phase ringed.</summary>
+/// scores from which the adaptive scheduler ended a phase ringed; a weight average (the run's final checkpoint) is a
+/// diamond at its last epoch's FLOPs and time.</summary>
 public static class MetricPlots
 {
     public sealed record Files(string VersusFlops, string VersusWallTime);
@@ -26,11 +27,17 @@ public static class MetricPlots
         var plot = new Plot();
         var metric = runs[0].Records[0].MetricName;
         var palette = new ScottPlot.Palettes.Category10();
-        bool schedulerInLegend = false;
+        bool schedulerInLegend = false, averageInLegend = false;
         for (int i = 0; i < runs.Count; i++)
         {
             var color = palette.GetColor(i);
-            var records = runs[i].Records;
+            foreach (var averaged in runs[i].Records.Where(r => r.IsWeightAverage))
+            {
+                var marker = plot.Add.Marker(x(averaged), averaged.Metric, MarkerShape.FilledDiamond, 12, color);
+                if (!averageInLegend) marker.LegendText = "weight average";
+                averageInLegend = true;
+            }
+            var records = runs[i].Records.Where(r => !r.IsWeightAverage).ToList();
             var line = plot.Add.Scatter(records.Select(x).ToArray(), records.Select(r => r.Metric).ToArray(), color);
             line.LegendText = runs[i].Label;
             line.LineWidth = 2;

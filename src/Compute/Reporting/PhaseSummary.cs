@@ -8,12 +8,13 @@ namespace ActorTraining.Compute.Reporting;
 public sealed record PhaseSummary(int PhaseIndex, string Method, int Factor, string Pooling, int TokensPerClip, int Epochs,
     double Flops, double WallSeconds, string MetricName, double FinalMetric)
 {
-    /// <summary>Per-phase rows from ONE run's records (cumulative values differenced at phase ends).</summary>
+    /// <summary>Per-phase rows from ONE run's records (cumulative values differenced at phase ends); a weight average's
+    /// line is not an epoch of its phase.</summary>
     public static IReadOnlyList<PhaseSummary> From(IReadOnlyList<EpochRecord> records)
     {
         var rows = new List<PhaseSummary>();
         double flopsBefore = 0, wallBefore = 0;
-        foreach (var phase in records.GroupBy(r => r.PhaseIndex).OrderBy(g => g.Key))
+        foreach (var phase in records.Where(r => !r.IsWeightAverage).GroupBy(r => r.PhaseIndex).OrderBy(g => g.Key))
         {
             var last = phase.MaxBy(r => r.Epoch)!;
             rows.Add(new PhaseSummary(phase.Key, last.Method, last.Factor, last.Pooling, last.TokensPerClip, phase.Count(),
@@ -35,12 +36,15 @@ public sealed record PhaseSummary(int PhaseIndex, string Method, int Factor, str
             table.Add([r.PhaseIndex.ToString(CultureInfo.InvariantCulture), r.Factor == 1 ? "full" : Compression.Compression.Parse(r.Method, r.Factor, r.Pooling).Name,
                 r.Factor.ToString(CultureInfo.InvariantCulture), r.TokensPerClip.ToString(CultureInfo.InvariantCulture),
                 r.Epochs.ToString(CultureInfo.InvariantCulture), Units.Flops(r.Flops), Units.Seconds(r.WallSeconds), Units.Metric(r.FinalMetric)]);
-        if (records.Count > 0)
+        if (records.LastOrDefault(r => !r.IsWeightAverage) is { } last)
         {
-            var last = records[^1];
             table.Add(["total", "", "", "", rows.Sum(r => r.Epochs).ToString(CultureInfo.InvariantCulture), Units.Flops(last.CumulativeFlops),
                 Units.Seconds(last.WallSeconds), Units.Metric(last.Metric)]);
         }
+        // the run's final checkpoint when there is one: its own row, beside the last epoch's metric above
+        foreach (var averaged in records.Where(r => r.IsWeightAverage))
+            table.Add(["weight average", averaged.AveragedFrom == averaged.AveragedTo ? $"epoch {averaged.AveragedFrom}" : $"epochs {averaged.AveragedFrom}–{averaged.AveragedTo}",
+                "", "", "", "", "", Units.Metric(averaged.Metric)]);
         sb.Append(TextTable.Format(table));
         if (records.Count > 0)
             sb.AppendLine($"trainer idle: {Units.Seconds(records[^1].TrainerIdleSeconds)} of {Units.Seconds(records[^1].WallSeconds)} wall");

@@ -8,7 +8,8 @@ namespace ActorTraining.Compute.Reporting;
 /// Per-epoch metrics of one run directory: metrics.jsonl (one <see cref="EpochRecord"/> per line, appended and
 /// flushed to disk) and metrics.csv (rewritten from the JSONL after each append, atomically). One directory may
 /// hold several runs (e.g. the curriculum and its baseline), told apart by <see cref="EpochRecord.Run"/>.
-/// A resumed run that logs an epoch again replaces the earlier line for that (run, phase, epoch) when read.
+/// A resumed run that logs an epoch again replaces the earlier line for that (run, phase, epoch) when read; a weight
+/// average's line (<see cref="EpochRecord.IsWeightAverage"/>) comes after its phase's epochs.
 /// </summary>
 public sealed class RunLog(string runDirectory)
 {
@@ -56,7 +57,7 @@ public sealed class RunLog(string runDirectory)
     {
         if (!File.Exists(jsonlPath)) throw new FileNotFoundException($"{jsonlPath}: no metrics log (is this a run directory?)", jsonlPath);
         var lines = File.ReadAllLines(jsonlPath);
-        var byKey = new Dictionary<(string, int, int), EpochRecord>();
+        var byKey = new Dictionary<(string, int, int, bool), EpochRecord>();
         var runs = new List<string>();
         for (int i = 0; i < lines.Length; i++)
         {
@@ -67,16 +68,16 @@ public sealed class RunLog(string runDirectory)
             catch (JsonException e) { throw new InvalidDataException($"{jsonlPath}:{i + 1}: not a metrics record (malformed JSON at {Data.JsonSyntax.Describe(e)})"); }
             if (r is null) continue;
             if (!runs.Contains(r.Run)) runs.Add(r.Run);
-            byKey[(r.Run, r.PhaseIndex, r.Epoch)] = r;
+            byKey[(r.Run, r.PhaseIndex, r.Epoch, r.IsWeightAverage)] = r;
         }
-        return byKey.Values.OrderBy(r => runs.IndexOf(r.Run)).ThenBy(r => r.PhaseIndex).ThenBy(r => r.Epoch).ToArray();
+        return byKey.Values.OrderBy(r => runs.IndexOf(r.Run)).ThenBy(r => r.PhaseIndex).ThenBy(r => r.IsWeightAverage).ThenBy(r => r.Epoch).ToArray();
     }
 
     static readonly string[] Columns =
     [
         "run", "phase", "method", "factor", "pooling", "tokens_per_clip", "epoch", "run_epoch", "step", "lr", "train_loss",
         "eval_loss", "metric_name", "metric", "mAP", "mAUC", "d_prime", "accuracy", "cumulative_flops", "wall_seconds",
-        "trainer_idle_seconds", "scheduler",
+        "trainer_idle_seconds", "scheduler", "weight_average",
     ];
 
     public static string ToCsv(IEnumerable<EpochRecord> records)
@@ -86,7 +87,8 @@ public sealed class RunLog(string runDirectory)
         {
             object[] cells = [Quote(r.Run), r.PhaseIndex, r.Method, r.Factor, r.Pooling, r.TokensPerClip, r.Epoch, r.RunEpoch, r.Step, r.Lr,
                 r.TrainLoss, r.EvalLoss, r.MetricName, r.Metric, r.MeanAveragePrecision, r.MeanAuc, r.DPrime, r.Accuracy,
-                r.CumulativeFlops, r.WallSeconds, r.TrainerIdleSeconds, Quote(r.Scheduler ?? "")];
+                r.CumulativeFlops, r.WallSeconds, r.TrainerIdleSeconds, Quote(r.Scheduler ?? ""),
+                r.IsWeightAverage ? $"{r.AveragedFrom}-{r.AveragedTo}" : ""];
             sb.AppendJoin(',', cells.Select(c => c is double d ? d.ToString("R", CultureInfo.InvariantCulture) : Convert.ToString(c, CultureInfo.InvariantCulture)))
               .Append('\n');
         }

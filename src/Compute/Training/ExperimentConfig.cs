@@ -104,7 +104,9 @@ public sealed record TrainingConfig(
     // omitted when null (the run identity sets it so): the identity JSON, and so every existing run's hash, stays as before
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Devices = null,
     // training.phase-scheduler = adaptive; null = fixed (omitted then, so the identity of every fixed run stays as before)
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdaptiveScheduleConfig? Adaptive = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdaptiveScheduleConfig? Adaptive = null,
+    // training.weight-averaging; null = off (omitted then, so the identity of every run without it stays as before)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WeightAveragingConfig? Averaging = null)
 {
     /// <summary>The node's device list as configured (["cpu"] when unset); <see cref="Runtime.RankDevice.Resolve"/> checks it against what is there.</summary>
     [JsonIgnore] public IReadOnlyList<string> DeviceNames => Devices is { Count: > 0 } d ? d : ["cpu"];
@@ -118,6 +120,17 @@ public sealed record TrainingConfig(
 
     /// <summary>Decoder/spectrogram workers: the configured count, or one per core minus the trainer's.</summary>
     [JsonIgnore] public int ResolvedNumWorkers => NumWorkers > 0 ? NumWorkers : Math.Max(1, Environment.ProcessorCount - 1);
+}
+
+/// <summary>
+/// Weight averaging (<c>training.weight-averaging</c>, the AST reference's <c>wa_start</c>/<c>wa_end</c>): the weights of
+/// the last phase's epochs <c>Start</c>…<c>End</c> (1-based, both included; negative counts from the phase's end, −1 its
+/// last epoch) averaged into the run's final checkpoint.
+/// </summary>
+public sealed record WeightAveragingConfig(int Start, int End)
+{
+    /// <summary>The range in a phase of <paramref name="epochs"/> epochs, 1-based.</summary>
+    public (int First, int Last) In(int epochs) => (Start < 0 ? epochs + 1 + Start : Start, End < 0 ? epochs + 1 + End : End);
 }
 
 /// <summary>
@@ -300,6 +313,24 @@ public sealed record ExperimentConfig(
         ValidateCurriculum("curriculum", Curriculum);
         if (Compare is not null)
             for (int r = 0; r < Compare.Count; r++) ValidateCurriculum($"compare[{r}]", Compare[r]);
+        if (Training.Averaging is { } wa)
+        {
+            const string Counting = "epochs count from 1 as the AST reference's wa_start, or back from the last phase's end as -1, -2, …";
+            if (wa.Start == 0) throw new ConfigException("training.weight-averaging.start", $"must not be 0 ({Counting}); start = end = 0 turns averaging off");
+            if (wa.End == 0) throw new ConfigException("training.weight-averaging.end", $"must not be 0 ({Counting}); start = end = 0 turns averaging off");
+            // the last phase only grows under the adaptive scheduler, so a range valid for its planned epochs stays valid
+            foreach (var (name, phases) in Runs().Select((r, i) => (i == 0 ? "curriculum" : $"compare[{i - 1}]", r)))
+            {
+                int epochs = phases[^1].Epochs;
+                var (first, last) = wa.In(epochs);
+                if (first < 1 || first > epochs)
+                    throw new ConfigException("training.weight-averaging.start", $"is {wa.Start}, outside the {epochs} epochs of the last phase of {name}");
+                if (last < 1 || last > epochs)
+                    throw new ConfigException("training.weight-averaging.end", $"is {wa.End}, outside the {epochs} epochs of the last phase of {name}");
+                if (last < first)
+                    throw new ConfigException("training.weight-averaging.end", $"is {wa.End}, before training.weight-averaging.start ({wa.Start}) in the {epochs} epochs of the last phase of {name}");
+            }
+        }
         return this;
     }
 

@@ -79,6 +79,10 @@ public static class StatusCommand
                 Console.WriteLine($"    scheduler after epoch {d.Epoch + 1}: " +
                                   (d.EndsPhase ? $"phase ends after {d.PhaseEpochs} epochs, next phase up to {d.NextPhaseEpochs}" : $"epoch {d.PhaseEpochs} granted") +
                                   $" — {d.Reason}");
+            if (s.Averaging is { } wa && p.Index == s.Phases.Length - 1)
+                Console.WriteLine($"    weight average of {wa}: " + (s.AverageScore is { } score
+                    ? string.Join(", ", score.Metrics.OrderBy(m => m.Key).Select(m => $"{m.Key} {m.Value.ToString("F4", CultureInfo.InvariantCulture)}")) + $" — {s.Averaged!.Path}"
+                    : s.Averaged is { } averaged ? $"written ({averaged.Path}), evaluation pending" : "after the phase's last epoch"));
         }
         var keep = s.CheckpointsToKeep();
         foreach (var c in s.Checkpoints.Where(c => keep.Contains(c.Path)))

@@ -87,6 +87,11 @@ public static class ExperimentConfigLoader
                     Window: reader.Int("training.adaptive.window"),
                     ExpectedGain: reader.Double("training.adaptive.expected-gain")),
                 var other => throw new ConfigException("training.phase-scheduler", $"must be fixed or adaptive, got '{other}'"),
+            },
+            Averaging: (reader.Int("training.weight-averaging.start"), reader.Int("training.weight-averaging.end")) switch
+            {
+                (0, 0) => null,
+                var (start, end) => new WeightAveragingConfig(start, end),
             });
         var phaseDefaults = (Lr: reader.Double("training.lr"), Warmup: reader.Int("training.warmup-steps"));
 

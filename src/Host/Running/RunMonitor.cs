@@ -57,6 +57,13 @@ public sealed class RunMonitor : ReceiveActor
                         $"{ep.WallSeconds:F1} s, trainer idle {ep.IdleSeconds:F1} s ({100 * ep.IdleSeconds / Math.Max(1e-9, ep.WallSeconds):F0} %), " +
                         $"{ep.Flops / 1e12:F3} TFLOPs{(ep.SkippedFiles > 0 ? $", {ep.SkippedFiles} files skipped" : "")}");
                     break;
+                case WeightsAveraged w:
+                    display.Line($"  phase {w.Phase + 1}: weights of {w.Averaging} averaged into {w.Path}");
+                    break;
+                case AveragedWeightsEvaluated a:
+                    display.Line($"  phase {a.Phase + 1} weight average of {a.Averaging}: {metric} {(a.Metrics.TryGetValue(metric, out var m) ? m : double.NaN):F4}" +
+                                 $"{(a.Metrics.TryGetValue("eval_loss", out var l) ? $", eval loss {l:F4}" : "")} (the run's final checkpoint)");
+                    break;
                 case TrainingRestarted r:
                     display.Line($"warning: training restart {r.Attempt} in a row (generation {r.Generation}) after a fault in the {r.Component}: {r.Cause} — resuming from the last committed checkpoint");
                     break;

@@ -32,6 +32,11 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
         var adaptive = ExperimentConfigLoader.Load(a, Set("training.phase-scheduler=adaptive")).Hash();
         Assert.NotEqual(hash, adaptive);
         Assert.NotEqual(adaptive, ExperimentConfigLoader.Load(a, Set("training.phase-scheduler=adaptive", "training.adaptive.patience=5")).Hash());
+        // weight averaging changes the run's result (its final checkpoint); off, it is not in the identity at all
+        var averaged = ExperimentConfigLoader.Load(a, Set("training.weight-averaging.start=2", "training.weight-averaging.end=5"));
+        Assert.Equal(new WeightAveragingConfig(2, 5), averaged.Training.Averaging);
+        Assert.NotEqual(hash, averaged.Hash());
+        Assert.DoesNotContain("Averaging", ExperimentConfigLoader.Load(a).ToJson());
     }
 
     [Fact]
@@ -113,6 +118,11 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
     [InlineData("training.max-restarts = many", "training.max-restarts", "must be an integer")]
     [InlineData("training.optimizer = sgd", "training.optimizer", "adam or adamw")]
     [InlineData("data.sampler = weighted", "data.sampler", "shuffle or balanced")]
+    [InlineData("training.weight-averaging { start = 0, end = 3 }", "training.weight-averaging.start", "must not be 0")]
+    [InlineData("training.weight-averaging { start = 4, end = 3 }", "training.weight-averaging.end", "is 3, before training.weight-averaging.start (4)")]
+    [InlineData("training.weight-averaging { start = 2, end = 7 }", "training.weight-averaging.end", "is 7, outside the 6 epochs of the last phase of curriculum")]
+    [InlineData("training.weight-averaging { start = -7, end = -1 }", "training.weight-averaging.start", "is -7, outside the 6 epochs")]
+    [InlineData("training.weight-averaging { start = 2, end = 4 }\ncompare = [ [ { factor = 1, epochs = 3 } ] ]", "training.weight-averaging.end", "is 4, outside the 3 epochs of the last phase of compare[0]")]
     [InlineData("data.sample-weights = \"w.csv\"", "data.sample-weights", "only with data.sampler = balanced")]
     [InlineData("data { sampler = balanced, sample-weights = \"missing.csv\" }", "data.sample-weights", "missing.csv: no such file")]
     [InlineData("model.init = \"imagenet\"", "model.init", "must be none, deit:<file>, ast:<file>, hf:<folder> or checkpoint:<file>")]
