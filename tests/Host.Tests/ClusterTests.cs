@@ -132,7 +132,11 @@ public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgr
         Assert.All(generations.SkipWhile(g => g.Generation < after.Generation), g => Assert.Equal(2, g.Members));
         Assert.True(firstStep - killedAt < 60_000, "the survivors took more than a minute to train again");
         output.WriteLine(ExactlyOnce(nodes, generations));
-        AssertEndsLikeOneNode(nodes);
+        // This model's rounding differences between splits of the batch grow faster than the small one's: 1.10e-5 was
+        // measured once (a fresh-clone suite, 2026-12-03: 75 of its 216 steps on two members of three). A step trained
+        // twice or skipped moves Adam's weights by about lr = 1e-4 each against weights of about 0.02, some 5e-3 — far
+        // above this bound; which positions were trained is checked exactly by ExactlyOnce above.
+        AssertEndsLikeOneNode(nodes, bound: 3e-5);
     }
 
     /// <summary>
@@ -161,7 +165,11 @@ public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgr
         // joined in a phase: the rejoined rank took the state from a live one, not from a file (at a phase's start all load its transfer checkpoint)
         if (grown.StartedFrom == "live") Assert.Contains("fetched from", nodes.Output(2));
         output.WriteLine(ExactlyOnce(nodes, generations));
-        AssertEndsLikeOneNode(nodes);
+        // This model's rounding differences between splits of the batch grow faster than the small one's: 1.10e-5 was
+        // measured once (a fresh-clone suite, 2026-12-03: 75 of its 216 steps on two members of three). A step trained
+        // twice or skipped moves Adam's weights by about lr = 1e-4 each against weights of about 0.02, some 5e-3 — far
+        // above this bound; which positions were trained is checked exactly by ExactlyOnce above.
+        AssertEndsLikeOneNode(nodes, bound: 3e-5);
     }
 
     [Fact]
@@ -195,13 +203,13 @@ public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgr
             e.GetProperty("Epoch").GetInt32(), e.GetProperty("Position").GetInt64(), e.GetProperty("Step").GetInt64(), e.GetProperty("StartedFrom").GetString()!))
         .ToList();
 
-    void AssertEndsLikeOneNode(ClusterNodes nodes)
+    void AssertEndsLikeOneNode(ClusterNodes nodes, double bound = 1e-5)
     {
         output.WriteLine(Notable(nodes));
         var weights = Weights(FinalCheckpoint(nodes.RunDir, phase: 1, epoch: 2, postgres.ConnectionString));
         var drift = RelativeDistance(reference.Weights(_experiment), weights);
         output.WriteLine($"final weights against one node alone: ‖Δw‖/‖w‖ = {drift:E2}");
-        Assert.True(drift <= 1e-5, $"the cluster's final weights drift {drift:E2} from a one-node run");
+        Assert.True(drift <= bound, $"the cluster's final weights drift {drift:E2} from a one-node run (bound {bound:E0})");
     }
 
     /// <summary>
