@@ -78,7 +78,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         };
         _thread.Run(() =>
         {
-            using var model = device.Place(TorchRng.Preserving(() => new AstModel(config)));
+            using var model = device.Place(TorchRng.Preserving(() => AudioClassifier.Create(config)));
             CommittedCheckpoint.Load(checkpoint.Path, checkpoint.Sha256, model, null);
             foreach (var b in queue.GetConsumingEnumerable(abort.Token))
             {

@@ -35,16 +35,18 @@ public sealed record RunSettings(
     public string ConfigHash => new RunFingerprint(Config.Hash(), DataFingerprint).ToString();
 
     /// <summary>The model at full resolution (C = 1); each phase derives its geometry from it.</summary>
-    public AstConfig FineModel => FineModelOf(Config, Labels.Count);
+    public ModelGeometry FineModel => FineModelOf(Config, Labels.Count);
 
-    public static AstConfig FineModelOf(ExperimentConfig config, int classes)
+    /// <summary>The C = 1 model of the experiment for <paramref name="classes"/> classes: its AST, or its HTS-AT.</summary>
+    public static ModelGeometry FineModelOf(ExperimentConfig config, int classes)
     {
         var m = config.Model;
+        if (m.Htsat is { } htsat) return htsat.Geometry(classes, m.MelBins, m.TargetLength);
         var (dim, depth, heads) = ModelConfig.Preset(m.Size) ?? (m.EmbedDim, m.Depth, m.Heads);
         return new AstConfig(dim, depth, heads, classes, m.MelBins, m.TargetLength, m.PatchSize, m.PatchSize, m.FStride, m.TStride);
     }
 
-    public AstConfig PhaseModel(PhasePlan phase) => PhaseCompression.Of(phase).ModelConfig(FineModel);
+    public ModelGeometry PhaseModel(PhasePlan phase) => PhaseCompression.Of(phase).ModelConfig(FineModel);
 
     /// <summary>The curriculum as the supervisor plans it (input frames per phase from the compression).</summary>
     public IReadOnlyList<PhasePlan> Plan() => PlanOf(Config, RunIndex);

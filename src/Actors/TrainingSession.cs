@@ -27,7 +27,7 @@ public sealed class TrainingSession : IDisposable
     readonly RunSettings _settings;
     readonly TorchThread _thread;
     readonly PhasePlan _phase;
-    readonly AstModel _model;
+    readonly AudioClassifier _model;
     readonly AdamOptimizer _optimizer;
     readonly LrSchedule _schedule;
     readonly double _flopsPerSample;
@@ -45,7 +45,7 @@ public sealed class TrainingSession : IDisposable
     int _phaseEpochs; // the phase's epochs as all members agreed at the last step (the adaptive scheduler may grant more)
     Stopwatch _epochClock = new();
 
-    TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AstModel model, AdamOptimizer optimizer,
+    TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AudioClassifier model, AdamOptimizer optimizer,
         LrSchedule schedule, int generation, RankRole role)
     {
         _generation = generation;
@@ -59,7 +59,7 @@ public sealed class TrainingSession : IDisposable
         _optimizer = optimizer;
         _schedule = schedule;
         _lastLr = schedule.State.Lr;
-        var (fwd, bwd) = FlopCounter.PerSample(model.Config);
+        var (fwd, bwd) = FlopCounter.PerSample(model.Geometry);
         _flopsPerSample = fwd + bwd;
         _loss = settings.Config.Training.LossKind;
     }
@@ -97,12 +97,12 @@ public sealed class TrainingSession : IDisposable
             }
             return (session, session.Position);
         }
-        AstModel model;
+        AudioClassifier model;
         string? origin = null;
         if (start.TransferFrom is { } from)
         {
             var previous = settings.Plan()[phase.Index - 1];
-            using var source = device.Place(TorchRng.Preserving(() => new AstModel(settings.PhaseModel(previous))));
+            using var source = device.Place(TorchRng.Preserving(() => AudioClassifier.Create(settings.PhaseModel(previous))));
             CommittedCheckpoint.Load(from.Path, from.Sha256, source, null);
             // Seeded, not preserved: a resumed run starts a later phase in a fresh process whose generator was never
             // seeded, and the state every checkpoint of this phase stores must not depend on that.
@@ -113,13 +113,13 @@ public sealed class TrainingSession : IDisposable
         {
             // Phase 0 starts from pretrained weights (the head from the run's seed when theirs does not fit)
             IReadOnlyList<string> notes = [];
-            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => PretrainedStart.Build(settings.FineModel, config, init, out notes)));
+            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => PretrainedStart.Build(settings.FineModel.AstOnly("model.init"), config.AstOnly("model.init"), init, out notes)));
             origin = $"{init}{(notes.Count > 0 ? "; " + string.Join("; ", notes) : "")}";
         }
         else
         {
             // Phase 0 starts from weights drawn from the run's seed, the same on every run.
-            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => new AstModel(config)));
+            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => AudioClassifier.Create(config)));
         }
         var fresh = new TrainingSession(settings, thread, phase, model,
             TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(ScheduleOf(settings, phase)),
@@ -152,7 +152,7 @@ public sealed class TrainingSession : IDisposable
     static (TrainingSession, TrainingCheckpointInfo) Load(RunSettings settings, TorchThread thread, PhasePlan phase, string path, string? sha256,
         int generation, RankRole role)
     {
-        var model = settings.RankDevice.Place(TorchRng.Preserving(() => new AstModel(settings.PhaseModel(phase))));
+        var model = settings.RankDevice.Place(TorchRng.Preserving(() => AudioClassifier.Create(settings.PhaseModel(phase))));
         var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings);
         var info = CommittedCheckpoint.Load(path, sha256, model, optimizer);
         TorchRng.Restore(info.TorchRngState);

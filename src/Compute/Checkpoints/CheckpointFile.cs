@@ -10,7 +10,7 @@ namespace ActorTraining.Compute.Checkpoints;
 
 /// <summary>What a verified checkpoint says before any weights are loaded: enough to build the right model.
 /// <paramref name="Manifest"/> is the caller's description stored with it (the run's manifest JSON), covered by the hash.</summary>
-public sealed record CheckpointHeader(AstConfig Model, TrainingCheckpointInfo Info, string Manifest, string Sha256);
+public sealed record CheckpointHeader(ModelGeometry Model, TrainingCheckpointInfo Info, string Manifest, string Sha256);
 
 /// <summary>
 /// One file per checkpoint, written and read as a stream (no whole-file buffer, 64-bit lengths, so a model of any
@@ -29,11 +29,17 @@ public static class CheckpointFile
 
     internal sealed record TensorEntry(string Name, ScalarType DType, long[] Shape);
 
-    internal sealed record Head(AstConfig Model, TrainingCheckpointInfo Info, string Manifest, long OptimizerSteps,
-        TensorEntry[] Weights, TensorEntry[] OptimizerState);
+    // Model: an AST's geometry (null for an HTS-AT, whose geometry is Htsat — absent from every AST head, so those stay
+    // as they were written before HTS-AT).
+    internal sealed record Head(AstConfig? Model, TrainingCheckpointInfo Info, string Manifest, long OptimizerSteps,
+        TensorEntry[] Weights, TensorEntry[] OptimizerState,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] HtsatConfig? Htsat = null)
+    {
+        public ModelGeometry Geometry => new(Model, Htsat);
+    }
 
     /// <summary>Writes the checkpoint atomically and returns its SHA-256 (lower-case hex).</summary>
-    public static string Save(string path, AstModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "") =>
+    public static string Save(string path, AudioClassifier model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "") =>
         SaveAtomically(path, file => Write(file, model, optimizer, info, manifest));
 
     /// <summary>Writes through <paramref name="write"/> to a temporary file, fsyncs it, renames it over
@@ -59,11 +65,11 @@ public static class CheckpointFile
     /// Writes the checkpoint's bytes — exactly a checkpoint file's — to <paramref name="output"/> as they are produced
     /// (a file, or a joining rank's connection) and returns their SHA-256.
     /// </summary>
-    public static string Write(Stream output, AstModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "")
+    public static string Write(Stream output, AudioClassifier model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "")
     {
         var weights = model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
         var state = optimizer.StateTensors().ToList();
-        var head = new Head(model.Config, info, manifest, optimizer.Steps, Entries(weights), Entries(state));
+        var head = new Head(model.Geometry.Ast, info, manifest, optimizer.Steps, Entries(weights), Entries(state), model.Geometry.Htsat);
         return Write(output, head, hashing => { foreach (var (_, tensor) in weights.Concat(state)) WriteTensor(tensor, hashing); });
     }
 
@@ -92,20 +98,20 @@ public static class CheckpointFile
         var sha = Verify(path);
         using var reader = Open(path);
         var head = ReadHead(path, reader);
-        return new CheckpointHeader(head.Model, head.Info, head.Manifest, sha);
+        return new CheckpointHeader(head.Geometry, head.Info, head.Manifest, sha);
     }
 
     /// <summary>
     /// Verifies the file, loads weights into <paramref name="model"/> (whose Config must equal the stored one) and,
     /// when given, state into <paramref name="optimizer"/> (same parameters), and returns the training position.
     /// </summary>
-    public static TrainingCheckpointInfo Load(string path, AstModel model, AdamOptimizer? optimizer)
+    public static TrainingCheckpointInfo Load(string path, AudioClassifier model, AdamOptimizer? optimizer)
     {
         Verify(path);
         using var reader = Open(path);
         var head = ReadHead(path, reader);
-        if (head.Model != model.Config)
-            throw new ArgumentException($"{path}: checkpoint is for {head.Model}, the model is {model.Config}", nameof(model));
+        if (head.Geometry != model.Geometry)
+            throw new ArgumentException($"{path}: checkpoint is for {head.Geometry}, the model is {model.Geometry}", nameof(model));
         try
         {
             ReadInto(path, reader.BaseStream, head.Weights, model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value), "model");

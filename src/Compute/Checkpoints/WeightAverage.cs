@@ -43,8 +43,8 @@ public static class WeightAverage
             var last = heads[^1];
             for (int i = 0; i < heads.Count - 1; i++)
             {
-                if (heads[i].Model != last.Model)
-                    throw new ArgumentException($"{inputs[i].Path}: a checkpoint of {heads[i].Model}, not of {last.Model} as {inputs[^1].Path}: weights of different models are not averaged");
+                if (heads[i].Geometry != last.Geometry)
+                    throw new ArgumentException($"{inputs[i].Path}: a checkpoint of {heads[i].Geometry}, not of {last.Geometry} as {inputs[^1].Path}: weights of different models are not averaged");
                 if (!heads[i].Weights.Select(Describe).SequenceEqual(last.Weights.Select(Describe)))
                     throw new ArgumentException($"{inputs[i].Path}: its tensors are not those of {inputs[^1].Path}");
             }

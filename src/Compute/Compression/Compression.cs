@@ -50,12 +50,15 @@ public sealed record Compression(CompressionMethod Method, int Factor, PoolingKi
         Method == CompressionMethod.Patch ? fineTimem : fineTimem / Factor;
 
     /// <summary>Model geometry for this phase, from the C = 1 configuration (validated: a factor too large for
-    /// the input throws ArgumentException naming PatchT).</summary>
-    public AstConfig ModelConfig(AstConfig fine) => (Method switch
-    {
-        CompressionMethod.Patch => fine with { PatchT = fine.PatchT * Factor, TStride = fine.TStride * Factor },
-        _ => fine with { TargetLength = TargetLength(fine.TargetLength) },
-    }).Validate();
+    /// the input throws ArgumentException naming PatchT). Patch: time patches C times wider (and, for AST, strided C
+    /// times further); fshift and pool: C times fewer frames.</summary>
+    public ModelGeometry ModelConfig(ModelGeometry fine) => (fine.Htsat is { } htsat
+        ? (ModelGeometry)(Method == CompressionMethod.Patch ? htsat with { PatchT = htsat.PatchT * Factor } : htsat with { TargetLength = TargetLength(htsat.TargetLength) })
+        : Method switch
+        {
+            CompressionMethod.Patch => fine.Ast! with { PatchT = fine.Ast!.PatchT * Factor, TStride = fine.Ast.TStride * Factor },
+            _ => fine.Ast! with { TargetLength = TargetLength(fine.Ast!.TargetLength) },
+        }).Validate();
 
     /// <summary>
     /// Pool: pools [T, F] or [B, T, F] over time with kernel = stride = C (a trailing remainder &lt; C frames is

@@ -10,12 +10,16 @@ namespace ActorTraining.Compute.Model;
 /// reference's state-dict keys: v.patch_embed.proj, v.pos_embed, v.cls_token, v.dist_token, v.blocks.N.*, v.norm,
 /// mlp_head.0 (LayerNorm), mlp_head.1 (Linear). Forward: [B, T, F] → logits [B, NumClasses].
 /// </summary>
-public sealed class AstModel : nn.Module<Tensor, Tensor>
+public sealed class AstModel : AudioClassifier
 {
     private readonly DistilledVit v;
     private readonly Sequential mlp_head;
 
     public AstConfig Config { get; }
+
+    public override ModelGeometry Geometry => Config;
+
+    public override string PatchKernelKey => "v.patch_embed.proj.weight";
 
     public AstModel(AstConfig config) : base(nameof(AstModel))
     {
@@ -36,7 +40,7 @@ public sealed class AstModel : nn.Module<Tensor, Tensor>
 
     /// <summary>The clip's representation before the head, [B, EmbedDim]: the mean of the normalised cls and dist tokens
     /// (the reference's (x[:, 0] + x[:, 1]) / 2; transformers' pooler_output).</summary>
-    public Tensor Embed(Tensor input)
+    public override Tensor Embed(Tensor input)
     {
         if (input.dim() != 3 || input.shape[1] != Config.TargetLength || input.shape[2] != Config.MelBins)
             throw new ArgumentException(

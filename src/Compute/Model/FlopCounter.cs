@@ -5,10 +5,30 @@ namespace ActorTraining.Compute.Model;
 /// the qkv/proj/fc1/fc2 matmuls, attention scores QKᵀ and the weighted sum AV, and the classifier Linear.
 /// Not counted (each O(N·D), &lt; 1 % for AST sizes): biases, LayerNorms, GELU, softmax, positional add.
 /// Backward = 2 × forward (gradients w.r.t. activations and weights each cost about one forward).
-/// Per block with N tokens and width D: 24·N·D² (qkv 6, proj 2, MLP 16) + 4·N²·D (QKᵀ 2, AV 2).
+/// Per block with N tokens and width D: 24·N·D² (qkv 6, proj 2, MLP 16) + 4·N²·D (QKᵀ 2, AV 2) — for HTS-AT's window
+/// attention 4·N·w²·D, each token attending to the w² of its window; a patch merging 4·N·D² (Linear 4D → 2D on N/4 tokens).
 /// </summary>
 public static class FlopCounter
 {
+    public static (double Forward, double Backward) PerSample(ModelGeometry geometry) =>
+        geometry.Htsat is { } htsat ? PerSample(htsat) : PerSample(geometry.Ast!);
+
+    public static (double Forward, double Backward) PerSample(HtsatConfig config)
+    {
+        double forward = 2.0 * config.NumPatches * config.EmbedDim * config.PatchSize * config.PatchT;
+        for (int s = 0; s < config.Stages; s++)
+        {
+            var (h, w) = config.ResolutionOf(s);
+            double n = (double)h * w, d = config.DimOf(s), window = config.WindowOf(s).Window;
+            forward += config.StageDepths[s] * (24 * n * d * d + 4 * n * window * window * d);
+            if (s < config.Stages - 1) forward += 4 * n * d * d;
+        }
+        var (lastH, lastW) = config.ResolutionOf(config.Stages - 1);
+        double columns = (double)config.FreqRatio * lastW;
+        forward += 2 * columns * config.NumFeatures * config.HeadKernelHeight * 3 * config.NumClasses;
+        return (forward, 2 * forward);
+    }
+
     public static (double Forward, double Backward) PerSample(AstConfig config)
     {
         double d = config.EmbedDim, n = config.NumTokens, patches = config.NumPatches;

@@ -5,44 +5,53 @@ namespace ActorTraining.Compute.Model;
 public enum KernelResize { PiResize, Bilinear }
 
 /// <summary>
-/// Carries an AST's weights from one phase's geometry to the next (C → C'): every weight is copied; the
-/// patch-grid part of the positional embedding is interpolated bilinearly on the time axis only (cls/dist
-/// positions kept); the patch kernel is resized (PI-resize by default) when the patch shape changes.
+/// Carries a model's weights from one phase's geometry to the next (C → C'): every weight is copied; for an AST the
+/// patch-grid part of the positional embedding is interpolated bilinearly on the time axis only (cls/dist positions
+/// kept); the patch kernel is resized (PI-resize by default) when the patch shape changes. An HTS-AT has no positional
+/// embedding, and none of its weights depends on the input's length: only a patch phase's kernel changes.
 /// Optimiser state and LR schedule are the caller's to reset.
 /// </summary>
 public static class PhaseTransfer
 {
-    public static AstModel Transfer(AstModel source, AstConfig target) => Transfer(source, target, KernelResize.PiResize);
-
-    public static AstModel Transfer(AstModel source, AstConfig target, KernelResize kernelResize)
+    public static T Transfer<T>(T source, ModelGeometry target, KernelResize kernelResize = KernelResize.PiResize) where T : AudioClassifier
     {
-        var from = source.Config;
-        RequireSame(nameof(AstConfig.EmbedDim), from.EmbedDim, target.EmbedDim);
-        RequireSame(nameof(AstConfig.Depth), from.Depth, target.Depth);
-        RequireSame(nameof(AstConfig.Heads), from.Heads, target.Heads);
-        RequireSame(nameof(AstConfig.NumClasses), from.NumClasses, target.NumClasses);
-        RequireSame(nameof(AstConfig.FDim), from.FDim, target.FDim);
-        RequireSame(nameof(AstConfig.PatchF), from.PatchF, target.PatchF);
-
-        var result = new AstModel(target);
+        var from = source.Geometry;
+        RequireCompatible(from, target);
+        var result = AudioClassifier.Create(target);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var sourceState = source.state_dict();
         foreach (var (key, destination) in result.state_dict())
         {
-            var value = key switch
-            {
-                "v.pos_embed" => InterpolatePosEmbed(sourceState[key], from, target),
-                "v.patch_embed.proj.weight" => ResizeKernel(sourceState[key], target, kernelResize),
-                _ => sourceState[key],
-            };
+            var value = key == source.PatchKernelKey ? ResizeKernel(sourceState[key], destination.shape, kernelResize)
+                : key == "v.pos_embed" && from.Ast is { } fromAst ? InterpolatePosEmbed(sourceState[key], fromAst, target.Ast!)
+                : sourceState[key];
             destination.copy_(value);
         }
         result.train(source.training);
-        return result;
+        return (T)result;
     }
 
-    /// <summary>[1, 2 + f·t, D] → [1, 2 + f·t', D]: grid as [1, D, f, t], bilinear on time only.</summary>
+    static void RequireCompatible(ModelGeometry from, ModelGeometry to)
+    {
+        if (from.Architecture != to.Architecture)
+            throw new ArgumentException($"phase transfer cannot change the architecture ({from.Name} → {to.Name})");
+        if (from.Htsat is { } h)
+        {
+            if (to.Htsat! with { TargetLength = h.TargetLength, PatchT = h.PatchT } != h)
+                throw new ArgumentException($"phase transfer cannot change {h} into {to.Htsat}; only the time geometry may change");
+            return;
+        }
+        var a = from.Ast!;
+        var b = to.Ast!;
+        RequireSame(nameof(AstConfig.EmbedDim), a.EmbedDim, b.EmbedDim);
+        RequireSame(nameof(AstConfig.Depth), a.Depth, b.Depth);
+        RequireSame(nameof(AstConfig.Heads), a.Heads, b.Heads);
+        RequireSame(nameof(AstConfig.NumClasses), a.NumClasses, b.NumClasses);
+        RequireSame(nameof(AstConfig.FDim), a.FDim, b.FDim);
+        RequireSame(nameof(AstConfig.PatchF), a.PatchF, b.PatchF);
+    }
+
     public static Tensor InterpolatePosEmbed(Tensor posEmbed, AstConfig from, AstConfig to)
     {
         if (from.TDim == to.TDim && from.FDim == to.FDim) return posEmbed.clone();
@@ -56,12 +65,11 @@ public static class PhaseTransfer
         return cat(new[] { special, tokens }, dim: 1).MoveToOuterDisposeScope();
     }
 
-    private static Tensor ResizeKernel(Tensor kernel, AstConfig target, KernelResize kernelResize)
+    private static Tensor ResizeKernel(Tensor kernel, long[] target, KernelResize kernelResize)
     {
-        if (kernel.shape[2] == target.PatchF && kernel.shape[3] == target.PatchT) return kernel;
-        return kernelResize == KernelResize.PiResize
-            ? PiResize.Resize(kernel, target.PatchF, target.PatchT)
-            : PiResize.Bilinear(kernel, target.PatchF, target.PatchT);
+        int height = (int)target[2], width = (int)target[3];
+        if (kernel.shape[2] == height && kernel.shape[3] == width) return kernel;
+        return kernelResize == KernelResize.PiResize ? PiResize.Resize(kernel, height, width) : PiResize.Bilinear(kernel, height, width);
     }
 
     private static void RequireSame(string name, int from, int to)

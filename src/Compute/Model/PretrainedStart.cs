@@ -108,10 +108,11 @@ public static class PretrainedStart
     static Source ReadCheckpoint(string path)
     {
         var header = CheckpointFile.ReadHeader(path);
-        using var source = new AstModel(header.Model);
+        var geometry = header.Model.Ast ?? throw new ArgumentException($"{path}: a checkpoint of an {header.Model.Name}; this run trains an AST");
+        using var source = new AstModel(geometry);
         CheckpointFile.Load(path, source, null);
         var state = source.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
-        return new Source(state, header.Model.FDim, header.Model.TDim, path);
+        return new Source(state, geometry.FDim, geometry.TDim, path);
     }
 
     static int SquareGrid(Tensor pos, string path)

@@ -19,7 +19,7 @@ public enum ScoreKind { Metrics, Prediction, Embedding }
 public static class Evaluation
 {
     /// <summary>Scores one batch x [B, T, F] with targets y [B, C]: scores row-major [B, C] and the batch's mean loss × B
-    /// (for <see cref="ScoreKind.Embedding"/>: the pooled representations [B, D] of an <see cref="AstModel"/>, loss 0).
+    /// (for <see cref="ScoreKind.Embedding"/>: the pooled representations [B, D] of an <see cref="AudioClassifier"/>, loss 0).
     /// Leaves the model in eval mode.</summary>
     public static (float[] Scores, double LossSum) Score(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, LossKind loss, ScoreKind kind = ScoreKind.Metrics)
     {
@@ -28,7 +28,7 @@ public static class Evaluation
         model.eval();
         if (kind == ScoreKind.Embedding)
         {
-            var embedding = (model as AstModel ?? throw new ArgumentException("embeddings are an AstModel's", nameof(model))).Embed(x);
+            var embedding = (model as AudioClassifier ?? throw new ArgumentException("embeddings are an AudioClassifier's", nameof(model))).Embed(x);
             return (embedding.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray(), 0);
         }
         var logits = model.forward(x);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ActorTraining.Compute.Model;
 
 namespace ActorTraining.Compute.Training;
 
@@ -61,7 +62,9 @@ public sealed record ModelConfig(
     int MelBins,
     int TargetLength,
     // omitted when null, so the identity of every run without one stays as before
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.ModelInit? Init = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.ModelInit? Init = null,
+    // model.architecture = htsat; null = AST (omitted then, so every AST run's identity stays as before)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] HtsatModelConfig? Htsat = null)
 {
     /// <summary>The AST reference presets (timm DeiT distilled): dim/depth/heads.</summary>
     public static (int EmbedDim, int Depth, int Heads)? Preset(string size) => size switch
@@ -71,6 +74,19 @@ public sealed record ModelConfig(
         "base" => (768, 12, 12),
         _ => null,
     };
+}
+
+/// <summary>
+/// HTS-AT's sizes (<c>model.architecture = htsat</c>, keys under <c>model.htsat</c>): the first stage's width, blocks
+/// and heads per stage, the attention window, the fold (time chunks stacked along frequency) and the square patch.
+/// The input is model.mel-bins × model.target-length as for AST. The reference: 96, [2, 2, 6, 2], [4, 8, 16, 32], 8, 4, 4
+/// on 64 mel × 1024 frames.
+/// </summary>
+public sealed record HtsatModelConfig(int EmbedDim, IReadOnlyList<int> Depths, IReadOnlyList<int> Heads, int Window, int FreqRatio, int PatchSize)
+{
+    /// <summary>The model's geometry for <paramref name="classes"/> classes on <paramref name="melBins"/> × <paramref name="frames"/>.</summary>
+    public HtsatConfig Geometry(int classes, int melBins, int frames) =>
+        new(classes, melBins, frames, EmbedDim, Depths, Heads, Window, FreqRatio, PatchSize, PatchSize);
 }
 
 /// <summary>Spectrogram front end: base frame shift (Frame-Shift compression multiplies it by C), the dataset's
@@ -212,7 +228,8 @@ public sealed record ExperimentConfig(
     public string RunLabel(int runIndex)
     {
         var phases = Runs()[runIndex];
-        return Label(phases) + (Training.Adaptive is not null && phases.Count > 1 ? " adaptive" : "");
+        // the architecture only when it is not the default: every AST run keeps the label it always had
+        return (Model.Htsat is not null ? "HTS-AT " : "") + Label(phases) + (Training.Adaptive is not null && phases.Count > 1 ? " adaptive" : "");
     }
 
     /// <summary>Every run this experiment asks for: the curriculum first, then each comparison curriculum.</summary>
@@ -250,6 +267,20 @@ public sealed record ExperimentConfig(
         if (!(Data.ResolvedCache.MaxGigabytes > 0 && Data.ResolvedCache.MaxGigabytes <= 1e6))
             throw new ConfigException("data.cache.max-gb", $"must be > 0 (gigabytes; data.cache.enabled = false turns the cache off), got {Data.ResolvedCache.MaxGigabytes}");
 
+        if (Model.Htsat is { } htsat)
+        {
+            if (Model.Init is not null)
+                throw new ConfigException("model.init", "pretrained starts are read for AST models; an HTS-AT starts from training.seed (model.init = none)");
+            InRange("model.htsat.embed-dim", htsat.EmbedDim, 1, 4096);
+            InRange("model.htsat.window", htsat.Window, 1, 64);
+            InRange("model.htsat.freq-ratio", htsat.FreqRatio, 1, 64);
+            InRange("model.htsat.patch-size", htsat.PatchSize, 1, 64);
+            InRange("model.htsat.depths", htsat.Depths.Count, 1, 8);
+            for (int s = 0; s < htsat.Depths.Count; s++) InRange($"model.htsat.depths[{s}]", htsat.Depths[s], 1, 64);
+            for (int s = 0; s < htsat.Heads.Count; s++) InRange($"model.htsat.heads[{s}]", htsat.Heads[s], 1, 256);
+            try { htsat.Geometry(1, Model.MelBins, Model.TargetLength).Validate(); }
+            catch (ArgumentException e) { throw new ConfigException(HtsatKey(e.ParamName), HtsatConfig.Sentence(e)); }
+        }
         if (Model.Size != "custom" && ModelConfig.Preset(Model.Size) is null)
             throw new ConfigException("model.size", $"must be tiny, small, base or custom, got '{Model.Size}'");
         InRange("model.embed-dim", Model.EmbedDim, 1, 4096);
@@ -344,7 +375,13 @@ public sealed record ExperimentConfig(
             if (!Methods.Contains(p.Method)) throw new ConfigException($"{at}.method", $"must be fshift, pool or patch, got '{p.Method}'");
             if (!Poolings.Contains(p.Pooling)) throw new ConfigException($"{at}.pooling", $"must be max or avg, got '{p.Pooling}'");
             Positive($"{at}.factor", p.Factor);
-            if (Model.TargetLength / p.Factor < Model.PatchSize)
+            if (Model.Htsat is { } htsat)
+            {
+                // every phase's image must fold, patch and merge: fewer frames must still be whole windows at every stage
+                try { p.Compression.ModelConfig(htsat.Geometry(1, Model.MelBins, Model.TargetLength)); }
+                catch (ArgumentException e) { throw new ConfigException($"{at}.factor", $"{p.Factor} ({p.Method}) does not fit: {HtsatConfig.Sentence(e)}"); }
+            }
+            else if (Model.TargetLength / p.Factor < Model.PatchSize)
                 throw new ConfigException($"{at}.factor", $"{p.Factor} leaves {Model.TargetLength / p.Factor} frames, fewer than one patch ({Model.PatchSize})");
             InRange($"{at}.epochs", p.Epochs, 1, 1_000_000);
             if (!(p.Lr > 0 && double.IsFinite(p.Lr))) throw new ConfigException($"{at}.lr", $"must be > 0, got {p.Lr}");
@@ -352,6 +389,18 @@ public sealed record ExperimentConfig(
         }
         if (phases[^1].Factor != 1) throw new ConfigException($"{key}[{phases.Count - 1}].factor", $"the last phase must be at full resolution (factor 1), got {phases[^1].Factor}");
     }
+
+    /// <summary>The configuration key behind an <see cref="HtsatConfig"/> value.</summary>
+    static string HtsatKey(string? parameter) => parameter switch
+    {
+        nameof(HtsatConfig.MelBins) => "model.mel-bins",
+        nameof(HtsatConfig.TargetLength) => "model.target-length",
+        nameof(HtsatConfig.EmbedDim) => "model.htsat.embed-dim",
+        nameof(HtsatConfig.Depths) => "model.htsat.depths",
+        nameof(HtsatConfig.Heads) => "model.htsat.heads",
+        nameof(HtsatConfig.Window) => "model.htsat.window",
+        _ => "model.htsat",
+    };
 
     /// <summary>Upper bounds far above any real run, so a typo (an extra zero, a negative sign) is an error naming the key instead of an allocation that takes the machine down.</summary>
     static void InRange(string key, int value, int min, int max)

@@ -30,10 +30,11 @@ public static class ExportCommand
                     "takes compressed spectrograms; export a full-resolution (C = 1) phase's checkpoint, e.g. the run's last");
             var experiment = manifest.Experiment;
             var header = CheckpointFile.ReadHeader(path);
-            using var model = new AstModel(header.Model);
+            var c = header.Model.Ast ?? throw new InvalidDataException(
+                $"{path}: a checkpoint of an {header.Model.Name}; export --format {parse.GetValue(format)} writes AST models (transformers' and our ONNX graph are AST's)");
+            using var model = new AstModel(c);
             CheckpointFile.Load(path, model, null);
             var target = Path.GetFullPath(parse.GetValue(output)!);
-            var c = header.Model;
             if (parse.GetValue(format) == "onnx")
             {
                 OnnxExport.Write(target, model);

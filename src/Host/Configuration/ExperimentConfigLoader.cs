@@ -53,6 +53,14 @@ public static class ExperimentConfigLoader
                 if (layers.Any(l => l.Config.HasPath(key)))
                     throw new ConfigException(key, $"is fixed by model.size = {size}; set model.size = custom to choose it");
 
+        var architecture = reader.String("model.architecture");
+        if (architecture is not ("ast" or "htsat"))
+            throw new ConfigException("model.architecture", $"must be ast or htsat, got '{architecture}'");
+        if (architecture == "htsat")
+            foreach (var key in new[] { "model.size", "model.embed-dim", "model.depth", "model.heads", "model.patch-size", "model.fstride", "model.tstride" })
+                if (layers.Any(l => l.Config.HasPath(key)))
+                    throw new ConfigException(key, $"is an AST key; with model.architecture = htsat the sizes are model.htsat's ({key.Replace("model.", "model.htsat.")} where there is one)");
+
         string BaseDirectory(string key) => layers.LastOrDefault(l => l.Config.HasPath(key)).BaseDir ?? Environment.CurrentDirectory;
         string? PathValue(string key)
         {
@@ -125,7 +133,14 @@ public static class ExperimentConfigLoader
                 TStride: reader.Int("model.tstride"),
                 MelBins: reader.Int("model.mel-bins"),
                 TargetLength: reader.Int("model.target-length"),
-                Init: ModelInit.Parse(reader.String("model.init"), BaseDirectory("model.init"))),
+                Init: ModelInit.Parse(reader.String("model.init"), BaseDirectory("model.init")),
+                Htsat: architecture != "htsat" ? null : new HtsatModelConfig(
+                    EmbedDim: reader.Int("model.htsat.embed-dim"),
+                    Depths: reader.IntList("model.htsat.depths"),
+                    Heads: reader.IntList("model.htsat.heads"),
+                    Window: reader.Int("model.htsat.window"),
+                    FreqRatio: reader.Int("model.htsat.freq-ratio"),
+                    PatchSize: reader.Int("model.htsat.patch-size"))),
             new FrontEndConfig(
                 FrameShiftMs: reader.Double("front-end.frame-shift-ms"),
                 Mean: reader.Double("front-end.mean"),
@@ -273,6 +288,8 @@ public static class ExperimentConfigLoader
         };
 
         public IReadOnlyList<HoconValue> Array(string key) => ArrayOf(key, Value(key));
+
+        public IReadOnlyList<int> IntList(string key) => ArrayOf(key, Value(key)).Select((item, i) => ParseInt($"{key}[{i}]", item)).ToArray();
 
         /// <summary>A list of strings, or the single word <paramref name="allowed"/> standing for itself (`devices = auto`).</summary>
         public IReadOnlyList<string> StringList(string key, string allowed)

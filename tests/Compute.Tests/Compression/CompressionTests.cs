@@ -50,7 +50,7 @@ public class CompressionTests
         const int frames = 512;
         var phase = new Phase(method, factor);
         var fine = new AstConfig(64, 1, 2, 3, MelBins: 128, TargetLength: frames, FStride: stride, TStride: stride);
-        var config = phase.ModelConfig(fine);
+        var config = phase.ModelConfig(fine).Ast!;
 
         // What the front end hands over: fshift computes fewer frames itself, pool pools the 10 ms fbank.
         var fbank = randn(2, method == CompressionMethod.FShift ? frames / factor : frames, 128);

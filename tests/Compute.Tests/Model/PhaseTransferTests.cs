@@ -20,7 +20,7 @@ public class PhaseTransferTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(21);
-        var config = new Phase(method, factor).ModelConfig(Fine);
+        var config = new Phase(method, factor).ModelConfig(Fine).Ast!;
         using var source = new AstModel(config);
         source.eval();
         using var copy = PhaseTransfer.Transfer(source, config);
@@ -85,7 +85,7 @@ public class PhaseTransferTests(ITestOutputHelper output)
     {
         torch.manual_seed(31);
         var phase = new Phase(method, factor, PoolingKind.Avg);
-        var coarseConfig = phase.ModelConfig(Fine);
+        var coarseConfig = phase.ModelConfig(Fine).Ast!;
         var (x, y) = SmoothBatch(16, Fine.TargetLength, Fine.MelBins, 5);
         var coarseX = phase.ApplyToFbank(x);
         using var coarse = new AstModel(coarseConfig);

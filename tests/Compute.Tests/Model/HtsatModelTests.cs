@@ -1,0 +1,104 @@
+using ActorTraining.Compute.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ActorTraining.Compute.Tests.Model;
+
+/// <summary>HtsatModel against tests/fixtures/htsat, made by the upstream htsat.py (make_fixture.py there).</summary>
+[Collection(TorchGlobalRngCollection.Name)]
+public sealed class HtsatModelTests
+{
+    // the fixture's geometry: embed 8, depths 2/2/2/2, heads 1/2/2/4, window 8, 64 mel bins, 1024 frames, 5 classes
+    static readonly HtsatConfig Fixture = new(5, MelBins: 64, TargetLength: 1024, EmbedDim: 8, Depths: [2, 2, 2, 2], Heads: [1, 2, 2, 4]);
+
+    /// <summary>A model of <paramref name="config"/> with the fixture's weights (the reference's unused `head` left out).</summary>
+    static HtsatModel Loaded(HtsatConfig config)
+    {
+        var model = new HtsatModel(config);
+        var reference = PyTorchStateDict.Read(AstFixtures.Path("htsat.pth", "htsat"));
+        var ours = model.state_dict();
+        Assert.Equal(reference.Keys.Where(k => !k.StartsWith("head.", StringComparison.Ordinal)).Order(), ours.Keys.Order());
+        using (no_grad())
+            foreach (var (key, tensor) in ours) tensor.copy_(reference[key]);
+        model.eval();
+        return model;
+    }
+
+    static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        double worst = (expected - actual).abs().max().item<float>();
+        Assert.True(worst <= tolerance, $"{what}: max |Δ| {worst:E2} > {tolerance:E0}");
+    }
+
+    [Fact]
+    public void TheKeysAreTheReferencesStateDictKeysWithoutItsBuffersOfResolutionAndUnusedHead()
+    {
+        using var model = new HtsatModel(Fixture);
+        var expected = File.ReadAllLines(AstFixtures.Path("keys.txt", "htsat")).Where(k => k.Length > 0 && !k.StartsWith("head.", StringComparison.Ordinal));
+        Assert.Equal(expected.Order(StringComparer.Ordinal), model.state_dict().Keys.Order(StringComparer.Ordinal)); // (TorchSharp lists buffers last)
+    }
+
+    [Fact]
+    public void FullResolutionLogitsFramewiseOutputAndLatentMatchTheUpstreamModel()
+    {
+        using var model = Loaded(Fixture);
+        var input = AstFixtures.ReadNpy("input.npy", "htsat");
+        using var _ = no_grad();
+        AssertClose(AstFixtures.ReadNpy("logits.npy", "htsat"), model.forward(input), 1e-4, "clipwise logits");
+        AssertClose(AstFixtures.ReadNpy("framewise.npy", "htsat"), model.Framewise(input), 1e-4, "framewise output");
+        AssertClose(AstFixtures.ReadNpy("latent.npy", "htsat"), model.Embed(input), 1e-4, "latent output");
+    }
+
+    [Fact]
+    public void AtCEqualsTwoTheSameWeightsSeeHalfTheTokensAndMatchTheUpstreamBlocksBuiltForThatImage()
+    {
+        var coarse = Fixture with { TargetLength = 512 };
+        Assert.Equal(Fixture.NumPatches / 2, coarse.NumPatches);
+        Assert.Equal((4, 0), coarse.WindowOf(3)); // the last stage, 8 × 4: a 4-token window, unshifted
+        using var model = Loaded(coarse);
+        using var _ = no_grad();
+        AssertClose(AstFixtures.ReadNpy("logits_c2.npy", "htsat"), model.forward(AstFixtures.ReadNpy("input_c2.npy", "htsat")), 1e-4, "C = 2 logits");
+    }
+
+    [Fact]
+    public void AGeometryThatCannotFoldOrMergeIsRefusedByName()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new HtsatConfig(5, TargetLength: 1000).Validate());
+        Assert.Contains("frames a multiple of 128", error.Message);
+        error = Assert.Throws<ArgumentException>(() => new HtsatConfig(5, EmbedDim: 96, Heads: [4, 8, 16, 30]).Validate());
+        Assert.Contains("stage 4's 30 heads do not divide its width 768", error.Message);
+        error = Assert.Throws<ArgumentException>(() => new HtsatConfig(5, Depths: [2, 2], Heads: [4, 8, 16, 32]).Validate());
+        Assert.Contains("one per stage", error.Message);
+    }
+
+    [Fact]
+    public void TrainingStepsChangeEveryParameterExceptTheRunningStatisticsAndTheModelTrainsOnCpu()
+    {
+        torch.manual_seed(3);
+        var small = new HtsatConfig(3, MelBins: 64, TargetLength: 256, EmbedDim: 8, Depths: [2, 2, 2, 2], Heads: [1, 2, 2, 4]);
+        using var model = new HtsatModel(small);
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var optimizer = ActorTraining.Compute.Training.TrainingStep.CreateOptimizer(model, 1e-2);
+        var x = randn(4, 256, 64);
+        var y = tensor(new long[] { 0, 1, 2, 0 });
+        model.train();
+        double first = 0, last = 0;
+        for (int step = 0; step < 8; step++)
+        {
+            using var scope = NewDisposeScope();
+            optimizer.ZeroGrad();
+            var loss = nn.functional.cross_entropy(model.forward(x), y);
+            loss.backward();
+            optimizer.Step();
+            if (step == 0) first = loss.item<float>();
+            last = loss.item<float>();
+        }
+        Assert.True(last < first, $"loss {first} → {last}");
+        foreach (var (key, value) in model.state_dict())
+        {
+            bool changed = !value.BitEqual(before[key]);
+            Assert.True(changed != (key.StartsWith("bn0.running", StringComparison.Ordinal) || key == "bn0.num_batches_tracked"), $"{key} changed: {changed}");
+        }
+    }
+}
