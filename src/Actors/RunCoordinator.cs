@@ -182,7 +182,7 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
         _supervisor = Context.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf(_runId, index), settings, Self, _recovery, _minNodes),
             _incarnation == 1 ? $"run-r{index}" : $"run-r{index}-{_incarnation}");
         Context.Watch(_supervisor);
-        _supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan(), settings.Schedule(), settings.Averaging()));
+        _supervisor.Tell(new StartRun(settings.ConfigHash, settings.Plan(), settings.Schedule(), settings.Averaging(), settings.FineModel.ToString()));
         Push();
     }
 

@@ -26,7 +26,8 @@ public sealed record RunState(
     ImmutableList<PhaseLengthDecided> Decisions,
     WeightAveraging? Averaging = null,
     WeightsAveraged? Averaged = null,
-    AveragedWeightsEvaluated? AverageScore = null)
+    AveragedWeightsEvaluated? AverageScore = null,
+    string? Model = null)
 {
     public static readonly RunState Empty = new(null, ImmutableArray<PhasePlan>.Empty, -1, ImmutableList<int>.Empty,
         ImmutableList<CheckpointCommitted>.Empty, ImmutableList<EpochCompleted>.Empty, false,
@@ -67,7 +68,7 @@ public sealed record RunState(
     {
         RunStarted s => this with
         {
-            ConfigHash = s.ConfigHash, Schedule = s.Schedule, Averaging = s.Averaging, Budgets = s.Phases.Select(p => p.Epochs).ToImmutableArray(),
+            ConfigHash = s.ConfigHash, Schedule = s.Schedule, Averaging = s.Averaging, Model = s.Model, Budgets = s.Phases.Select(p => p.Epochs).ToImmutableArray(),
             Phases = s.Phases.Select((p, i) => p with { Epochs = FirstGrant(s.Schedule, i, s.Phases.Count, p.Epochs) }).ToImmutableArray(),
         },
         PhaseLengthDecided d => Decided(d),
@@ -172,7 +173,7 @@ public sealed record RunState(
         if (ConfigHash is null)
         {
             var first = start.Phases[0];
-            return [new RunStarted(start.ConfigHash, start.Phases, start.Schedule, start.Averaging), StartOf(first)];
+            return [new RunStarted(start.ConfigHash, start.Phases, start.Schedule, start.Averaging, start.Model), StartOf(first)];
         }
         if (ConfigHash != start.ConfigHash) throw new RunConfigMismatchException(ConfigHash, start.ConfigHash);
         // A person (or a scheduler) started `train` again: the restarts counted by the process before do not count here.

@@ -19,7 +19,7 @@ using static TorchSharp.torch;
 // Exit 3: a failure, with one line "failed after <s> s (<iterations> iterations): <message>".
 if (args.Length != 2 || !double.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var seconds))
 {
-    Console.Error.WriteLine("usage: GcStress <tensor-add|training|evaluation|fbank|transfer>[,…] <seconds>");
+    Console.Error.WriteLine("usage: GcStress <tensor-add|training|evaluation|fbank|transfer|ranks|htsat>[,…] <seconds>");
     return 2;
 }
 var workloads = args[0].Split(',');
@@ -51,6 +51,7 @@ static class Workload
         "fbank" => Fbank(),
         "transfer" => Transfer(),
         "ranks" => Ranks(),
+        "htsat" => Htsat(),
         _ => throw new ArgumentException($"unknown workload '{name}'"),
     };
 
@@ -131,6 +132,31 @@ static class Workload
                 if (!double.IsFinite(totals.MeanLoss)) throw new InvalidDataException($"rank {r}: loss {totals.MeanLoss}");
             }, TaskCreationOptions.LongRunning)).ToArray();
             Task.WaitAll(done);
+        };
+    }
+
+    /// <summary>HTS-AT training steps (window attention, shift masks, patch merging, the token-semantic head), its framewise
+    /// output and a phase transfer to C = 2 and back.</summary>
+    static Action Htsat()
+    {
+        var config = new HtsatConfig(5, MelBins: 64, TargetLength: 256, EmbedDim: 8, Depths: [2, 2, 2, 2], Heads: [1, 2, 2, 4]);
+        var model = new HtsatModel(config);
+        var optimizer = TrainingStep.CreateOptimizer(model, 1e-3);
+        var schedule = new LrSchedule(new LrScheduleSettings(1e-3, 10, 5, 1, 0.5));
+        int step = 0;
+        return () =>
+        {
+            using var scope = NewDisposeScope();
+            var x = randn(4, config.TargetLength, config.MelBins);
+            var y = zeros(4, config.NumClasses).index_fill_(1, tensor(new long[] { 1 }), HeldScalars.One);
+            var loss = TrainingStep.Run(model, optimizer, schedule, x, y, LossKind.CrossEntropy);
+            if (!float.IsFinite(loss)) throw new InvalidDataException($"loss {loss}");
+            using (no_grad()) model.Framewise(x);
+            if (++step % 10 == 0)
+            {
+                using var coarse = PhaseTransfer.Transfer(model, (ModelGeometry)(config with { TargetLength = 128 }));
+                using var back = PhaseTransfer.Transfer(coarse, (ModelGeometry)config);
+            }
         };
     }
 

@@ -18,6 +18,10 @@ public sealed record AstConfig(int EmbedDim, int Depth, int Heads, int NumClasse
     /// <summary>Tokens per clip seen by the transformer: cls + dist + patches.</summary>
     public int NumTokens => NumPatches + 2;
 
+    public override string ToString() =>
+        $"AST (embed {EmbedDim}, depth {Depth}, heads {Heads}, {MelBins} mel × {TargetLength} frames, patches {PatchF}×{PatchT} " +
+        $"stride {FStride}/{TStride}, {NumClasses} classes)";
+
     public static AstConfig Tiny(int numClasses) => new(192, 12, 3, numClasses);
     public static AstConfig Small(int numClasses) => new(384, 12, 6, numClasses);
     public static AstConfig Base(int numClasses) => new(768, 12, 12, numClasses);

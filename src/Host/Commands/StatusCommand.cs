@@ -63,6 +63,7 @@ public static class StatusCommand
         var where = s.Completed ? "completed" : $"in phase {s.CurrentPhase + 1}/{s.Phases.Length}";
         Console.WriteLine($"run {name}: {where}, config hash {RunFingerprint.Parse(s.ConfigHash!).Short}" +
                           (s.Schedule is { } a ? $", adaptive phase scheduler on {a.Signal} ({(a.BudgetInFlops ? "FLOPs" : "epochs")} budget)" : ""));
+        if (s.Model is { } model) Console.WriteLine($"  model: {model}");
         foreach (var p in s.Phases)
         {
             var state = s.CompletedPhases.Contains(p.Index) ? "done" : p.Index == s.CurrentPhase ? "running" : p.Index < s.CurrentPhase ? "done" : "pending";

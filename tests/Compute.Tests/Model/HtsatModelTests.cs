@@ -102,3 +102,52 @@ public sealed class HtsatModelTests
         }
     }
 }
+
+/// <summary>An HTS-AT's phase transfer and FLOPs.</summary>
+[Collection(TorchGlobalRngCollection.Name)]
+public sealed class HtsatPhaseTests
+{
+    static readonly HtsatConfig Fine = new(4, MelBins: 64, TargetLength: 256, EmbedDim: 8, Depths: [2, 2, 2, 2], Heads: [1, 2, 2, 4]);
+
+    [Fact]
+    public void APoolPhaseCarriesEveryWeightAsItIsAndAPatchPhaseResizesOnlyThePatchKernel()
+    {
+        torch.manual_seed(5);
+        using var fine = new HtsatModel(Fine);
+        var pooled = new ActorTraining.Compute.Compression.Compression(ActorTraining.Compute.Compression.CompressionMethod.Pool, 2).ModelConfig(Fine);
+        using var coarse = PhaseTransfer.Transfer(fine, pooled);
+        Assert.Equal(128, coarse.Config.TargetLength);
+        foreach (var (key, value) in coarse.state_dict()) Assert.True(value.BitEqual(fine.state_dict()[key]), key);
+        using var scope = NewDisposeScope();
+        Assert.Equal(new long[] { 3, 4 }, coarse.forward(randn(3, 128, 64)).shape);
+
+        var patched = new ActorTraining.Compute.Compression.Compression(ActorTraining.Compute.Compression.CompressionMethod.Patch, 2).ModelConfig(Fine);
+        using var wide = PhaseTransfer.Transfer(fine, patched);
+        Assert.Equal(Fine.NumPatches / 2, wide.Config.NumPatches);
+        foreach (var (key, value) in wide.state_dict())
+            if (key == "patch_embed.proj.weight") Assert.Equal(new long[] { 8, 1, 4, 8 }, value.shape);
+            else Assert.True(value.BitEqual(fine.state_dict()[key]), key);
+        Assert.Equal(new long[] { 3, 4 }, wide.forward(randn(3, 256, 64)).shape);
+        Assert.Throws<ArgumentException>(() => PhaseTransfer.Transfer(fine, (ModelGeometry)(Fine with { EmbedDim = 16 })));
+    }
+
+    [Fact]
+    public void FlopsFollowTheTokensAndCountEveryStage()
+    {
+        var reference = new HtsatConfig(527); // 64 mel × 1024 frames, 96 / [2, 2, 6, 2] / [4, 8, 16, 32]
+        var (forward, backward) = FlopCounter.PerSample(reference);
+        Assert.Equal(2 * forward, backward);
+        // stage by stage, by hand: 24·N·D² + 4·N·w²·D per block (w = 8), merging 4·N·D², patch embedding, head
+        double expected = 2.0 * 4096 * 96 * 16;
+        (int n, int d, int blocks)[] stages = [(4096, 96, 2), (1024, 192, 2), (256, 384, 6), (64, 768, 2)];
+        for (int s = 0; s < 4; s++)
+        {
+            var (n, d, blocks) = stages[s];
+            expected += blocks * (24.0 * n * d * d + 4.0 * n * 64 * d) + (s < 3 ? 4.0 * n * d * d : 0);
+        }
+        expected += 2.0 * 32 * 768 * 2 * 3 * 527;
+        Assert.Equal(expected, forward, 1e-6 * expected); // 11.8 GFLOPs
+        var half = FlopCounter.PerSample(reference with { TargetLength = 512 }).Forward;
+        Assert.InRange(half / forward, 0.49, 0.51);
+    }
+}
