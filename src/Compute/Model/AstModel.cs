@@ -81,9 +81,14 @@ internal sealed class DistilledVit : nn.Module<Tensor, Tensor>
         TimmInit.Apply(this);
     }
 
-    public override Tensor forward(Tensor image)
+    public override Tensor forward(Tensor image) => Encode(image, null);
+
+    /// <summary>The forward with <paramref name="alterPatches"/> applied to the patch embeddings [B, N, D] before the
+    /// tokens and positions are added (SSAST's masking).</summary>
+    public Tensor Encode(Tensor image, Func<Tensor, Tensor>? alterPatches)
     {
         var x = patch_embed.forward(image); // [B, N, D]
+        if (alterPatches is not null) x = alterPatches(x);
         long batch = x.shape[0];
         x = cat(new[] { cls_token.expand(batch, -1, -1), dist_token.expand(batch, -1, -1), x }, dim: 1);
         x = x.Plus(pos_embed);
