@@ -35,6 +35,9 @@ usage: bench/run-all.sh [options]
   --target-length N     frames per clip at C = 1 (default 128, Speech Commands' setting; 1 s = 98 frames)
   --loss ce|bce         ce (single-label, accuracy; default) or bce (multi-label, mAP) for (a) and (d)
   --dim N --depth N --heads N   the AST of (a) and (d) (default 192, 4, 3)
+  --htsat E:D1,D2,..:H1,H2,..   train HTS-AT instead (model.architecture = htsat): first-stage width E, blocks and heads
+                        per stage, e.g. 16:2,2,2,2:1,2,4,8 (window 8, fold 4, 4x4 patches; every phase's frames must be a
+                        multiple of 128, so with --target-length 256 only the -2-1 schedules fit)
   --stride N            patch stride in frequency and time (default 16, no overlap; the reference's is 10)
   --batch N --lr X --warmup N   optimiser settings of every (a) phase (default 16, 1e-3, 20; warm-up restarts per phase)
   --specaugment N       SpecAugment freqm = timem = N (default 0, off; Speech Commands' recipe uses 24)
@@ -48,7 +51,7 @@ command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
-schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
+htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;
@@ -73,6 +76,7 @@ while [ $# -gt 0 ]; do
     --host-dll) host_dll="$(realpath "$2")"; shift 2 ;;
     --corpus-args) corpus_args="$2"; shift 2 ;;
     --dim) dim="$2"; shift 2 ;;
+    --htsat) htsat="$2"; shift 2 ;;
     --depth) depth="$2"; shift 2 ;;
     --heads) heads="$2"; shift 2 ;;
     --stride) stride="$2"; shift 2 ;;
@@ -168,6 +172,19 @@ classes=$(( $(grep -c . "$labels") - 1 ))
 patch=16; fstride=$stride; tstride=$stride
 seed=1; scheduler=fixed  # set per (a) run
 
+# model_hocon -> the model section: the AST of --dim/--depth/--heads/--stride, or the HTS-AT of --htsat.
+model_hocon() {
+  if [ -n "$htsat" ]; then
+    local embed depths heads_list
+    IFS=: read -r embed depths heads_list <<< "$htsat"
+    printf 'model {\n  architecture = htsat\n  mel-bins = %s\n  target-length = %s\n  htsat {\n    embed-dim = %s\n    depths = [%s]\n    heads = [%s]\n  }\n}\n' \
+      "$mel" "$target_length" "$embed" "$depths" "$heads_list"
+  else
+    printf 'model {\n  size = custom\n  embed-dim = %s\n  depth = %s\n  heads = %s\n  patch-size = %s\n  fstride = %s\n  tstride = %s\n  mel-bins = %s\n  target-length = %s\n}\n' \
+      "$dim" "$depth" "$heads" "$patch" "$fstride" "$tstride" "$mel" "$target_length"
+  fi
+}
+
 # experiment_hocon PHASES -> HOCON text. PHASES: "method:factor:pooling:epochs ..." in curriculum order.
 experiment_hocon() {
   local phases="" p method factor pooling ep
@@ -183,17 +200,7 @@ data {
   eval = "$eval_file"
   labels = "$labels"
 }
-model {
-  size = custom
-  embed-dim = $dim
-  depth = $depth
-  heads = $heads
-  patch-size = $patch
-  fstride = $fstride
-  tstride = $tstride
-  mel-bins = $mel
-  target-length = $target_length
-}
+$(model_hocon)
 front-end {
   frame-shift-ms = 10
   mean = $mean
