@@ -489,6 +489,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 DispatchEvaluations();
                 break;
             case EpochCompleted or AveragedWeightsEvaluated:
+                DeleteUnneededCheckpoints(); // an epoch end kept for its evaluation (or the average's inputs it held) may go now
                 // after the rest of its batch (the scheduler's decision from this score) is applied too
                 Self.Tell(new WriteMetrics());
                 _listener.Tell(e);
