@@ -48,8 +48,10 @@ public sealed class SsastModel : nn.Module
 
     /// <summary>
     /// Both pretext tasks on <paramref name="input"/> [B, T, F], each with its own masked patches [B, M] (the reference
-    /// masks the discriminative and the generative pass independently): the pretext accuracy, the InfoNCE loss (the
-    /// reference's nce) and the reconstruction MSE. Loss as the reference trains: nce + 10 · mse.
+    /// masks the discriminative and the generative pass independently), per clip [B]: the pretext accuracy, the InfoNCE
+    /// loss (the reference's nce) and the reconstruction MSE. Every clip masks as many patches, so their means over the
+    /// batch are the reference's batch values — and a sum over clips split across ranks is the same sum (the ring's mean
+    /// gradient does not depend on the split). Loss as the reference trains: nce + 10 · mse.
     /// </summary>
     public (Tensor Accuracy, Tensor Nce, Tensor Mse) Pretext(Tensor input, Tensor discriminativeMask, Tensor generativeMask)
     {
@@ -87,23 +89,21 @@ public sealed class SsastModel : nn.Module
 
     private (Tensor Accuracy, Tensor Nce) Discriminative(Tensor image, Tensor patches, Tensor mask)
     {
-        long b = mask.shape[0], m = mask.shape[1];
+        long m = mask.shape[1];
         var target = At(patches, mask).detach();                           // the reference's encode_samples
         var prediction = cpredlayer.forward(MaskedOutputs(image, mask));   // [B, M, PatchF·PatchT]
         var total = target.bmm(prediction.transpose(1, 2));               // [B, M, M]: each masked patch against every prediction
         // correct: a prediction whose softmax-normalised score is highest at its own patch (argmax down each column)
         var expected = tensor(Enumerable.Range(0, (int)m).Select(i => (long)i).ToArray(), device: mask.device).unsqueeze(0); // (arange builds a Scalar)
-        var correct = total.softmax(-1).argmax(1).eq(expected).sum().to_type(ScalarType.Float32);
-        var diagonal = total.log_softmax(-1).diagonal(0, 1, 2).sum();
+        var correct = total.softmax(-1).argmax(1).eq(expected).sum(1).to_type(ScalarType.Float32); // [B]
+        var diagonal = total.log_softmax(-1).diagonal(0, 1, 2).sum(1);                              // [B]
         using var n = new ScalarScope();
-        var accuracy = correct.div(n.Of((double)(b * m)));
-        var nce = diagonal.div(n.Of(-1.0 * b * m));
-        return (accuracy, nce);
+        return (correct.div(n.Of((double)m)), diagonal.div(n.Of(-1.0 * m)));
     }
 
     private Tensor Generative(Tensor image, Tensor patches, Tensor mask)
     {
         var prediction = gpredlayer.forward(MaskedOutputs(image, mask));
-        return prediction.add(At(patches, mask).neg(), HeldScalars.One).Squared().mean(); // (add with the held alpha: sub builds a Scalar)
+        return prediction.add(At(patches, mask).neg(), HeldScalars.One).Squared().mean([1, 2]); // [B] (add with the held alpha: sub builds a Scalar)
     }
 }
