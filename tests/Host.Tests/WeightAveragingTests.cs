@@ -89,7 +89,9 @@ public sealed class WeightAveragingTests(ITestOutputHelper output) : IDisposable
             TimeSpan.FromMinutes(4), TrainArgs(killed, config));
         output.WriteLine(resumed.Stdout);
         Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
-        Assert.Contains("after a fault in the weight averaging: injected fault at supervisor.average", resumed.Stdout);
+        // (the summary's line, from the journal: the live warning line can precede this node's registration with the run
+        // when the fault comes at once, as here, and is then only in the log)
+        Assert.Contains("restarts after faults: 1 (weight averaging: injected fault at supervisor.average)", resumed.Stdout);
         Assert.Single(JournalEvents(killed, "WeightsAveraged"));
 
         var (equal, maxDiff) = CompareWeights(Averaged(straight), Averaged(killed));
