@@ -27,8 +27,6 @@ public sealed class AdaptiveKillAndResumeTests(ITestOutputHelper output) : IDisp
         compare = []
         """;
 
-    string[] TrainArgs(string runDir, string config) => ["train", "--config", config, "--run-dir", runDir, "--torch-threads", "1"];
-
     static List<string> Decisions(string runDir) => JournalEvents(runDir, "PhaseLengthDecided").Select(e => e.GetRawText()).ToList();
 
     [Fact]

@@ -31,8 +31,6 @@ public sealed class HtsatTrainingTests(ITestOutputHelper output) : IDisposable
         compare = []
         """;
 
-    string[] TrainArgs(string runDir, string config) => ["train", "--config", config, "--run-dir", runDir, "--torch-threads", "1"];
-
     [Fact]
     public void AnHtsatTrainsCoarseToFineThroughTheActorsReportsItselfAndResumesAfterKillToTheSameWeights()
     {

@@ -25,8 +25,6 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         compare = []
         """;
 
-    string[] TrainArgs(string runDir, string config) => ["train", "--config", config, "--run-dir", runDir, "--torch-threads", "1"];
-
     [Fact]
     public void AKilledRunResumedToTheEndHasTheSameFinalWeightsAsAnUninterruptedOne()
     {

@@ -19,6 +19,9 @@ public static class TrainedRunProbe
 {
     public sealed record Commit(string Path, int Phase, int Epoch, long Step, long DataPosition, bool EpochComplete);
 
+    /// <summary>`train` of <paramref name="config"/> into <paramref name="runDir"/> on one torch thread (bit-reproducible).</summary>
+    public static string[] TrainArgs(string runDir, string config) => ["train", "--config", config, "--run-dir", runDir, "--torch-threads", "1"];
+
     /// <summary>
     /// Starts `actortraining <paramref name="args"/>` and kill -9s it at the first commit matching <paramref name="when"/>.
     /// The child stops itself (SIGSTOP) after each journaled commit (<see cref="FaultInjection"/>'s

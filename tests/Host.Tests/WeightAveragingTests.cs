@@ -27,8 +27,6 @@ public sealed class WeightAveragingTests(ITestOutputHelper output) : IDisposable
         compare = []
         """;
 
-    string[] TrainArgs(string runDir, string config) => ["train", "--config", config, "--run-dir", runDir, "--torch-threads", "1"];
-
     static string Averaged(string runDir) => Path.Combine(runDir, "checkpoints", "r0-p1-averaged-e2-e3.ckpt");
 
     [Fact]
