@@ -11,7 +11,7 @@ namespace ActorTraining.Actors;
 /// </summary>
 public static class CommittedCheckpoint
 {
-    public static TrainingCheckpointInfo Load(string path, string? expectedSha256, AudioClassifier model, AdamOptimizer? optimizer)
+    public static TrainingCheckpointInfo Load(string path, string? expectedSha256, AudioModel model, AdamOptimizer? optimizer)
     {
         var header = CheckpointFile.ReadHeader(path);
         if (expectedSha256 is not null && !string.Equals(header.Sha256, expectedSha256, StringComparison.OrdinalIgnoreCase))

@@ -17,7 +17,7 @@ public sealed class EvaluationCollector : ReceiveActor
     sealed record EmptySet;
 
     public EvaluationCollector(EvaluateCheckpoint what, int round, long batches, Func<long, float[]> targetOf, IActorRef replyTo,
-        bool prediction, bool reportsProgress)
+        bool prediction, bool reportsProgress, bool pretext)
     {
         var gather = new EvaluationGather(batches, targetOf);
         var skipped = new List<string>();
@@ -46,6 +46,8 @@ public sealed class EvaluationCollector : ReceiveActor
                 var rows = gather.ScoreRows();
                 replyTo.Tell(new ClipScores(rows.Select(r => r.Scores).ToList(), skipped, rows.Select(r => r.Position).ToList()));
             }
+            else if (pretext)
+                replyTo.Tell(new EvaluationDone(what.Phase.Index, what.Epoch, gather.PretextMetrics()));
             else
             {
                 var result = gather.Result();
@@ -70,7 +72,8 @@ public sealed class EvaluationCollector : ReceiveActor
         return target;
     };
 
+    /// <param name="pretext">The checkpoint is an SSAST pretraining model's: the rows are its pretext scores, the answer their means.</param>
     public static Props Props(EvaluateCheckpoint what, int round, long batches, Func<long, float[]> targetOf, IActorRef replyTo,
-        bool prediction = false, bool reportsProgress = true) =>
-        Akka.Actor.Props.Create(() => new EvaluationCollector(what, round, batches, targetOf, replyTo, prediction, reportsProgress));
+        bool prediction = false, bool reportsProgress = true, bool pretext = false) =>
+        Akka.Actor.Props.Create(() => new EvaluationCollector(what, round, batches, targetOf, replyTo, prediction, reportsProgress, pretext));
 }

@@ -70,6 +70,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         var device = _settings.RankDevice;
         var checkpoint = order.What.Checkpoint;
         var loss = _settings.Config.Training.LossKind;
+        var seed = _settings.Config.Training.Seed;
         var kind = order.Output switch
         {
             ScoreOutput.Probabilities => ScoreKind.Prediction,
@@ -78,7 +79,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
         };
         _thread.Run(() =>
         {
-            using var model = device.Place(TorchRng.Preserving(() => AudioClassifier.Create(config)));
+            using var model = device.Place(TorchRng.Preserving(() => AudioModel.Create(config)));
             CommittedCheckpoint.Load(checkpoint.Path, checkpoint.Sha256, model, null);
             foreach (var b in queue.GetConsumingEnumerable(abort.Token))
             {
@@ -89,8 +90,18 @@ public sealed class Evaluator : ReceiveActor, IWithStash
                 if (b.Size > 0)
                 {
                     using var x = device.Tensor(b.Inputs, [b.Size, b.Frames, b.MelBins]);
-                    using var y = device.Tensor(b.Targets, [b.Size, b.NumClasses]);
-                    (scores, lossSum) = Evaluation.Score(model, x, y, loss, kind);
+                    if (model is SsastModel ssast && kind == ScoreKind.Metrics)
+                    {
+                        var (discriminative, generative) = PretextMasks.Of(ssast, b, seed, phase.Index, SampleSeed.EvaluationEpoch, device);
+                        using (discriminative)
+                        using (generative)
+                            (scores, lossSum) = Evaluation.Score(ssast, x, discriminative, generative);
+                    }
+                    else
+                    {
+                        using var y = device.Tensor(b.Targets, [b.Size, b.NumClasses]);
+                        (scores, lossSum) = Evaluation.Score(model, x, y, loss, kind);
+                    }
                 }
                 Send(order, b, scores, lossSum);
             }

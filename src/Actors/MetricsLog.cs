@@ -73,7 +73,10 @@ public sealed class MetricsLog(RunSettings settings)
                 e.Epoch + 1, ++runEpoch, stepsBefore + end.Step, end.Lr, M("train_loss"), M("eval_loss"), metric, M(metric),
                 M("map"), M("mauc"), M("dprime"), M("accuracy"), flops, wall, idle,
                 state.Decisions.FirstOrDefault(d => d.Phase == e.Phase && d.Epoch == e.Epoch) is { } d
-                    ? $"{(d.EndsPhase ? "end" : "go on")}: {d.Reason}" : null));
+                    ? $"{(d.EndsPhase ? "end" : "go on")}: {d.Reason}" : null)
+            {
+                Mse = e.Metrics.TryGetValue("mse", out var mse) ? mse : null,
+            });
         }
         if (state.AverageScore is { } averaged && records.Count == state.Phases.Sum(p => p.Epochs))
         {
@@ -82,7 +85,7 @@ public sealed class MetricsLog(RunSettings settings)
             records.Add(last with
             {
                 TrainLoss = double.NaN, EvalLoss = M("eval_loss"), Metric = M(metric), MeanAveragePrecision = M("map"), MeanAuc = M("mauc"),
-                DPrime = M("dprime"), Accuracy = M("accuracy"), Scheduler = null,
+                DPrime = M("dprime"), Accuracy = M("accuracy"), Scheduler = null, Mse = averaged.Metrics.TryGetValue("mse", out var mse) ? mse : null,
                 AveragedFrom = averaged.Averaging.FirstEpoch + 1, AveragedTo = averaged.Averaging.LastEpoch + 1,
             });
         }

@@ -408,7 +408,8 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             var shards = _roster.Select(r => r.Rank).ToList();
             long batches = (_settings.EvalEntries.Count + _settings.Config.Training.BatchSize - 1) / _settings.Config.Training.BatchSize;
             var collector = Context.ActorOf(EvaluationCollector.Props(pending, round, batches,
-                EvaluationCollector.TargetsOf(_settings.EvalEntries, _settings.Labels), Self), $"evaluation-p{key.Item1}-e{key.Item2}-{round}");
+                EvaluationCollector.TargetsOf(_settings.EvalEntries, _settings.Labels), Self, pretext: _settings.Config.Training.Pretraining is not null),
+                $"evaluation-p{key.Item1}-e{key.Item2}-{round}");
             _evaluations[key] = new Evaluation(collector, shards);
             for (int i = 0; i < shards.Count; i++)
                 shards[i].Tell(new EvaluateShard(_settings.RunIndex, round, pending, i, shards.Count, collector));

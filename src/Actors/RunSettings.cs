@@ -37,13 +37,15 @@ public sealed record RunSettings(
     /// <summary>The model at full resolution (C = 1); each phase derives its geometry from it.</summary>
     public ModelGeometry FineModel => FineModelOf(Config, Labels.Count);
 
-    /// <summary>The C = 1 model of the experiment for <paramref name="classes"/> classes: its AST, or its HTS-AT.</summary>
+    /// <summary>The C = 1 model of the experiment for <paramref name="classes"/> classes: its AST (SSAST's pretraining model
+    /// under training.objective = ssast-pretrain), or its HTS-AT.</summary>
     public static ModelGeometry FineModelOf(ExperimentConfig config, int classes)
     {
         var m = config.Model;
         if (m.Htsat is { } htsat) return htsat.Geometry(classes, m.MelBins, m.TargetLength);
         var (dim, depth, heads) = ModelConfig.Preset(m.Size) ?? (m.EmbedDim, m.Depth, m.Heads);
-        return new AstConfig(dim, depth, heads, classes, m.MelBins, m.TargetLength, m.PatchSize, m.PatchSize, m.FStride, m.TStride);
+        return new ModelGeometry(new AstConfig(dim, depth, heads, classes, m.MelBins, m.TargetLength, m.PatchSize, m.ResolvedPatchTime, m.FStride, m.TStride),
+            null, config.Training.Pretraining);
     }
 
     public ModelGeometry PhaseModel(PhasePlan phase) => PhaseCompression.Of(phase).ModelConfig(FineModel);

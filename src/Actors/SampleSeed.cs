@@ -16,6 +16,15 @@ public static class SampleSeed
         return (int)(h & 0x7FFFFFFF);
     }
 
+    /// <summary>The seeds of a clip's two SSAST masks (discriminative, generative) at <paramref name="position"/> of
+    /// <paramref name="epoch"/> in phase <paramref name="phase"/>; an evaluation passes <see cref="EvaluationEpoch"/>, so
+    /// every epoch of a phase is scored on the same masks and its curve compares like with like.</summary>
+    public static (int Discriminative, int Generative) ForMasks(int seed, int phase, int epoch, long position) =>
+        (For(seed, epoch, position, stream: 1000 + 2 * phase), For(seed, epoch, position, stream: 1001 + 2 * phase));
+
+    /// <summary>The epoch an evaluation's random choices are keyed by.</summary>
+    public const int EvaluationEpoch = -3;
+
     /// <summary>The torch generator's seed at the start of phase <paramref name="phaseIndex"/> (after the first).</summary>
     public static int ForPhaseStart(int seed, int phaseIndex) => For(seed, phaseIndex, -1, stream: -1);
 

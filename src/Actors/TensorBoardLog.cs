@@ -47,7 +47,7 @@ public sealed class TensorBoardLog(RunSettings settings) : IDisposable
         {
             if (r.Epoch == 1) e.Text("phase", r.Step, Describe(r));
             e.Scalar($"epoch/{r.MetricName}", r.Step, r.Metric);
-            foreach (var (name, value) in new[] { ("map", r.MeanAveragePrecision), ("mauc", r.MeanAuc), ("dprime", r.DPrime), ("accuracy", r.Accuracy) })
+            foreach (var (name, value) in new[] { ("map", r.MeanAveragePrecision), ("mauc", r.MeanAuc), ("dprime", r.DPrime), ("accuracy", r.Accuracy), ("mse", r.Mse ?? double.NaN) })
                 if (name != r.MetricName && double.IsFinite(value)) e.Scalar($"epoch/{name}", r.Step, value);
             e.Scalar("epoch/train-loss", r.Step, r.TrainLoss);
             if (double.IsFinite(r.EvalLoss)) e.Scalar("epoch/eval-loss", r.Step, r.EvalLoss);

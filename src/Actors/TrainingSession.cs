@@ -27,7 +27,7 @@ public sealed class TrainingSession : IDisposable
     readonly RunSettings _settings;
     readonly TorchThread _thread;
     readonly PhasePlan _phase;
-    readonly AudioClassifier _model;
+    readonly AudioModel _model;
     readonly AdamOptimizer _optimizer;
     readonly LrSchedule _schedule;
     readonly double _flopsPerSample;
@@ -45,7 +45,7 @@ public sealed class TrainingSession : IDisposable
     int _phaseEpochs; // the phase's epochs as all members agreed at the last step (the adaptive scheduler may grant more)
     Stopwatch _epochClock = new();
 
-    TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AudioClassifier model, AdamOptimizer optimizer,
+    TrainingSession(RunSettings settings, TorchThread thread, PhasePlan phase, AudioModel model, AdamOptimizer optimizer,
         LrSchedule schedule, int generation, RankRole role)
     {
         _generation = generation;
@@ -97,12 +97,12 @@ public sealed class TrainingSession : IDisposable
             }
             return (session, session.Position);
         }
-        AudioClassifier model;
+        AudioModel model;
         string? origin = null;
         if (start.TransferFrom is { } from)
         {
             var previous = settings.Plan()[phase.Index - 1];
-            using var source = device.Place(TorchRng.Preserving(() => AudioClassifier.Create(settings.PhaseModel(previous))));
+            using var source = device.Place(TorchRng.Preserving(() => AudioModel.Create(settings.PhaseModel(previous))));
             CommittedCheckpoint.Load(from.Path, from.Sha256, source, null);
             // Seeded, not preserved: a resumed run starts a later phase in a fresh process whose generator was never
             // seeded, and the state every checkpoint of this phase stores must not depend on that.
@@ -119,7 +119,7 @@ public sealed class TrainingSession : IDisposable
         else
         {
             // Phase 0 starts from weights drawn from the run's seed, the same on every run.
-            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => AudioClassifier.Create(config)));
+            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => AudioModel.Create(config)));
         }
         var fresh = new TrainingSession(settings, thread, phase, model,
             TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings), new LrSchedule(ScheduleOf(settings, phase)),
@@ -152,7 +152,7 @@ public sealed class TrainingSession : IDisposable
     static (TrainingSession, TrainingCheckpointInfo) Load(RunSettings settings, TorchThread thread, PhasePlan phase, string path, string? sha256,
         int generation, RankRole role)
     {
-        var model = settings.RankDevice.Place(TorchRng.Preserving(() => AudioClassifier.Create(settings.PhaseModel(phase))));
+        var model = settings.RankDevice.Place(TorchRng.Preserving(() => AudioModel.Create(settings.PhaseModel(phase))));
         var optimizer = TrainingStep.CreateOptimizer(model, phase.Lr, settings.Config.Training.AdamSettings);
         var info = CommittedCheckpoint.Load(path, sha256, model, optimizer);
         TorchRng.Restore(info.TorchRngState);
@@ -228,8 +228,14 @@ public sealed class TrainingSession : IDisposable
             if (_settings.RankDevice.IsCuda)
                 cuda.manual_seed(SampleSeed.For(_settings.Config.Training.Seed, _phase.Index, _step, stream: 7)); // CUDA draws a function of the step: resumable
             var x = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]) : null;
-            var y = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]) : null;
-            totals = TrainingStep.RunRank(_model, _optimizer, x, y, _loss, _exchange, batch.Skipped.Count, pause, phaseEpochs);
+            if (_model is SsastModel ssast)
+                totals = TrainingStep.RunRank(ssast, _optimizer, batch.Size, () => PretextLosses(ssast, x!, batch, _epoch).Loss.sum(),
+                    _exchange, batch.Skipped.Count, pause, phaseEpochs);
+            else
+            {
+                var y = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]) : null;
+                totals = TrainingStep.RunRank(_model, _optimizer, x, y, _loss, _exchange, batch.Skipped.Count, pause, phaseEpochs);
+            }
         }
         catch
         {
@@ -257,6 +263,12 @@ public sealed class TrainingSession : IDisposable
         bool due = totals.Samples > 0 && every > 0 && _step % every == 0;
         var checkpoint = due && _role.Rank == 0 ? WriteCheckpoint(epochComplete: false) : null;
         return new StepDone(_step, totals.MeanLoss, _position, lr, checkpoint, totals.Pause, due && _role.World > 1 ? ParameterHash() : null);
+    }
+
+    (Tensor Accuracy, Tensor Nce, Tensor Mse, Tensor Loss) PretextLosses(SsastModel model, Tensor x, TrainingBatch batch, int epoch)
+    {
+        var (discriminative, generative) = PretextMasks.Of(model, batch, _settings.Config.Training.Seed, _phase.Index, epoch, _settings.RankDevice);
+        return SsastPretext.Run(model, x, discriminative, generative);
     }
 
     /// <summary>After the epoch's last batch: MultiStepLR steps, the epoch-end checkpoint is written, the next epoch begins.</summary>

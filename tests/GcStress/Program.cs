@@ -52,6 +52,7 @@ static class Workload
         "transfer" => Transfer(),
         "ranks" => Ranks(),
         "htsat" => Htsat(),
+        "ssast" => Ssast(),
         _ => throw new ArgumentException($"unknown workload '{name}'"),
     };
 
@@ -156,6 +157,33 @@ static class Workload
             {
                 using var coarse = PhaseTransfer.Transfer(model, (ModelGeometry)(config with { TargetLength = 128 }));
                 using var back = PhaseTransfer.Transfer(coarse, (ModelGeometry)config);
+            }
+        };
+    }
+
+    /// <summary>SSAST pretraining as a rank runs it: masks, both pretext passes, the summed loss through RunRank (a
+    /// world of one), an evaluation batch, and every tenth step a pool phase transfer there and back.</summary>
+    static Action Ssast()
+    {
+        var config = new AstConfig(32, 2, 2, 5, MelBins: 64, TargetLength: 128, PatchF: 16, PatchT: 16, FStride: 16, TStride: 16);
+        var model = new SsastModel(config);
+        var optimizer = TrainingStep.CreateOptimizer(model, 1e-3);
+        var exchange = new ActorTraining.Compute.Distributed.GradientExchange(model, null);
+        int step = 0;
+        return () =>
+        {
+            using var scope = NewDisposeScope();
+            var x = randn(4, config.TargetLength, config.MelBins);
+            var seeds = Enumerable.Range(0, 4).Select(i => (4 * step + i, 4 * step + i + 100_000)).ToList();
+            var (d, g) = model.Masking.Masks(config, seeds, RankDevice.Cpu);
+            var totals = TrainingStep.RunRank(model, optimizer, 4, () => SsastPretext.Run(model, x, d, g).Loss.sum(), exchange, 0, false);
+            if (!double.IsFinite(totals.MeanLoss)) throw new InvalidDataException($"loss {totals.MeanLoss}");
+            var (rows, lossSum) = Evaluation.Score(model, x, d, g);
+            if (rows.Length != 12 || !double.IsFinite(lossSum)) throw new InvalidDataException($"{rows.Length} scores, loss {lossSum}");
+            if (++step % 10 == 0)
+            {
+                using var coarse = PhaseTransfer.Transfer(model, new ModelGeometry(config with { TargetLength = 64 }, null, model.Masking));
+                using var back = PhaseTransfer.Transfer(coarse, model.Geometry);
             }
         };
     }

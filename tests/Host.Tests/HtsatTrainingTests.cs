@@ -70,7 +70,7 @@ public sealed class HtsatTrainingTests(ITestOutputHelper output) : IDisposable
         var export = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "export", "--checkpoint", FinalCheckpoint(straight, 1, 1), "--format", "onnx",
             "--out", Path.Combine(_dir, "m.onnx"));
         Assert.NotEqual(0, export.ExitCode);
-        Assert.Contains("a checkpoint of an HTS-AT; export --format onnx writes AST models", export.Stderr);
+        Assert.Contains("a checkpoint of an HTS-AT; export --format onnx writes AST classifiers", export.Stderr);
 
         var at = KillWhen(_dir, TrainArgs(killed, config), killed, postgres: null, c => c is { Phase: 1, Epoch: 0, EpochComplete: false });
         output.WriteLine($"killed after the commit of {Path.GetFileName(at.Path)}");

@@ -30,16 +30,17 @@ public static class CheckpointFile
     internal sealed record TensorEntry(string Name, ScalarType DType, long[] Shape);
 
     // Model: an AST's geometry (null for an HTS-AT, whose geometry is Htsat — absent from every AST head, so those stay
-    // as they were written before HTS-AT).
+    // as they were written before HTS-AT). Pretraining: the AST is SSAST's pretraining model (absent when false, likewise).
     internal sealed record Head(AstConfig? Model, TrainingCheckpointInfo Info, string Manifest, long OptimizerSteps,
         TensorEntry[] Weights, TensorEntry[] OptimizerState,
-        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] HtsatConfig? Htsat = null)
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] HtsatConfig? Htsat = null,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] SsastPretext? Pretext = null)
     {
-        public ModelGeometry Geometry => new(Model, Htsat);
+        public ModelGeometry Geometry => new(Model, Htsat, Pretext);
     }
 
     /// <summary>Writes the checkpoint atomically and returns its SHA-256 (lower-case hex).</summary>
-    public static string Save(string path, AudioClassifier model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "") =>
+    public static string Save(string path, AudioModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "") =>
         SaveAtomically(path, file => Write(file, model, optimizer, info, manifest));
 
     /// <summary>Writes through <paramref name="write"/> to a temporary file, fsyncs it, renames it over
@@ -65,11 +66,11 @@ public static class CheckpointFile
     /// Writes the checkpoint's bytes — exactly a checkpoint file's — to <paramref name="output"/> as they are produced
     /// (a file, or a joining rank's connection) and returns their SHA-256.
     /// </summary>
-    public static string Write(Stream output, AudioClassifier model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "")
+    public static string Write(Stream output, AudioModel model, AdamOptimizer optimizer, TrainingCheckpointInfo info, string manifest = "")
     {
         var weights = model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
         var state = optimizer.StateTensors().ToList();
-        var head = new Head(model.Geometry.Ast, info, manifest, optimizer.Steps, Entries(weights), Entries(state), model.Geometry.Htsat);
+        var head = new Head(model.Geometry.Ast, info, manifest, optimizer.Steps, Entries(weights), Entries(state), model.Geometry.Htsat, model.Geometry.Pretext);
         return Write(output, head, hashing => { foreach (var (_, tensor) in weights.Concat(state)) WriteTensor(tensor, hashing); });
     }
 
@@ -105,7 +106,7 @@ public static class CheckpointFile
     /// Verifies the file, loads weights into <paramref name="model"/> (whose Config must equal the stored one) and,
     /// when given, state into <paramref name="optimizer"/> (same parameters), and returns the training position.
     /// </summary>
-    public static TrainingCheckpointInfo Load(string path, AudioClassifier model, AdamOptimizer? optimizer)
+    public static TrainingCheckpointInfo Load(string path, AudioModel model, AdamOptimizer? optimizer)
     {
         Verify(path);
         using var reader = Open(path);

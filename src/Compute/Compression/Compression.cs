@@ -54,11 +54,11 @@ public sealed record Compression(CompressionMethod Method, int Factor, PoolingKi
     /// times further); fshift and pool: C times fewer frames.</summary>
     public ModelGeometry ModelConfig(ModelGeometry fine) => (fine.Htsat is { } htsat
         ? (ModelGeometry)(Method == CompressionMethod.Patch ? htsat with { PatchT = htsat.PatchT * Factor } : htsat with { TargetLength = TargetLength(htsat.TargetLength) })
-        : Method switch
+        : new ModelGeometry(Method switch
         {
             CompressionMethod.Patch => fine.Ast! with { PatchT = fine.Ast!.PatchT * Factor, TStride = fine.Ast.TStride * Factor },
             _ => fine.Ast! with { TargetLength = TargetLength(fine.Ast!.TargetLength) },
-        }).Validate();
+        }, null, fine.Pretext)).Validate();
 
     /// <summary>
     /// Pool: pools [T, F] or [B, T, F] over time with kernel = stride = C (a trailing remainder &lt; C frames is

@@ -18,9 +18,12 @@ public sealed record AstConfig(int EmbedDim, int Depth, int Heads, int NumClasse
     /// <summary>Tokens per clip seen by the transformer: cls + dist + patches.</summary>
     public int NumTokens => NumPatches + 2;
 
-    public override string ToString() =>
+    public override string ToString() => Describe(classes: true);
+
+    /// <summary>"AST (embed …, …)": with the class count, or without it for a model that has no classifier (SSAST pretraining).</summary>
+    public string Describe(bool classes) =>
         $"AST (embed {EmbedDim}, depth {Depth}, heads {Heads}, {MelBins} mel × {TargetLength} frames, patches {PatchF}×{PatchT} " +
-        $"stride {FStride}/{TStride}, {NumClasses} classes)";
+        $"stride {FStride}/{TStride}{(classes ? $", {NumClasses} classes" : "")})";
 
     public static AstConfig Tiny(int numClasses) => new(192, 12, 3, numClasses);
     public static AstConfig Small(int numClasses) => new(384, 12, 6, numClasses);

@@ -1,26 +1,15 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Model;
 
 /// <summary>
 /// A model that maps a clip's spectrogram [B, T, F] to class logits [B, classes] — an <see cref="AstModel"/> or an
-/// <see cref="HtsatModel"/>. What training, evaluation, checkpoints and the phase transfer need of either.
+/// <see cref="HtsatModel"/>. What training, evaluation, checkpoints and the phase transfer need of either is
+/// <see cref="AudioModel"/>'s.
 /// </summary>
-public abstract class AudioClassifier(string name) : nn.Module<Tensor, Tensor>(name)
+public abstract class AudioClassifier(string name) : AudioModel(name)
 {
-    public abstract ModelGeometry Geometry { get; }
-
-    /// <summary>The clip's representation before the classifier, [B, D].</summary>
-    public abstract Tensor Embed(Tensor input);
-
-    /// <summary>The state-dict key of the patch-embedding kernel, which a patch phase resizes (PI-resize).</summary>
-    public abstract string PatchKernelKey { get; }
-
-    /// <summary>A model of <paramref name="geometry"/>, its weights drawn from the torch generator as it stands.</summary>
-    public static AudioClassifier Create(ModelGeometry geometry) => geometry.Validate().Architecture switch
-    {
-        ModelArchitecture.Htsat => new HtsatModel(geometry.Htsat!),
-        _ => new AstModel(geometry.Ast!),
-    };
+    /// <summary>A classifier of <paramref name="geometry"/> (not a pretraining geometry), weights from the torch generator.</summary>
+    public static new AudioClassifier Create(ModelGeometry geometry) => AudioModel.Create(geometry) as AudioClassifier
+        ?? throw new ArgumentException($"{geometry.Name} is a pretraining model, not a classifier", nameof(geometry));
 }

@@ -13,11 +13,11 @@ public enum KernelResize { PiResize, Bilinear }
 /// </summary>
 public static class PhaseTransfer
 {
-    public static T Transfer<T>(T source, ModelGeometry target, KernelResize kernelResize = KernelResize.PiResize) where T : AudioClassifier
+    public static T Transfer<T>(T source, ModelGeometry target, KernelResize kernelResize = KernelResize.PiResize) where T : AudioModel
     {
         var from = source.Geometry;
         RequireCompatible(from, target);
-        var result = AudioClassifier.Create(target);
+        var result = AudioModel.Create(target);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var sourceState = source.state_dict();
@@ -34,8 +34,8 @@ public static class PhaseTransfer
 
     static void RequireCompatible(ModelGeometry from, ModelGeometry to)
     {
-        if (from.Architecture != to.Architecture)
-            throw new ArgumentException($"phase transfer cannot change the architecture ({from.Name} → {to.Name})");
+        if (from.Architecture != to.Architecture || from.Pretext != to.Pretext)
+            throw new ArgumentException($"phase transfer cannot change the model ({from.Name} → {to.Name})");
         if (from.Htsat is { } h)
         {
             if (to.Htsat! with { TargetLength = h.TargetLength, PatchT = h.PatchT } != h)
@@ -50,6 +50,8 @@ public static class PhaseTransfer
         RequireSame(nameof(AstConfig.NumClasses), a.NumClasses, b.NumClasses);
         RequireSame(nameof(AstConfig.FDim), a.FDim, b.FDim);
         RequireSame(nameof(AstConfig.PatchF), a.PatchF, b.PatchF);
+        // SSAST's heads predict a patch's values: a patch phase would change what they predict
+        if (from.Pretraining) RequireSame(nameof(AstConfig.PatchT), a.PatchT, b.PatchT);
     }
 
     public static Tensor InterpolatePosEmbed(Tensor posEmbed, AstConfig from, AstConfig to)

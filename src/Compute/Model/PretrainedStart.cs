@@ -11,6 +11,8 @@ namespace ActorTraining.Compute.Model;
 /// PI-resized (an RGB one summed over channels first). A head of another class count keeps its seeded
 /// initialisation, with a notice. A coarse first phase then gets the fine weights through <see cref="PhaseTransfer"/>,
 /// like any phase change: its time axis is the clip's, compressed, not a shorter clip, so it is interpolated, not cropped.
+/// An SSAST pretraining checkpoint is adapted the same way, as the reference's fine-tuning stage does (its patch kernel
+/// kept, applied at the run's strides; its grid, pretrained without overlap, cropped or interpolated to the run's).
 /// </summary>
 public static class PretrainedStart
 {
@@ -105,13 +107,16 @@ public static class PretrainedStart
         return new Source(read.State, read.Geometry.FDim, read.Geometry.TDim, folder);
     }
 
+    /// <summary>One of our checkpoints: an AST's, or an SSAST pretraining's — its encoder <c>v</c> only, as the reference's
+    /// fine-tuning stage takes it (the pretext heads and the mask embedding stay behind; the run's head from its seed).</summary>
     static Source ReadCheckpoint(string path)
     {
         var header = CheckpointFile.ReadHeader(path);
         var geometry = header.Model.Ast ?? throw new ArgumentException($"{path}: a checkpoint of an {header.Model.Name}; this run trains an AST");
-        using var source = new AstModel(geometry);
+        using var source = AudioModel.Create(header.Model);
         CheckpointFile.Load(path, source, null);
-        var state = source.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        var state = source.state_dict().Where(kv => !header.Model.Pretraining || kv.Key.StartsWith("v.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
         return new Source(state, geometry.FDim, geometry.TDim, path);
     }
 

@@ -13,8 +13,10 @@ namespace ActorTraining.Compute.Model;
 /// (generative: the masked patches' values reconstructed, MSE). Field names are the reference's state-dict keys; its
 /// p_input_fdim/p_input_tdim bookkeeping parameters are not weights and are left out (the geometry is the checkpoint's
 /// head). The heads predict a patch's PatchF·PatchT values (the reference hard-codes 256, the size of its two shapes).
+/// Its forward is the clip's representation (<see cref="Embed"/>); it has no classifier until a supervised run starts
+/// from its weights (<c>model.init = checkpoint:</c>, <see cref="PretrainedStart"/>), as the reference's fine-tuning stage.
 /// </summary>
-public sealed class SsastModel : nn.Module
+public sealed class SsastModel : AudioModel
 {
     private readonly DistilledVit v;
     private readonly Sequential cpredlayer;
@@ -27,9 +29,27 @@ public sealed class SsastModel : nn.Module
     /// <summary>Values per patch: what the heads predict.</summary>
     public int PatchValues => Config.PatchF * Config.PatchT;
 
-    public SsastModel(AstConfig config) : base(nameof(SsastModel))
+    /// <summary>The masking it pretrains on.</summary>
+    public SsastPretext Masking { get; }
+
+    public override ModelGeometry Geometry => new(Config, null, Masking);
+
+    public override string PatchKernelKey => "v.patch_embed.proj.weight";
+
+    /// <summary>The mean of the patch tokens' outputs [B, D] (the reference's ft_avgtok pooling, without a head).</summary>
+    public override Tensor Embed(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var tokens = v.Encode(input.unsqueeze(1).transpose(2, 3), null);
+        return tokens[.., 2..].mean([1]).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(Tensor input) => Embed(input);
+
+    public SsastModel(AstConfig config, SsastPretext? pretext = null) : base(nameof(SsastModel))
     {
         Config = config.Validate();
+        Masking = pretext ?? SsastPretext.Reference;
         if (config.FStride != config.PatchF || config.TStride != config.PatchT)
             throw new ArgumentException($"SSAST pretraining splits without overlap: strides {config.FStride}/{config.TStride} must equal the patch {config.PatchF}×{config.PatchT}", nameof(config));
         if (config.MelBins % config.PatchF != 0 || config.TargetLength % config.PatchT != 0)

@@ -13,7 +13,8 @@ namespace ActorTraining.Compute.Reporting;
 /// score ("go on: …" or "end: …" with its reason); null for fixed phase lengths and epochs that decided nothing.
 /// <c>AveragedFrom</c>/<c>AveragedTo</c> (1-based epochs of the phase): the line is not an epoch but the weight average
 /// of those epochs (<c>training.weight-averaging</c>), the run's last line; its position, FLOPs and times are the last
-/// epoch's (averaging trains nothing). Absent from every other line.
+/// epoch's (averaging trains nothing). Absent from every other line. <c>Mse</c>: SSAST pretraining's reconstruction error
+/// on the evaluation set (its <c>Metric</c> is the pretext accuracy, its <c>EvalLoss</c> nce + 10 · mse); absent otherwise.
 /// </summary>
 public sealed record EpochRecord(
     string Run,
@@ -39,7 +40,8 @@ public sealed record EpochRecord(
     double TrainerIdleSeconds,
     string? Scheduler = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? AveragedFrom = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? AveragedTo = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? AveragedTo = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Mse = null)
 {
     [JsonIgnore] public bool IsWeightAverage => AveragedFrom is not null;
 

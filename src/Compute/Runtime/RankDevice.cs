@@ -25,6 +25,14 @@ public sealed record RankDevice(string Name)
         using (host) return host.to(Torch);
     }
 
+    /// <summary>An index tensor (int64) of <paramref name="values"/> with <paramref name="shape"/>, on this device.</summary>
+    public Tensor Indices(long[] values, long[] shape)
+    {
+        var host = tensor(values, shape);
+        if (!IsCuda) return host;
+        using (host) return host.to(Torch);
+    }
+
     /// <summary>Moves <paramref name="module"/>'s parameters and buffers here (a no-op on the CPU).</summary>
     public T Place<T>(T module) where T : nn.Module
     {

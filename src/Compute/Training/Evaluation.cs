@@ -19,7 +19,7 @@ public enum ScoreKind { Metrics, Prediction, Embedding }
 public static class Evaluation
 {
     /// <summary>Scores one batch x [B, T, F] with targets y [B, C]: scores row-major [B, C] and the batch's mean loss × B
-    /// (for <see cref="ScoreKind.Embedding"/>: the pooled representations [B, D] of an <see cref="AudioClassifier"/>, loss 0).
+    /// (for <see cref="ScoreKind.Embedding"/>: the pooled representations [B, D] of an <see cref="AudioModel"/>, loss 0).
     /// Leaves the model in eval mode.</summary>
     public static (float[] Scores, double LossSum) Score(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, LossKind loss, ScoreKind kind = ScoreKind.Metrics)
     {
@@ -28,7 +28,7 @@ public static class Evaluation
         model.eval();
         if (kind == ScoreKind.Embedding)
         {
-            var embedding = (model as AudioClassifier ?? throw new ArgumentException("embeddings are an AudioClassifier's", nameof(model))).Embed(x);
+            var embedding = (model as AudioModel ?? throw new ArgumentException("embeddings are an AudioModel's", nameof(model))).Embed(x);
             return (embedding.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray(), 0);
         }
         var logits = model.forward(x);
@@ -36,6 +36,19 @@ public static class Evaluation
         double lossSum = TrainingStep.Loss(logits, yf, loss).item<float>() * x.shape[0];
         var scores = kind == ScoreKind.Prediction && loss == LossKind.CrossEntropy ? nn.functional.softmax(logits, 1) : sigmoid(logits);
         return (scores.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray(), lossSum);
+    }
+
+    /// <summary>SSAST's pretext tasks on one batch x [B, T, F] with its masks [B, M]: one row per clip of
+    /// <see cref="SsastPretext.ScoreNames"/> (pretext accuracy, nce, mse) and the summed loss nce + 10 · mse.
+    /// Leaves the model in eval mode.</summary>
+    public static (float[] Rows, double LossSum) Score(SsastModel model, Tensor x, Tensor discriminative, Tensor generative)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        model.eval();
+        var (accuracy, nce, mse, loss) = SsastPretext.Run(model, x, discriminative, generative);
+        var rows = stack([accuracy, nce, mse], 1).cpu().to_type(ScalarType.Float32).contiguous();
+        return (rows.data<float>().ToArray(), loss.sum().to_type(ScalarType.Float64).item<double>());
     }
 
     /// <summary>All batches at once, by one evaluator; <paramref name="targets"/> as the batches' y rows, in order.</summary>

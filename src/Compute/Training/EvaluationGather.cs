@@ -66,6 +66,20 @@ public sealed class EvaluationGather(long batches, Func<long, float[]> targetOf)
         return new EvaluationResult(s, t, lossSum / rows.Count, Metrics.Compute(s, t));
     }
 
+    /// <summary>An SSAST pretraining evaluation's metrics: the mean over clips of each of
+    /// <see cref="Model.SsastPretext.ScoreNames"/> (a row per clip), and the mean loss as eval_loss.</summary>
+    public Dictionary<string, double> PretextMetrics()
+    {
+        var rows = ScoreRows();
+        if (rows.Count == 0) throw new InvalidOperationException("evaluation set is empty: no clip was scored");
+        var names = Model.SsastPretext.ScoreNames;
+        if (rows[0].Scores.Length != names.Length) throw new InvalidOperationException($"a pretext row has {rows[0].Scores.Length} values, not {names.Length}");
+        var metrics = new Dictionary<string, double>();
+        for (int j = 0; j < names.Length; j++) metrics[names[j]] = rows.Sum(r => (double)r.Scores[j]) / rows.Count;
+        metrics["eval_loss"] = Parts().Sum(p => p.LossSum) / rows.Count;
+        return metrics;
+    }
+
     IEnumerable<Part> Parts()
     {
         if (batches != long.MaxValue && !Complete) throw new InvalidOperationException($"{_complete} of {batches} batches are in");

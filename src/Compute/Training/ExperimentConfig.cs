@@ -64,8 +64,14 @@ public sealed record ModelConfig(
     // omitted when null, so the identity of every run without one stays as before
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.ModelInit? Init = null,
     // model.architecture = htsat; null = AST (omitted then, so every AST run's identity stays as before)
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] HtsatModelConfig? Htsat = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] HtsatModelConfig? Htsat = null,
+    // model.patch-time: the patch's time side when it differs from model.patch-size (SSAST's frame patches, 128 × 2);
+    // 0 = square (omitted then, so every existing run's identity stays as before)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int PatchTime = 0)
 {
+    /// <summary>The patch's time side: <c>model.patch-time</c>, or the square patch's.</summary>
+    [JsonIgnore] public int ResolvedPatchTime => PatchTime > 0 ? PatchTime : PatchSize;
+
     /// <summary>The AST reference presets (timm DeiT distilled): dim/depth/heads.</summary>
     public static (int EmbedDim, int Depth, int Heads)? Preset(string size) => size switch
     {
@@ -122,7 +128,9 @@ public sealed record TrainingConfig(
     // training.phase-scheduler = adaptive; null = fixed (omitted then, so the identity of every fixed run stays as before)
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdaptiveScheduleConfig? Adaptive = null,
     // training.weight-averaging; null = off (omitted then, so the identity of every run without it stays as before)
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WeightAveragingConfig? Averaging = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WeightAveragingConfig? Averaging = null,
+    // training.objective = ssast-pretrain with its masking (training.ssast); null = supervised (omitted then, likewise)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.SsastPretext? Pretraining = null)
 {
     /// <summary>The node's device list as configured (["cpu"] when unset); <see cref="Runtime.RankDevice.Resolve"/> checks it against what is there.</summary>
     [JsonIgnore] public IReadOnlyList<string> DeviceNames => Devices is { Count: > 0 } d ? d : ["cpu"];
@@ -131,8 +139,9 @@ public sealed record TrainingConfig(
 
     [JsonIgnore] public LossKind LossKind => Loss == "ce" ? LossKind.CrossEntropy : LossKind.BinaryCrossEntropy;
 
-    /// <summary>The metric reported and plotted: "map" or "accuracy" (resolves "auto").</summary>
-    [JsonIgnore] public string ResolvedMetric => Metric != "auto" ? Metric : Loss == "ce" ? "accuracy" : "map";
+    /// <summary>The metric reported and plotted: "map" or "accuracy" (resolves "auto"); SSAST pretraining's pretext accuracy.</summary>
+    [JsonIgnore] public string ResolvedMetric => Pretraining is not null ? Model.SsastPretext.ScoreNames[0]
+        : Metric != "auto" ? Metric : Loss == "ce" ? "accuracy" : "map";
 
     /// <summary>Decoder/spectrogram workers: the configured count, or one per core minus the trainer's.</summary>
     [JsonIgnore] public int ResolvedNumWorkers => NumWorkers > 0 ? NumWorkers : Math.Max(1, Environment.ProcessorCount - 1);
@@ -229,7 +238,7 @@ public sealed record ExperimentConfig(
     {
         var phases = Runs()[runIndex];
         // the architecture only when it is not the default: every AST run keeps the label it always had
-        return (Model.Htsat is not null ? "HTS-AT " : "") + Label(phases) + (Training.Adaptive is not null && phases.Count > 1 ? " adaptive" : "");
+        return (Model.Htsat is not null ? "HTS-AT " : Training.Pretraining is not null ? "SSAST " : "") + Label(phases) + (Training.Adaptive is not null && phases.Count > 1 ? " adaptive" : "");
     }
 
     /// <summary>Every run this experiment asks for: the curriculum first, then each comparison curriculum.</summary>
@@ -288,15 +297,16 @@ public sealed record ExperimentConfig(
         InRange("model.heads", Model.Heads, 1, 256);
         if (Model.EmbedDim % Model.Heads != 0)
             throw new ConfigException("model.heads", $"must divide model.embed-dim ({Model.EmbedDim}), got {Model.Heads}");
-        InRange("model.patch-size", Model.PatchSize, 1, 128);
+        InRange("model.patch-size", Model.PatchSize, 1, 1024);
+        InRange("model.patch-time", Model.PatchTime, 0, 1024);
         Positive("model.fstride", Model.FStride);
         Positive("model.tstride", Model.TStride);
         if (Model.FStride > Model.PatchSize) throw new ConfigException("model.fstride", $"must be <= model.patch-size ({Model.PatchSize}), got {Model.FStride}");
-        if (Model.TStride > Model.PatchSize) throw new ConfigException("model.tstride", $"must be <= model.patch-size ({Model.PatchSize}), got {Model.TStride}");
+        if (Model.TStride > Model.ResolvedPatchTime) throw new ConfigException("model.tstride", $"must be <= the patch's time side ({Model.ResolvedPatchTime}), got {Model.TStride}");
         if (Model.MelBins > 1024) throw new ConfigException("model.mel-bins", $"must be at most 1024, got {Model.MelBins}");
         if (Model.TargetLength > 200_000) throw new ConfigException("model.target-length", $"must be at most 200000 frames (33 minutes at 10 ms), got {Model.TargetLength}");
         if (Model.MelBins < Model.PatchSize) throw new ConfigException("model.mel-bins", $"must be >= model.patch-size ({Model.PatchSize}), got {Model.MelBins}");
-        if (Model.TargetLength < Model.PatchSize) throw new ConfigException("model.target-length", $"must be >= model.patch-size ({Model.PatchSize}), got {Model.TargetLength}");
+        if (Model.TargetLength < Model.ResolvedPatchTime) throw new ConfigException("model.target-length", $"must be >= the patch's time side ({Model.ResolvedPatchTime}), got {Model.TargetLength}");
 
         if (!(FrontEnd.FrameShiftMs > 0 && FrontEnd.FrameShiftMs <= 1000)) throw new ConfigException("front-end.frame-shift-ms", $"must be > 0 and at most 1000, got {FrontEnd.FrameShiftMs}");
         if (!(FrontEnd.Std > 0)) throw new ConfigException("front-end.std", $"must be > 0, got {FrontEnd.Std}");
@@ -326,6 +336,19 @@ public sealed record ExperimentConfig(
             throw new ConfigException("training.stall-timeout-seconds", $"must be at least 1, got {Training.StallTimeoutSeconds}");
         if (!(Training.JournalOutageTimeoutSeconds >= 1 && Training.JournalOutageTimeoutSeconds <= 7 * 86400))
             throw new ConfigException("journal.outage-timeout-seconds", $"must be between 1 and 604800 (a week), got {Training.JournalOutageTimeoutSeconds}");
+
+        if (Training.Pretraining is { } pretext)
+        {
+            const string Key = "training.objective";
+            if (Model.Htsat is not null) throw new ConfigException(Key, "ssast-pretrain pretrains an AST; model.architecture is htsat");
+            if (Model.Init is not null) throw new ConfigException("model.init", "SSAST pretraining starts from training.seed here (model.init = none); a supervised run starts from its checkpoint");
+            if (Training.Metric != "auto") throw new ConfigException("training.metric", $"is reported as pretext_accuracy while pretraining; leave it auto, got '{Training.Metric}'");
+            if (Model.FStride != Model.PatchSize || Model.TStride != Model.ResolvedPatchTime)
+                throw new ConfigException(Model.FStride != Model.PatchSize ? "model.fstride" : "model.tstride",
+                    $"SSAST pretrains on patches without overlap: strides {Model.FStride}/{Model.TStride} must equal the patch {Model.PatchSize}×{Model.ResolvedPatchTime}");
+            if (Model.MelBins % Model.PatchSize != 0) throw new ConfigException("model.mel-bins", $"must be a whole number of patches ({Model.PatchSize}) for SSAST pretraining, got {Model.MelBins}");
+            if (!(pretext.MaskRatio > 0 && pretext.MaskRatio < 1)) throw new ConfigException("training.ssast.mask-ratio", $"must be between 0 and 1 (exclusive; the reference masks 400 of 512 = 0.78125), got {pretext.MaskRatio}");
+        }
 
         if (Training.Adaptive is { } adaptive)
         {
@@ -381,8 +404,16 @@ public sealed record ExperimentConfig(
                 try { p.Compression.ModelConfig(htsat.Geometry(1, Model.MelBins, Model.TargetLength)); }
                 catch (ArgumentException e) { throw new ConfigException($"{at}.factor", $"{p.Factor} ({p.Method}) does not fit: {HtsatConfig.Sentence(e)}"); }
             }
-            else if (Model.TargetLength / p.Factor < Model.PatchSize)
-                throw new ConfigException($"{at}.factor", $"{p.Factor} leaves {Model.TargetLength / p.Factor} frames, fewer than one patch ({Model.PatchSize})");
+            else if (Model.TargetLength / p.Factor < Model.ResolvedPatchTime)
+                throw new ConfigException($"{at}.factor", $"{p.Factor} leaves {Model.TargetLength / p.Factor} frames, fewer than one patch ({Model.ResolvedPatchTime})");
+            if (Training.Pretraining is { } pretext)
+            {
+                // SSAST's heads predict a patch's values: a patch phase would change what they predict
+                if (p.Method == "patch" && p.Factor > 1) throw new ConfigException($"{at}.method", "patch phases change the patch SSAST's heads reconstruct; use fshift or pool for pretraining");
+                var frames = p.Compression.TargetLength(Model.TargetLength);
+                if (frames % Model.ResolvedPatchTime != 0 || Model.MelBins / Model.PatchSize * (frames / Model.ResolvedPatchTime) < 3)
+                    throw new ConfigException($"{at}.factor", $"{p.Factor} leaves {frames} frames; SSAST pretraining needs whole patches of {Model.ResolvedPatchTime} frames and at least 3 of them");
+            }
             InRange($"{at}.epochs", p.Epochs, 1, 1_000_000);
             if (!(p.Lr > 0 && double.IsFinite(p.Lr))) throw new ConfigException($"{at}.lr", $"must be > 0, got {p.Lr}");
             NonNegative($"{at}.warmup-steps", p.WarmupSteps);

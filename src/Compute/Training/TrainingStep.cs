@@ -49,25 +49,36 @@ public static class TrainingStep
     }
 
     /// <summary>
-    /// One step of a rank of a data-parallel group (a group of one included): forward and backward on its share
-    /// x [b, T, F], y [b, C] of the global batch (b may be 0: the rank still takes part), the summed loss
-    /// back-propagated, gradients and totals summed over the ring by <paramref name="exchange"/>, which leaves the
-    /// full batch's mean gradient; then the same optimiser step on every replica — none when no rank had a sample.
-    /// Returns the global totals. The caller sets the optimiser's lr beforehand.
+    /// One step of a rank of a data-parallel group (a group of one included) on a classifier: forward and backward on its
+    /// share x [b, T, F], y [b, C] of the global batch (b may be 0: the rank still takes part), the loss summed over the
+    /// share back-propagated; see <see cref="RunRank(nn.Module, AdamOptimizer, int, Func{Tensor}, Distributed.GradientExchange, int, bool, int)"/>.
     /// </summary>
     public static Distributed.StepTotals RunRank(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, Tensor? x, Tensor? y,
-        LossKind loss, Distributed.GradientExchange exchange, int skipped, bool pause, int phaseEpochs = 0)
+        LossKind loss, Distributed.GradientExchange exchange, int skipped, bool pause, int phaseEpochs = 0) =>
+        RunRank(model, optimizer, x is null ? 0 : (int)x.shape[0], () =>
+        {
+            using var w = new Runtime.ScalarScope();
+            var logits = model.forward(x!);
+            return Loss(logits, y!.to_type(logits.dtype), loss).mul(w.Of((double)x!.shape[0]));
+        }, exchange, skipped, pause, phaseEpochs);
+
+    /// <summary>
+    /// One step of a rank of a data-parallel group: <paramref name="summedLoss"/> — the sum of each of this rank's
+    /// <paramref name="samples"/> losses, called only when it has one — back-propagated, gradients and totals summed
+    /// over the ring by <paramref name="exchange"/>, which leaves the full batch's mean gradient whatever the split; then
+    /// the same optimiser step on every replica — none when no rank had a sample. Returns the global totals. The caller
+    /// sets the optimiser's lr beforehand.
+    /// </summary>
+    public static Distributed.StepTotals RunRank(nn.Module model, AdamOptimizer optimizer, int samples, Func<Tensor> summedLoss,
+        Distributed.GradientExchange exchange, int skipped, bool pause, int phaseEpochs = 0)
     {
         using var scope = NewDisposeScope();
         model.train();
         optimizer.ZeroGrad();
         double lossSum = 0;
-        int samples = x is null ? 0 : (int)x.shape[0];
         if (samples > 0)
         {
-            using var w = new Runtime.ScalarScope();
-            var logits = model.forward(x!);
-            var value = Loss(logits, y!.to_type(logits.dtype), loss).mul(w.Of((double)samples));
+            var value = summedLoss();
             value.backward();
             lossSum = value.item<float>();
         }

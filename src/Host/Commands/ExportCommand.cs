@@ -30,8 +30,9 @@ public static class ExportCommand
                     "takes compressed spectrograms; export a full-resolution (C = 1) phase's checkpoint, e.g. the run's last");
             var experiment = manifest.Experiment;
             var header = CheckpointFile.ReadHeader(path);
-            var c = header.Model.Ast ?? throw new InvalidDataException(
-                $"{path}: a checkpoint of an {header.Model.Name}; export --format {parse.GetValue(format)} writes AST models (transformers' and our ONNX graph are AST's)");
+            var c = header.Model is { Ast: { } ast, Pretraining: false } ? ast : throw new InvalidDataException(
+                $"{path}: a checkpoint of an {header.Model.Name}{(header.Model.Pretraining ? " (pretraining: no classifier yet; fine-tune it with model.init = checkpoint:<file>)" : "")}; " +
+                $"export --format {parse.GetValue(format)} writes AST classifiers (transformers' and our ONNX graph are AST's)");
             using var model = new AstModel(c);
             CheckpointFile.Load(path, model, null);
             var target = Path.GetFullPath(parse.GetValue(output)!);

@@ -57,7 +57,7 @@ public static class ExperimentConfigLoader
         if (architecture is not ("ast" or "htsat"))
             throw new ConfigException("model.architecture", $"must be ast or htsat, got '{architecture}'");
         if (architecture == "htsat")
-            foreach (var key in new[] { "model.size", "model.embed-dim", "model.depth", "model.heads", "model.patch-size", "model.fstride", "model.tstride" })
+            foreach (var key in new[] { "model.size", "model.embed-dim", "model.depth", "model.heads", "model.patch-size", "model.patch-time", "model.fstride", "model.tstride" })
                 if (layers.Any(l => l.Config.HasPath(key)))
                     throw new ConfigException(key, $"is an AST key; with model.architecture = htsat the sizes are model.htsat's ({key.Replace("model.", "model.htsat.")} where there is one)");
 
@@ -100,6 +100,12 @@ public static class ExperimentConfigLoader
             {
                 (0, 0) => null,
                 var (start, end) => new WeightAveragingConfig(start, end),
+            },
+            Pretraining: reader.String("training.objective") switch
+            {
+                "supervised" => null,
+                "ssast-pretrain" => new SsastPretext(reader.Double("training.ssast.mask-ratio")),
+                var other => throw new ConfigException("training.objective", $"must be supervised or ssast-pretrain, got '{other}'"),
             });
         var phaseDefaults = (Lr: reader.Double("training.lr"), Warmup: reader.Int("training.warmup-steps"));
 
@@ -129,6 +135,7 @@ public static class ExperimentConfigLoader
                 Depth: preset?.Depth ?? reader.Int("model.depth"),
                 Heads: preset?.Heads ?? reader.Int("model.heads"),
                 PatchSize: reader.Int("model.patch-size"),
+                PatchTime: reader.Int("model.patch-time"),
                 FStride: reader.Int("model.fstride"),
                 TStride: reader.Int("model.tstride"),
                 MelBins: reader.Int("model.mel-bins"),

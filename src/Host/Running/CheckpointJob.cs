@@ -21,6 +21,9 @@ public static class CheckpointJob
         var full = Path.GetFullPath(checkpointPath);
         var manifest = CheckpointManifest.Read(full);
         var header = CheckpointFile.ReadHeader(full);
+        if (header.Model.Pretraining && output == ScoreOutput.Probabilities)
+            throw new InvalidDataException($"{full}: an SSAST pretraining checkpoint has no classifier to predict with; " +
+                "fine-tune it first (model.init = checkpoint:<file>) and predict with that run's checkpoint");
         var experiment = manifest.Experiment;
         var settings = new RunSettings(experiment, manifest.RunIndex, [], clips, manifest.Labels, Path.GetDirectoryName(full)!,
             experiment.Training.ResolvedNumWorkers);
@@ -34,7 +37,7 @@ public static class CheckpointJob
             var reply = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
             var answer = system.ActorOf(Akka.Actor.Props.Create(() => new Answer(reply)), "answer");
             var collector = system.ActorOf(EvaluationCollector.Props(what, 1, batches, EvaluationCollector.TargetsOf(clips, manifest.Labels), answer,
-                prediction: output != ScoreOutput.Metrics, reportsProgress: false), "collector");
+                prediction: output != ScoreOutput.Metrics, reportsProgress: false, pretext: header.Model.Pretraining), "collector");
             evaluator.Tell(new EvaluateShard(manifest.RunIndex, 1, what, 0, 1, collector, output));
             var answered = await reply.Task.WaitAsync(TimeSpan.FromHours(1));
             return answered switch

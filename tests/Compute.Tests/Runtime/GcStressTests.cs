@@ -15,9 +15,9 @@ namespace ActorTraining.Compute.Tests.Runtime;
 public sealed class GcStressTests(ITestOutputHelper output)
 {
     [Fact]
-    public void TrainingEvaluationFbankTransferRanksAndHtsatSurviveForcedCollections()
+    public void TrainingEvaluationFbankTransferRanksHtsatAndSsastSurviveForcedCollections()
     {
-        var (code, line) = Run("training,evaluation,fbank,transfer,ranks,htsat", seconds: 24);
+        var (code, line) = Run("training,evaluation,fbank,transfer,ranks,htsat,ssast", seconds: 28);
         Assert.True(code == 0, $"GC stress: {line}");
         Assert.StartsWith("ok:", line);
     }
