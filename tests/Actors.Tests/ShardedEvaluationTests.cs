@@ -41,7 +41,7 @@ public sealed class ShardedEvaluationTests : TestKit, IDisposable
         var phase = settings.Plan()[0];
         var path = Path.Combine(_dir, "model.ckpt");
         string sha;
-        using (var model = TorchRng.Seeded(9, () => AudioClassifier.Create(settings.PhaseModel(phase))))
+        using (var model = TorchRng.Seeded(9, () => AudioModel.Create(settings.PhaseModel(phase))))
         using (var optimizer = TrainingStep.CreateOptimizer(model, 1e-3))
             sha = CheckpointFile.Save(path, model, optimizer, new TrainingCheckpointInfo(0, 0, 0, 0, [0, 0, 1e-3], TorchRng.Capture(), 9, 0, "h"));
         var what = new EvaluateCheckpoint(new CheckpointRef(path, sha), phase, 0);

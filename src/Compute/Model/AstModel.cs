@@ -10,7 +10,7 @@ namespace ActorTraining.Compute.Model;
 /// reference's state-dict keys: v.patch_embed.proj, v.pos_embed, v.cls_token, v.dist_token, v.blocks.N.*, v.norm,
 /// mlp_head.0 (LayerNorm), mlp_head.1 (Linear). Forward: [B, T, F] → logits [B, NumClasses].
 /// </summary>
-public sealed class AstModel : AudioClassifier
+public sealed class AstModel : AudioModel
 {
     private readonly DistilledVit v;
     private readonly Sequential mlp_head;

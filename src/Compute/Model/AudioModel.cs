@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace ActorTraining.Compute.Model;
 
 /// <summary>
-/// A model over a clip's spectrogram [B, T, F] that a run trains, checkpoints and carries from phase to phase: an
-/// <see cref="AudioClassifier"/> (AST, HTS-AT: forward gives class logits) or SSAST's pretraining model
-/// (<see cref="SsastModel"/>: forward gives the clip's representation; it learns from its pretext tasks).
+/// A model over a clip's spectrogram [B, T, F] that a run trains, checkpoints and carries from phase to phase: a
+/// classifier (<see cref="AstModel"/>, <see cref="HtsatModel"/>: forward gives class logits [B, classes]) or SSAST's
+/// pretraining model (<see cref="SsastModel"/>: forward gives the clip's representation; it learns from its pretext tasks).
 /// </summary>
 public abstract class AudioModel(string name) : nn.Module<Tensor, Tensor>(name)
 {

@@ -18,7 +18,7 @@ namespace ActorTraining.Compute.Model;
 /// batch's statistics while training, which would make a run depend on how its global batch is split over ranks. The
 /// input is already normalised by the dataset's statistics (front-end.mean/std); bn0's affine weights still learn.</para>
 /// </summary>
-public sealed class HtsatModel : AudioClassifier
+public sealed class HtsatModel : AudioModel
 {
     private readonly BatchNorm2d bn0;
     private readonly HtsatPatchEmbed patch_embed;
