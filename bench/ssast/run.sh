@@ -28,6 +28,7 @@ usage: bench/ssast/run.sh --train F --eval F --labels F [options]
 EOF
 }
 
+command_line="$0 $*"
 out="$repo/runs/bench/ssast-$(date -u +%Y%m%dT%H%M%SZ)"; seeds=2; pretrain="pool:4:4 pool:2:4 pool:1:4"; finetune_epochs=8
 mel=64; target_length=256; dim=128; depth=4; heads=4; batch=16; lr=1e-3; finetune_lr=5e-4; mask_ratio=0.78125
 train=""; eval_file=""; labels=""; quick=0; allow_busy=0
@@ -76,7 +77,7 @@ stats="$("${py[@]}" "$bench/corpus/fbank_stats.py" "$train" --target-length "$ta
 mean="$(echo "$stats" | "${py[@]}" -c 'import json,sys; print(json.load(sys.stdin)["mean"])')"
 std="$(echo "$stats" | "${py[@]}" -c 'import json,sys; print(json.load(sys.stdin)["std"])')"
 log "corpus statistics: mean $mean std $std; git $(git -C "$repo" rev-parse --short HEAD)"
-echo "{\"command\": \"$0 $*\", \"commit\": \"$(git -C "$repo" rev-parse --short HEAD)\", \"pretrain\": \"$pretrain\", \"finetune_epochs\": $finetune_epochs, \"dim\": $dim, \"depth\": $depth, \"heads\": $heads, \"mel\": $mel, \"target_length\": $target_length, \"batch\": $batch, \"lr\": $lr, \"finetune_lr\": $finetune_lr, \"mask_ratio\": $mask_ratio}" > "$out/settings.json"
+echo "{\"command\": \"$command_line\", \"commit\": \"$(git -C "$repo" rev-parse --short HEAD)\", \"pretrain\": \"$pretrain\", \"finetune_epochs\": $finetune_epochs, \"dim\": $dim, \"depth\": $depth, \"heads\": $heads, \"mel\": $mel, \"target_length\": $target_length, \"batch\": $batch, \"lr\": $lr, \"finetune_lr\": $finetune_lr, \"mask_ratio\": $mask_ratio}" > "$out/settings.json"
 
 # phases_hocon "method:factor:epochs ..." LR -> curriculum entries
 phases_hocon() {
@@ -123,9 +124,7 @@ training {
 curriculum = [
 $(phases_hocon "$3" "$5")
 ]
-compare = [
-$(if [ -n "$4" ]; then echo "  ["; phases_hocon "$4" "$5"; echo "  ]"; fi)
-]
+$(if [ -n "$4" ]; then echo "compare = [ ["; phases_hocon "$4" "$5"; echo "] ]"; else echo "compare = []"; fi)
 EOF
 }
 
