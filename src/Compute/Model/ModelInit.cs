@@ -9,7 +9,8 @@ public enum ModelInitKind
 {
     /// <summary>An ImageNet DeiT (distilled) checkpoint, adapted as the AST reference's <c>imagenet_pretrain</c>.</summary>
     DeiT,
-    /// <summary>A reference AST checkpoint (<c>.pth</c> of YuanGongND/ast, with or without <c>module.</c>), e.g. AudioSet's.</summary>
+    /// <summary>A reference AST checkpoint (<c>.pth</c> of YuanGongND/ast, with or without <c>module.</c>), e.g. AudioSet's,
+    /// or a reference SSAST pretraining checkpoint (YuanGongND/ssast, e.g. SSAST-Base-Patch-400.pth): its encoder.</summary>
     Ast,
     /// <summary>A Hugging Face folder: <c>config.json</c> + <c>model.safetensors</c> of <c>ASTForAudioClassification</c>/<c>ASTModel</c>.</summary>
     HuggingFace,

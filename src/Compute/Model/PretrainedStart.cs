@@ -86,7 +86,15 @@ public static class PretrainedStart
 
     static Source ReadReferenceAst(string path)
     {
-        var state = AstWeights.ReadStateDict(path)
+        var raw = AstWeights.ReadStateDict(path);
+        if (raw.TryGetValue("p_input_fdim", out var inputF) && raw.TryGetValue("p_input_tdim", out var inputT) && raw.TryGetValue("v.patch_embed.proj.weight", out var kernel))
+        {
+            // an SSAST pretraining checkpoint (YuanGongND/ssast): its encoder, as the reference's fine-tuning stage takes it;
+            // its grid is the pretraining input over the patch (no overlap while pretraining), which it records
+            int gridF = (int)(inputF.to_type(ScalarType.Int64).item<long>() / kernel.shape[2]), gridT = (int)(inputT.to_type(ScalarType.Int64).item<long>() / kernel.shape[3]);
+            return new Source(raw.Where(kv => kv.Key.StartsWith("v.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), gridF, gridT, path);
+        }
+        var state = raw
             .Where(kv => !kv.Key.StartsWith("v.head.", StringComparison.Ordinal) && !kv.Key.StartsWith("v.head_dist.", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         if (!state.TryGetValue("v.pos_embed", out var pos))

@@ -46,6 +46,29 @@ public sealed class PretrainedStartTests : IDisposable
         Assert.True(model.state_dict()["v.pos_embed"].BitEqual(expected));
     }
 
+    /// <summary>A reference SSAST pretraining .pth (the fixture made by the upstream ast_models.py: frame-based, 128 × 2
+    /// patches on 128 mel × 64 frames, p_input_fdim/tdim recorded): `ast:` takes its encoder as the reference's fine-tuning
+    /// stage does, the grid from what it records (1 × 32), not from the token count.</summary>
+    [Fact]
+    public void AReferenceSsastCheckpointGivesItsEncoderAndItsRecordedGrid()
+    {
+        using var scope = NewDisposeScope();
+        var reference = AstWeights.ReadStateDict(AstFixtures.Path("ssast_frame.pth", "ssast"));
+        var frames = new AstConfig(64, 2, 2, 4, MelBins: 128, TargetLength: 64, PatchF: 128, PatchT: 2, FStride: 128, TStride: 2);
+        using var model = new AstModel(frames);
+        var notes = PretrainedStart.Load(model, Init($"ast:{AstFixtures.Path("ssast_frame.pth", "ssast")}"));
+        Assert.Contains(notes, n => n.Contains("no AST head"));
+        foreach (var (key, value) in model.state_dict().Where(kv => kv.Key.StartsWith("v.", StringComparison.Ordinal)))
+            Assert.True(value.BitEqual(reference[key]), key);
+        // a longer fine-tuning input (96 frames: 48 frame patches) interpolates the recorded 32 along time
+        using var longer = new AstModel(frames with { TargetLength = 96 });
+        PretrainedStart.Load(longer, Init($"ast:{AstFixtures.Path("ssast_frame.pth", "ssast")}"));
+        var grid = reference["v.pos_embed"][.., 2..].transpose(1, 2).reshape(1, 64, 1, 32);
+        var expected = cat([reference["v.pos_embed"][.., ..2],
+            nn.functional.interpolate(grid, [1, 48], mode: InterpolationMode.Bilinear, align_corners: false).reshape(1, 64, 48).transpose(1, 2)], dim: 1);
+        Assert.True(longer.state_dict()["v.pos_embed"].BitEqual(expected));
+    }
+
     [Fact]
     public void OurCheckpointWithAnotherClassCountGivesTheBackboneAndASeededHeadWithANote()
     {
