@@ -34,8 +34,7 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         var killed = Path.Combine(_dir, "killed");
 
         var clock = Stopwatch.StartNew();
-        var reference = Cli.RunIn(_dir, TimeSpan.FromMinutes(4), TrainArgs(straight, config));
-        Assert.True(reference.ExitCode == 0, reference.Stdout + reference.Stderr);
+        Train(_dir, straight, config);
         output.WriteLine($"uninterrupted run: {clock.Elapsed.TotalSeconds:F1} s");
 
         // Start the same training and kill -9 it once the journal holds a mid-epoch checkpoint of phase 1, epoch 2;
@@ -56,8 +55,7 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(status.Stdout);
         Assert.Contains("resume point: phase 2, epoch 2", status.Stdout);
 
-        var resumed = Cli.RunIn(_dir, TimeSpan.FromMinutes(4), TrainArgs(killed, config));
-        Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
+        Train(_dir, killed, config);
         var commits = Commits(killed);
         var next = commits[commits.IndexOf(last) + 1]; // the resumed process continued from the last commit, not from scratch
         Assert.Equal((1, 1), (next.Phase, next.Epoch));

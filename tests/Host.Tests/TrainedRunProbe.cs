@@ -22,6 +22,15 @@ public static class TrainedRunProbe
     /// <summary>`train` of <paramref name="config"/> into <paramref name="runDir"/> on one torch thread (bit-reproducible).</summary>
     public static string[] TrainArgs(string runDir, string config) => ["train", "--config", config, "--run-dir", runDir, "--torch-threads", "1"];
 
+    /// <summary>`train` (<see cref="TrainArgs"/>) as a child process in <paramref name="workingDirectory"/>, which must succeed
+    /// within four minutes (a resume included: it goes on from the run directory's journal).</summary>
+    public static Cli.Result Train(string workingDirectory, string runDir, string config)
+    {
+        var result = Cli.RunIn(workingDirectory, TimeSpan.FromMinutes(4), TrainArgs(runDir, config));
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        return result;
+    }
+
     /// <summary>
     /// Starts `actortraining <paramref name="args"/>` and kill -9s it at the first commit matching <paramref name="when"/>.
     /// The child stops itself (SIGSTOP) after each journaled commit (<see cref="FaultInjection"/>'s

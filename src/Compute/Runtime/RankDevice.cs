@@ -18,17 +18,13 @@ public sealed record RankDevice(string Name)
     public Device Torch => IsCuda ? new Device(DeviceType.CUDA, int.Parse(Name.AsSpan(5))) : CPU;
 
     /// <summary>A tensor of <paramref name="values"/> with <paramref name="shape"/>, on this device.</summary>
-    public Tensor Tensor(float[] values, long[] shape)
-    {
-        var host = tensor(values, shape);
-        if (!IsCuda) return host;
-        using (host) return host.to(Torch);
-    }
+    public Tensor Tensor(float[] values, long[] shape) => FromHost(tensor(values, shape));
 
     /// <summary>An index tensor (int64) of <paramref name="values"/> with <paramref name="shape"/>, on this device.</summary>
-    public Tensor Indices(long[] values, long[] shape)
+    public Tensor Indices(long[] values, long[] shape) => FromHost(tensor(values, shape));
+
+    Tensor FromHost(Tensor host)
     {
-        var host = tensor(values, shape);
         if (!IsCuda) return host;
         using (host) return host.to(Torch);
     }
