@@ -89,12 +89,18 @@ public sealed class TestFiles : IDisposable
         if (p.ExitCode != 0) throw new InvalidOperationException($"{exe} {string.Join(' ', args)} failed: {err.Result}");
     }
 
-    /// <summary>ffmpeg's own decode of a file as float32 samples (interleaved, <paramref name="channels"/> channels; at <paramref name="sampleRate"/> if given): the oracle decoders are held to.</summary>
-    public static float[] FfmpegSamples(string path, int channels, int? sampleRate = null)
+    /// <summary>
+    /// ffmpeg's own decode of a file as float32 samples (interleaved, <paramref name="channels"/> channels; at
+    /// <paramref name="sampleRate"/> if given; through the named <paramref name="decoder"/>, e.g. "libopus", if given):
+    /// the oracle decoders are held to.
+    /// </summary>
+    public static float[] FfmpegSamples(string path, int channels, int? sampleRate = null, string? decoder = null)
     {
         var raw = path + ".f32";
         string[] rate = sampleRate is { } r ? ["-ar", r.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [];
-        Run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-i", path, "-f", "f32le", "-ac", channels.ToString(System.Globalization.CultureInfo.InvariantCulture), .. rate, raw]);
+        // A named decoder is asked for float output: ffmpeg's libopus wrapper otherwise gives 16-bit samples.
+        string[] codec = decoder is null ? [] : ["-request_sample_fmt", "flt", "-c:a", decoder];
+        Run("ffmpeg", ["-nostdin", "-v", "error", "-y", .. codec, "-i", path, "-f", "f32le", "-ac", channels.ToString(System.Globalization.CultureInfo.InvariantCulture), .. rate, raw]);
         var bytes = File.ReadAllBytes(raw);
         var samples = new float[bytes.Length / 4];
         Buffer.BlockCopy(bytes, 0, samples, 0, samples.Length * 4);

@@ -2,9 +2,11 @@ namespace ActorTraining.Compute.Audio;
 
 /// <summary>
 /// Any audio (or video-with-audio) file → mono float32 at options.SampleRate. The container is recognised from
-/// magic bytes, not the extension: WAV (our RIFF reader, see WavDecoder), MP3 (libmpg123, gapless), FLAC (libFLAC) and
-/// Ogg Vorbis (NVorbis) in the process, everything else via ffmpeg (MP3 and FLAC too when their library is missing).
-/// Mono = average of channels; resampling = <see cref="KaiserResampler"/> (ffmpeg sources are resampled by ffmpeg).
+/// magic bytes, not the extension: WAV and AIFF (NAudio.Core's readers, see WavDecoder/AiffDecoder), MP3 (libmpg123,
+/// gapless), FLAC (libFLAC), Ogg Vorbis (NVorbis) and Ogg Opus (libopus or Concentus) in the process, everything else
+/// through libavformat/libavcodec in the process too (AvDecoder), and the ffmpeg executable only where that shim is
+/// missing (and for chained Ogg Opus files).
+/// Mono = average of channels; resampling = <see cref="KaiserResampler"/> (the ffmpeg executable resamples its own output).
 /// Every failure is an <see cref="AudioDecodeException"/> naming the file and the reason.
 /// Stateless and thread-safe.
 /// </summary>
@@ -23,7 +25,6 @@ public static class AudioDecoder
         if (!info.Exists) throw new AudioDecodeException(fullPath, "file not found");
 
         DecodedAudio? audio;
-        bool resampled;
         using (var stream = OpenRead(fullPath))
         {
             var head = new byte[AudioSniffer.HeaderBytes];
@@ -32,21 +33,22 @@ public static class AudioDecoder
             var container = AudioSniffer.Detect(head.AsSpan(0, n));
             audio = container switch
             {
-                AudioContainer.Wav => WavDecoder.Decode(fullPath, stream, options),
-                AudioContainer.Mp3 => Mp3Decoder.Decode(fullPath, options),   // null without libmpg123: ffmpeg
+                AudioContainer.Wav => WavDecoder.Decode(fullPath, stream, options),     // null for compressed payloads: the rest
+                AudioContainer.Aiff => AiffDecoder.Decode(fullPath, stream, options),   // null for compressed AIFF-C: the rest
+                AudioContainer.Mp3 => Mp3Decoder.Decode(fullPath, options),   // null without libmpg123: the rest
                 AudioContainer.OggVorbis => VorbisDecoder.Decode(fullPath, stream, options),
-                AudioContainer.Flac => FlacDecoder.Decode(fullPath, options), // null without libFLAC: ffmpeg
+                AudioContainer.OggOpus => OpusDecoder.Decode(fullPath, stream, options), // null for chained files: the rest
+                AudioContainer.Flac => FlacDecoder.Decode(fullPath, options), // null without libFLAC: the rest
                 _ => null,
             };
-            resampled = audio is null;
         }
-        audio ??= FfmpegDecoder.Decode(fullPath, options);
+        audio ??= AvDecoder.Decode(fullPath, options) ?? FfmpegDecoder.Decode(fullPath, options);
 
         if (audio.Frames == 0)
             throw new AudioDecodeException(fullPath, options.StartSeconds > 0 ? $"no audio samples after {options.StartSeconds} s" : "no audio samples");
         var mono = audio.Mono();
         CheckFinite(fullPath, mono);
-        if (!resampled) mono = KaiserResampler.Resample(mono, audio.SampleRate, options.SampleRate);
+        mono = KaiserResampler.Resample(mono, audio.SampleRate, options.SampleRate); // a no-op for ffmpeg's output, already at the rate
         return mono;
     }
 

@@ -1,7 +1,7 @@
 namespace ActorTraining.Compute.Audio;
 
 /// <summary>What a file is, judged from its first bytes (never from its extension).</summary>
-public enum AudioContainer { Wav, Mp3, OggVorbis, Flac, Other }
+public enum AudioContainer { Wav, Aiff, Mp3, OggVorbis, OggOpus, Flac, Other }
 
 public static class AudioSniffer
 {
@@ -10,11 +10,16 @@ public static class AudioSniffer
 
     public static AudioContainer Detect(ReadOnlySpan<byte> head)
     {
-        if (head.Length >= 12 && head[..4].SequenceEqual("RIFF"u8) && head.Slice(8, 4).SequenceEqual("WAVE"u8)) return AudioContainer.Wav;
+        if (head.Length >= 12 && (head[..4].SequenceEqual("RIFF"u8) || head[..4].SequenceEqual("RF64"u8)) && head.Slice(8, 4).SequenceEqual("WAVE"u8))
+            return AudioContainer.Wav;
+        if (head.Length >= 12 && head[..4].SequenceEqual("FORM"u8) && (head.Slice(8, 4).SequenceEqual("AIFF"u8) || head.Slice(8, 4).SequenceEqual("AIFC"u8)))
+            return AudioContainer.Aiff;
         if (head.Length >= 4 && head[..4].SequenceEqual("fLaC"u8)) return AudioContainer.Flac;
         if (head.Length >= 3 && head[..3].SequenceEqual("ID3"u8)) return AudioContainer.Mp3;
         if (head.Length >= 4 && head[..4].SequenceEqual("OggS"u8))
-            return head.IndexOf("\u0001vorbis"u8) >= 0 ? AudioContainer.OggVorbis : AudioContainer.Other; // Opus/FLAC-in-Ogg go to ffmpeg
+            return head.IndexOf("\u0001vorbis"u8) >= 0 ? AudioContainer.OggVorbis
+                : head.IndexOf("OpusHead"u8) >= 0 ? AudioContainer.OggOpus
+                : AudioContainer.Other; // FLAC-in-Ogg, Speex… go to ffmpeg
         if (head.Length >= 4 && IsMpegAudioFrameHeader(head)) return AudioContainer.Mp3;
         return AudioContainer.Other;
     }

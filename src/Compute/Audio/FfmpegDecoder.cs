@@ -7,9 +7,9 @@ using System.Globalization;
 namespace ActorTraining.Compute.Audio;
 
 /// <summary>
-/// Everything WavDecoder, Mp3Decoder, FlacDecoder and VorbisDecoder do not cover (M4A/AAC, MP4/MKV/WebM audio tracks, Opus,
-/// ADPCM WAV …, and MP3/FLAC when libmpg123/libFLAC cannot be loaded) through
-/// the `ffmpeg` executable: it seeks (-ss before -i, so long files are not decoded from the start), takes the first
+/// The fallback where the in-process libav shim (<see cref="AvDecoder"/>) could not be built or loaded: what the
+/// format decoders do not cover (M4A/AAC, MP4/MKV/WebM audio tracks, ADPCM WAV …, and MP3/FLAC when libmpg123/libFLAC
+/// cannot be loaded) through the `ffmpeg` executable, one process per clip: it seeks (-ss before -i, so long files are not decoded from the start), takes the first
 /// audio stream, resamples to the target rate and streams float32 WAV on stdout. Channels are kept and averaged
 /// by us, because ffmpeg's own downmix is not a plain average (it weights centre/surround and drops LFE).
 /// Resampler: SoX's (soxr, `aresample=resampler=soxr`, high quality band-limited) when this ffmpeg was built with

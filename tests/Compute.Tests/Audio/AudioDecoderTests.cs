@@ -86,6 +86,30 @@ public sealed class AudioDecoderTests : IDisposable
             AssertSameTones(y, expected);
     }
 
+    /// <summary>
+    /// Uncompressed containers other than plain RIFF: AIFF (NAudio's reader swaps the big-endian samples; AIFF's 8-bit
+    /// samples are signed), RF64 (WAV past 4 GiB, NAudio reads the ds64 sizes), and AIFF-C "sowt", which NAudio refuses
+    /// and ffmpeg decodes. Same tolerance as the WAV cases of the same sample size.
+    /// </summary>
+    [Theory]
+    [InlineData("aiff", new[] { "-c:a", "pcm_s16be" }, 1e-4)]
+    [InlineData("aiff", new[] { "-c:a", "pcm_s24be" }, 1e-6)]
+    [InlineData("aiff", new[] { "-c:a", "pcm_s32be" }, 1e-6)]
+    [InlineData("aiff", new[] { "-c:a", "pcm_s8" }, 1.5e-2)]
+    [InlineData("aifc", new[] { "-c:a", "pcm_s16le" }, 1e-4)]
+    [InlineData("wav", new[] { "-c:a", "pcm_s16le", "-rf64", "always" }, 1e-4)]
+    public void AiffAndRf64DecodeToTheSamplesWritten(string ext, string[] codec, double tolerance)
+    {
+        var wav = _files.WriteWav("src.wav", TestFiles.Tones(16000, 1.0, 2), 16000, 32, isFloat: true);
+        var path = _files.Ffmpeg(wav, $"x.{ext}", codec);
+        if (codec.Contains("-rf64")) Assert.Equal("RF64"u8.ToArray(), File.ReadAllBytes(path)[..4]);
+        var y = AudioDecoder.Decode(path);
+        Assert.Equal(16000, y.Length);
+        Assert.InRange(MaxAbsDiff(y, Expected16k(2, 1.0), 0, y.Length), 0, tolerance);
+        var window = AudioDecoder.Decode(path, new DecodeOptions(StartSeconds: 0.25, MaxSeconds: 0.5));
+        Assert.Equal(y[4000..12000], window);
+    }
+
     [Fact]
     public void Mp4VideoWithAnAudioTrackDecodesTheAudio()
     {
@@ -131,6 +155,7 @@ public sealed class AudioDecoderTests : IDisposable
     [InlineData("flac")]
     [InlineData("mp3")]
     [InlineData("ogg")]
+    [InlineData("opus")]
     public void StartOffsetAndMaxDurationAreHonoured(string ext)
     {
         var wav = _files.WriteWav("src.wav", TestFiles.Tones(16000, 3.0, 1), 16000, 16);
@@ -139,6 +164,7 @@ public sealed class AudioDecoderTests : IDisposable
             "wav" => wav,
             "flac" => _files.Ffmpeg(wav, "x.flac", "-c:a", "flac"),
             "mp3" => _files.Ffmpeg(wav, "x.mp3", "-c:a", "libmp3lame", "-b:a", "192k"),
+            "opus" => _files.Ffmpeg(wav, "x.opus", "-c:a", "libopus", "-b:a", "128k"),
             _ => _files.Ffmpeg(wav, "x.ogg", "-c:a", "libvorbis"),
         };
         var y = AudioDecoder.Decode(path, new DecodeOptions(StartSeconds: 1.0, MaxSeconds: 0.5));
