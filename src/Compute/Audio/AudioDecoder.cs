@@ -4,8 +4,8 @@ namespace ActorTraining.Compute.Audio;
 /// Any audio (or video-with-audio) file → mono float32 at options.SampleRate. The container is recognised from
 /// magic bytes, not the extension: WAV and AIFF (NAudio.Core's readers, see WavDecoder/AiffDecoder), MP3 (libmpg123,
 /// gapless), FLAC (libFLAC), Ogg Vorbis (NVorbis) and Ogg Opus (libopus or Concentus) in the process, everything else
-/// through libavformat/libavcodec in the process too (AvDecoder), and the ffmpeg executable only where that shim is
-/// missing (and for chained Ogg Opus files).
+/// through libavformat/libavcodec in long-lived helper processes (AvDecoder), and the ffmpeg executable only where that
+/// helper was not built.
 /// Mono = average of channels; resampling = <see cref="KaiserResampler"/> (the ffmpeg executable resamples its own output).
 /// Every failure is an <see cref="AudioDecodeException"/> naming the file and the reason.
 /// Stateless and thread-safe.

@@ -7,7 +7,7 @@ using System.Globalization;
 namespace ActorTraining.Compute.Audio;
 
 /// <summary>
-/// The fallback where the in-process libav shim (<see cref="AvDecoder"/>) could not be built or loaded: what the
+/// The fallback where the libav helper process (<see cref="AvDecoder"/>) was not built: what the
 /// format decoders do not cover (M4A/AAC, MP4/MKV/WebM audio tracks, ADPCM WAV …, and MP3/FLAC when libmpg123/libFLAC
 /// cannot be loaded) through the `ffmpeg` executable, one process per clip: it seeks (-ss before -i, so long files are not decoded from the start), takes the first
 /// audio stream, resamples to the target rate and streams float32 WAV on stdout. Channels are kept and averaged

@@ -1,11 +1,13 @@
+using System.Diagnostics;
 using ActorTraining.Compute.Audio;
 using Xunit.Abstractions;
 
 namespace ActorTraining.Compute.Tests.Audio;
 
 /// <summary>
-/// The formats left to libavformat/libavcodec decode in the process (the C shim) to the samples the ffmpeg executable
-/// gives from the same libraries, at the stream's own rate and channels; windows seek as `ffmpeg -ss` does.
+/// The formats left to libavformat/libavcodec decode in the helper process (actortraining-avdecode) to the samples the
+/// ffmpeg executable gives from the same libraries, at the stream's own rate and channels; windows are the whole
+/// decode's slices.
 /// </summary>
 public sealed class AvDecoderTests(ITestOutputHelper output) : IDisposable
 {
@@ -29,7 +31,7 @@ public sealed class AvDecoderTests(ITestOutputHelper output) : IDisposable
     [InlineData("aifc", 16000, 2, new[] { "-c:a", "pcm_s16le" })]        // AIFF-C "sowt", which NAudio refuses
     public void DecodesToTheExecutablesSamples(string ext, int rate, int channels, string[] codec)
     {
-        Assert.True(AvDecoder.InProcess, "libactortraining_avdecode.so is not beside the test assembly (see Compute.csproj)");
+        Assert.True(AvDecoder.HelperBuilt, "actortraining-avdecode is not beside the test assembly (see Compute.csproj)");
         var wav = _files.WriteWav("src.wav", TestFiles.Tones(rate, 1.3, channels), rate, 16);
         var path = _files.Ffmpeg(wav, $"x.{ext}", [.. codec, "-ar", rate.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         var ours = AvDecoder.Decode(path, new DecodeOptions())!;
@@ -58,5 +60,62 @@ public sealed class AvDecoderTests(ITestOutputHelper output) : IDisposable
         Assert.InRange(error, 0, 1e-6);
         var tail = AvDecoder.Decode(m4a, new DecodeOptions(StartSeconds: 9.5))!;
         Assert.InRange(tail.Frames, whole.Frames - (int)Math.Round(9.5 * 44100) - 1, whole.Frames - (int)Math.Round(9.5 * 44100) + 1);
+    }
+}
+
+/// <summary>
+/// A helper that dies or hangs on a file costs that clip, named, and the next clip gets a new helper. Changes the
+/// process-wide timeout and kills this process's helpers, so it runs alone.
+/// </summary>
+[Collection(nameof(ProcessEnvironmentCollection))]
+public sealed class AvDecoderHelperTests : IDisposable
+{
+    readonly TestFiles _files = new();
+    public void Dispose() => _files.Dispose();
+
+    /// <summary>A named pipe nobody writes to: libavformat's open blocks on it, like a decoder stuck on a bad file.</summary>
+    string StuckFile()
+    {
+        var fifo = _files.PathOf("stuck.m4a");
+        TestFiles.Run("mkfifo", fifo);
+        return fifo;
+    }
+
+    string GoodM4a()
+    {
+        var wav = _files.WriteWav("src.wav", TestFiles.Tones(16000, 0.5, 1), 16000, 16);
+        return _files.Ffmpeg(wav, "good.m4a", "-c:a", "aac");
+    }
+
+    [Fact]
+    public void AHelperKilledInsideARequestCostsThatClip()
+    {
+        var good = GoodM4a();
+        Assert.NotNull(AvDecoder.Decode(good, new DecodeOptions())); // a helper is running and idle
+        var stuck = StuckFile();
+        var decoding = Task.Run(() => Assert.Throws<AudioDecodeException>(() => AvDecoder.Decode(stuck, new DecodeOptions())));
+        Thread.Sleep(1000); // the request is in the helper (bounded: the decode itself cannot finish)
+        TestFiles.Run("pkill", "-KILL", "-P", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), "-f", "actortraining-avdecode");
+        Assert.True(decoding.Wait(TimeSpan.FromSeconds(30)), "the decode did not end after its helper was killed");
+        Assert.Contains("ended while decoding", decoding.Result.Reason);
+        Assert.Equal(Path.GetFullPath(stuck), decoding.Result.FilePath);
+        Assert.InRange(AudioDecoder.Decode(good).Length, 8000, 8400); // new helpers (the idle ones were killed too)
+    }
+
+    [Fact]
+    public void AHelperStuckOnAFileIsStoppedAfterTheTimeout()
+    {
+        var good = GoodM4a();
+        var stuck = StuckFile();
+        AvDecoder.Timeout = TimeSpan.FromSeconds(2);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var e = Assert.Throws<AudioDecodeException>(() => AvDecoder.Decode(stuck, new DecodeOptions()));
+            Assert.Contains("more than 2 s", e.Reason);
+            Assert.InRange(watch.Elapsed.TotalSeconds, 1.9, 30);
+            Assert.NotNull(AvDecoder.Decode(good, new DecodeOptions()));
+        }
+        finally { AvDecoder.Timeout = TimeSpan.FromMinutes(5); }
     }
 }

@@ -1,11 +1,11 @@
 /*
- * libactortraining_avdecode: decodes the first audio stream of any file libavformat/libavcodec read (M4A/AAC, ALAC,
- * WMA, AC-3, MP4/MKV/WebM audio tracks, ADPCM WAV, compressed AIFF-C ...) inside the process, so a corpus in such a
- * format no longer starts one ffmpeg process per clip. Output: interleaved float32 at the stream's own rate and channel
- * count (the C# side averages channels and resamples, as for every other in-process decoder).
- * A C shim rather than P/Invoke into libav* directly: AVStream/AVFrame field offsets change between FFmpeg versions
- * (codecpar sits at byte 208 of AVStream in 5.1 and at 16 in 6.0), so this file is compiled against the installed
- * headers at build time (src/Compute/Compute.csproj) and the C# side only sees the small stable API below.
+ * Decodes the first audio stream of any file libavformat/libavcodec read (M4A/AAC, ALAC, WMA, AC-3, MP4/MKV/WebM
+ * audio tracks, ADPCM WAV, compressed AIFF-C ...) to interleaved float32 at the stream's own rate and channel count
+ * (the C# side averages channels and resamples, as for every other decoder). Runs in actortraining-avdecode, the
+ * long-lived decoding process of av_decode_server.c.
+ * C rather than P/Invoke into libav* from C#: AVStream/AVFrame field offsets change between FFmpeg versions (codecpar
+ * sits at byte 208 of AVStream in 5.1 and at 16 in 6.0), so this is compiled against the installed headers at build
+ * time (src/Compute/Compute.csproj).
  */
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
