@@ -7,11 +7,11 @@ namespace ActorTraining.Compute.Audio;
 /// AIFF and uncompressed AIFF-C: big-endian PCM 8/16/24/32-bit, any channel count. NAudio.Core's AiffFileReader
 /// reads the chunks and swaps the bytes; a FORM that runs past the end of the file is named "truncated" here (NAudio
 /// stops at a chunk that does not fit and would report its absence instead). Compressed AIFF-C payloads
-/// (sowt, fl32, µ-law…) go to ffmpeg.
+/// (sowt, fl32, µ-law…) go to the libav helper.
 /// </summary>
 internal static class AiffDecoder
 {
-    /// <summary>Null when the file is AIFF-C with a compression NAudio does not read: ffmpeg decodes those.</summary>
+    /// <summary>Null when the file is AIFF-C with a compression NAudio does not read: the libav helper decodes those.</summary>
     public static DecodedAudio? Decode(string path, Stream stream, DecodeOptions options)
     {
         Span<byte> head = stackalloc byte[12];

@@ -19,7 +19,7 @@ public static class AudioSniffer
         if (head.Length >= 4 && head[..4].SequenceEqual("OggS"u8))
             return head.IndexOf("\u0001vorbis"u8) >= 0 ? AudioContainer.OggVorbis
                 : head.IndexOf("OpusHead"u8) >= 0 ? AudioContainer.OggOpus
-                : AudioContainer.Other; // FLAC-in-Ogg, Speex… go to ffmpeg
+                : AudioContainer.Other; // FLAC-in-Ogg, Speex… go to the libav helper
         if (head.Length >= 4 && IsMpegAudioFrameHeader(head)) return AudioContainer.Mp3;
         return AudioContainer.Other;
     }

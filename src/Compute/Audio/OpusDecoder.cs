@@ -4,15 +4,15 @@ using Concentus;
 namespace ActorTraining.Compute.Audio;
 
 /// <summary>
-/// Ogg Opus (RFC 7845) in the process: the Ogg packets (<see cref="OggPackets"/>) through Concentus' Opus decoder at
-/// 48 kHz, gapless as ffmpeg decodes it: the header's pre-skip is dropped at the start, the samples past the last
-/// page's granule position at the end, and the header's output gain applied. Mapping family 0 (mono, stereo) and the
+/// Ogg Opus (RFC 7845) in the process: the Ogg packets (<see cref="OggPackets"/>) through the system's libopus
+/// (<see cref="LibOpus"/>, the reference decoder: our samples are those of ffmpeg's `libopus` decoder, bit for bit) at
+/// 48 kHz, gapless as ffmpeg decodes it: the header's pre-skip is dropped at the start, the samples past the last page's
+/// granule position at the end, and the header's output gain applied. Mapping family 0 (mono, stereo) and the
 /// multistream families (1: up to 8 channels, 255). A start offset seeks by page granule positions with the 80 ms
 /// pre-roll RFC 7845 §4.6 asks for, so a window of a long recording decodes only its own pages and the pre-roll.
-/// Chained files (a second Opus stream after the first) go to ffmpeg.
-/// The packets go to the system's libopus (<see cref="LibOpus"/>: the reference decoder, whose samples ffmpeg's
-/// `libopus` decoder gives too); without it, to Concentus' managed port of an older libopus, which agrees with libopus
-/// to 3e-4 (relative) at 96 kbit/s and to about 5 % at 16 kbit/s (measured, OpusDecoderTests).
+/// Without libopus, Concentus' managed port of an older libopus decodes the packets: within 3e-4 (relative) of
+/// libopus at 96 kbit/s, about 5 % at 16 kbit/s (measured, OpusDecoderTests). Chained files (a second Opus stream
+/// after the first) are left to the libav helper.
 /// </summary>
 internal static class OpusDecoder
 {
@@ -29,7 +29,7 @@ internal static class OpusDecoder
     /// <summary>OpusHead: channels, pre-skip, output gain as a factor, and the stream layout (family 0 as one stream of one or two channels).</summary>
     private sealed record Head(int Channels, int PreSkip, float Gain, int Streams, int Coupled, byte[] Mapping);
 
-    /// <summary>Null for a chained file (ffmpeg decodes those).</summary>
+    /// <summary>Null for a chained file (the libav helper decodes those).</summary>
     public static DecodedAudio? Decode(string path, Stream stream, DecodeOptions options)
     {
         try { return DecodeStream(path, stream, options); }

@@ -11,17 +11,17 @@ namespace ActorTraining.Compute.Audio;
 /// - writers that stream to a pipe and cannot go back to fill in the size (0xFFFFFFFF, or 0 followed by data):
 ///   the samples run to the end of the file;
 /// - the conversion of every sample size (<see cref="PcmSamples"/>; NAudio's frame reader skips 8-bit and 64-bit float).
-/// Compressed WAV payloads (ADPCM, A-law, µ-law, GSM, MP3-in-WAV) go to ffmpeg.
+/// Compressed WAV payloads (ADPCM, A-law, µ-law, GSM, MP3-in-WAV) go to the libav helper.
 /// </summary>
 internal static class WavDecoder
 {
     private static readonly Guid PcmSubFormat = new("00000001-0000-0010-8000-00aa00389b71");
     private static readonly Guid FloatSubFormat = new("00000003-0000-0010-8000-00aa00389b71");
 
-    /// <summary>Format tags ffmpeg decodes that we do not: MS ADPCM, A-law, µ-law, IMA ADPCM, GSM 6.10, MPEG layer 3.</summary>
+    /// <summary>Format tags libavcodec decodes that we do not: MS ADPCM, A-law, µ-law, IMA ADPCM, GSM 6.10, MPEG layer 3.</summary>
     private static readonly HashSet<int> FfmpegTags = [0x0002, 0x0006, 0x0007, 0x0011, 0x0031, 0x0055];
 
-    /// <summary>Null when the payload is a compressed codec ffmpeg should decode.</summary>
+    /// <summary>Null when the payload is a compressed codec the libav helper decodes.</summary>
     public static DecodedAudio? Decode(string path, Stream stream, DecodeOptions options)
     {
         WaveFormat format;
