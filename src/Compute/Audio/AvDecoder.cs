@@ -38,7 +38,13 @@ public static class AvDecoder
     public static DecodedAudio? Decode(string path, DecodeOptions options)
     {
         if (!HelperBuilt) return null;
-        if (!Idle.TryTake(out var helper) || helper.Process.HasExited) helper = Helper.Start();
+        Helper? helper;
+        while (Idle.TryTake(out helper) && helper.Process.HasExited) helper.Dispose(); // killed while idle
+        if (helper is null)
+        {
+            try { helper = Helper.Start(); }
+            catch (IOException e) { throw new AudioDecodeException(path, $"needs the libav decoder process, but {e.Message}", e); }
+        }
         bool reusable = false;
         try
         {
@@ -88,7 +94,7 @@ public static class AvDecoder
             }
             catch (Win32Exception e)
             {
-                throw new IOException($"{ProgramPath} could not be started: {e.Message}", e);
+                throw new IOException($"{ProgramPath} could not be started ({e.Message})", e);
             }
         }
 
