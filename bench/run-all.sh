@@ -25,7 +25,8 @@ usage: bench/run-all.sh [options]
   --epochs N            total epoch budget of every (a) schedule (default 12)
   --schedules LIST      only these (a) schedules, e.g. baseline,pool-max-4-2-1 (default: all nine); a name ending in
                         -adaptive (pool-max-4-2-1-adaptive) is that schedule with training.phase-scheduler = adaptive,
-                        its phases' epochs being their budgets
+                        its phases' epochs being their budgets; baseline-restarts (when named) is three C = 1 phases,
+                        the curriculum's learning-rate restarts without compression
   --seeds               repetition k of (a) trains with training.seed = k (default: every repetition seed 1, so the
                         spread is the machine's; with --seeds it is the training's)
   --mel N               mel bins of (a) and (d) (default 128)
@@ -264,6 +265,9 @@ if wants a; then
     skip a "the actortraining build has no train/status verb yet"
   else
     runs=("baseline|pool:1:max:$epochs")
+    # The curriculum's learning-rate schedule at full resolution: three C = 1 phases, each with its own warm-up and
+    # decay, as every phase of a 4-2-1 schedule has. Separates the gain of coarse-to-fine from that of the restarts.
+    runs+=("baseline-restarts|$(schedule pool max "1 1 1")")
     for m in "fshift max" "pool max" "pool avg" "patch max"; do
       read -r method pooling <<< "$m"
       label="$method"; [ "$method" = pool ] && label="pool-$pooling"
@@ -276,7 +280,7 @@ if wants a; then
       [ ${#chosen[@]} -gt 0 ] || { echo "run-all: --schedules '$schedules' names none of: $(for r in "${runs[@]}"; do printf '%s ' "${r%%|*}"; done)" >&2; exit 2; }
       runs=("${chosen[@]}")
     else
-      runs=($(for r in "${runs[@]}"; do [[ "${r%%|*}" == *-adaptive ]] || echo "$r"; done))  # adaptive ones when named
+      runs=($(for r in "${runs[@]}"; do [[ "${r%%|*}" == *-adaptive || "${r%%|*}" == baseline-restarts ]] || echo "$r"; done))  # these when named
     fi
     # Repetition-major order, so machine drift hits every schedule alike.
     for rep in $(seq 1 "$train_repeats"); do
