@@ -32,9 +32,6 @@ public static class AvDecoder
     /// <summary>Whether the remaining formats are decoded by the helper (false: one ffmpeg process per clip).</summary>
     public static bool HelperBuilt => !Disabled && File.Exists(ProgramPath);
 
-    /// <summary>Process ids of the idle helpers (tests kill one to check that the next clip gets a new helper).</summary>
-    internal static int[] IdleHelperIds => [.. Idle.Select(h => h.Process.Id)];
-
     public static DecodedAudio? Decode(string path, DecodeOptions options)
     {
         if (!HelperBuilt) return null;
