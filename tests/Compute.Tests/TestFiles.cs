@@ -29,6 +29,20 @@ public sealed class TestFiles : IDisposable
         return x;
     }
 
+    /// <summary>Low-passed noise from a seed, per channel: no period, so a shift between two decodes shows as a large error.</summary>
+    public static float[,] Noise(int sampleRate, double seconds, int channels, int seed)
+    {
+        var random = new Random(seed);
+        int n = (int)(sampleRate * seconds);
+        var x = new float[channels, n];
+        for (int c = 0; c < channels; c++)
+        {
+            double previous = 0;
+            for (int i = 0; i < n; i++) x[c, i] = (float)(previous = 0.7 * previous + 0.3 * (random.NextDouble() - 0.5));
+        }
+        return x;
+    }
+
     /// <summary>Writes a WAV: formatTag 1 (PCM, 8/16/24/32 bits), 3 (float, 32/64), or extensible=true (0xFFFE + sub-format).</summary>
     public string WriteWav(string name, float[,] samples, int sampleRate, int bits, bool isFloat = false, bool extensible = false)
     {

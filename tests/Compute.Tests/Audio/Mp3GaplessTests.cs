@@ -15,17 +15,6 @@ public sealed class Mp3GaplessTests(ITestOutputHelper output) : IDisposable
     readonly TestFiles _files = new();
     public void Dispose() => _files.Dispose();
 
-    /// <summary>Noise with a seed: no period, so the lag of the best match is unambiguous.</summary>
-    static float[,] Noise(int sampleRate, double seconds)
-    {
-        var random = new Random(4);
-        int n = (int)(sampleRate * seconds);
-        var x = new float[1, n];
-        double previous = 0;
-        for (int i = 0; i < n; i++) x[0, i] = (float)(previous = 0.7 * previous + 0.3 * (random.NextDouble() - 0.5));
-        return x;
-    }
-
     static int BestLag(float[] a, float[] b, int range)
     {
         int best = 0;
@@ -45,7 +34,7 @@ public sealed class Mp3GaplessTests(ITestOutputHelper output) : IDisposable
     [InlineData(16000, 2.0, "128k")]
     public void AnMp3HasFfmpegsSamplesNotThePrimingOrThePadding(int sampleRate, double seconds, string bitrate)
     {
-        var wav = _files.WriteWav("noise.wav", Noise(sampleRate, seconds), sampleRate, 16);
+        var wav = _files.WriteWav("noise.wav", TestFiles.Noise(sampleRate, seconds, channels: 1, seed: 4), sampleRate, 16);
         var mp3 = _files.Ffmpeg(wav, $"noise-{sampleRate}.mp3", "-c:a", "libmp3lame", "-b:a", bitrate);
         var ours = AudioDecoder.Decode(mp3, new DecodeOptions(SampleRate: sampleRate));
         var ffmpeg = TestFiles.FfmpegSamples(mp3, channels: 1, sampleRate);
@@ -63,7 +52,7 @@ public sealed class Mp3GaplessTests(ITestOutputHelper output) : IDisposable
     public void AStartAndALengthGiveFfmpegsSamplesAtThatPlace()
     {
         const int rate = 44100;
-        var wav = _files.WriteWav("noise.wav", Noise(rate, 2.0), rate, 16);
+        var wav = _files.WriteWav("noise.wav", TestFiles.Noise(rate, 2.0, channels: 1, seed: 4), rate, 16);
         var mp3 = _files.Ffmpeg(wav, "noise.mp3", "-c:a", "libmp3lame", "-b:a", "192k");
         var ffmpeg = TestFiles.FfmpegSamples(mp3, channels: 1, rate);
         var ours = AudioDecoder.Decode(mp3, new DecodeOptions(SampleRate: rate, StartSeconds: 0.7, MaxSeconds: 0.5));
@@ -78,7 +67,7 @@ public sealed class Mp3GaplessTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void BareFramesWithoutATagAreDecodedAsTheyAre()
     {
-        var wav = _files.WriteWav("noise.wav", Noise(44100, 1.0), 44100, 16);
+        var wav = _files.WriteWav("noise.wav", TestFiles.Noise(44100, 1.0, channels: 1, seed: 4), 44100, 16);
         var mp3 = _files.Ffmpeg(wav, "bare.mp3", "-c:a", "libmp3lame", "-b:a", "128k", "-id3v2_version", "0", "-write_xing", "0");
         var ours = AudioDecoder.Decode(mp3, new DecodeOptions(SampleRate: 44100));
         output.WriteLine($"bare frames: {ours.Length} samples for 44100 of source");

@@ -16,20 +16,6 @@ public sealed class OpusDecoderTests(ITestOutputHelper output) : IDisposable
     readonly TestFiles _files = new();
     public void Dispose() => _files.Dispose();
 
-    /// <summary>Low-passed noise with a seed, per channel: no period, so any shift shows as a large error.</summary>
-    static float[,] Noise(int sampleRate, double seconds, int channels)
-    {
-        var random = new Random(9);
-        int n = (int)(sampleRate * seconds);
-        var x = new float[channels, n];
-        for (int c = 0; c < channels; c++)
-        {
-            double previous = 0;
-            for (int i = 0; i < n; i++) x[c, i] = (float)(previous = 0.7 * previous + 0.3 * (random.NextDouble() - 0.5));
-        }
-        return x;
-    }
-
     static double RelativeError(ReadOnlySpan<float> ours, ReadOnlySpan<float> reference)
     {
         double error = 0, energy = 0;
@@ -51,7 +37,7 @@ public sealed class OpusDecoderTests(ITestOutputHelper output) : IDisposable
 
     internal string Opus(int sourceRate, double seconds, int channels, string bitrate = "96k")
     {
-        var wav = _files.WriteWav($"noise-{sourceRate}-{channels}.wav", Noise(sourceRate, seconds, channels), sourceRate, 16);
+        var wav = _files.WriteWav($"noise-{sourceRate}-{channels}.wav", TestFiles.Noise(sourceRate, seconds, channels, seed: 9), sourceRate, 16);
         return _files.Ffmpeg(wav, $"noise-{sourceRate}-{channels}-{bitrate}.opus", "-c:a", "libopus", "-b:a", bitrate);
     }
 
