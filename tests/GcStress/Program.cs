@@ -7,48 +7,62 @@ using ActorTraining.Compute.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// usage: GcStress <workload[,workload…]> <seconds>
+// usage: GcStress <workload[,workload…]> <seconds> [--seed N] [--no-pressure]
 //   tensor-add  TorchSharp's own `a + b` (Tensor.add(target, 1) builds a temporary Scalar): the control, expected to fail
 //   training    AST training steps (forward, loss, backward, the optimiser) and a checkpoint round trip
 //   evaluation  AST evaluation batches and the metrics
 //   fbank       fbank batches, padding, SpecAugment, normalisation
 //   transfer    weight transfer between phases: positional-embedding interpolation, PI-resize of the patch kernel
 //   ranks       data-parallel steps: two ranks on a loopback ring (one with no sample in every other step) and one alone
-// Runs the workloads in turn until the time is up while GcPressure forces gen-0 collections and finalizers.
-// Exit 0: no failure, with one line "ok: <iterations> iterations, <collections> collections, <s> s".
-// Exit 3: a failure, with one line "failed after <s> s (<iterations> iterations): <message>".
-if (args.Length != 2 || !double.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+//   htsat       HTS-AT training steps, its framewise output, phase transfers
+//   ssast       SSAST pretraining steps, evaluation, phase transfers
+// Runs the workloads in turn until the time is up while GcPressure forces gen-0 collections and finalizers (not with
+// --no-pressure). Every random input comes from the seed (printed; a new one each run unless given), so a failure replays.
+// Exit 0: no failure, with one line "ok: <iterations> iterations, <collections> collections, <s> s, seed <n>".
+// Exit 3: a failure, with one line "failed after <s> s (<iterations> iterations, seed <n>): workload <w>: <message>".
+var positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+int seedAt = Array.IndexOf(args, "--seed");
+int seed = seedAt >= 0 && seedAt + 1 < args.Length && int.TryParse(args[seedAt + 1], out var given) ? given : Random.Shared.Next(1, int.MaxValue);
+if (seedAt >= 0) positional.Remove(args[seedAt + 1]);
+if (positional.Count != 2 || !double.TryParse(positional[1], System.Globalization.CultureInfo.InvariantCulture, out var seconds))
 {
-    Console.Error.WriteLine("usage: GcStress <tensor-add|training|evaluation|fbank|transfer|ranks|htsat>[,…] <seconds>");
+    Console.Error.WriteLine("usage: GcStress <tensor-add|training|evaluation|fbank|transfer|ranks|htsat|ssast>[,…] <seconds> [--seed N] [--no-pressure]");
     return 2;
 }
-var workloads = args[0].Split(',');
 torch.set_num_threads(1);
+TorchRuntime.Configure();
+torch.manual_seed(seed);
 var clock = Stopwatch.StartNew();
 long iterations = 0;
-var work = workloads.Select(Workload.Create).ToList();
-using var pressure = new GcPressure(TimeSpan.FromSeconds(seconds + 5));
+var work = positional[0].Split(',').Select(name => (Name: name, Step: Workload.Create(name, seed))).ToList();
+using var pressure = args.Contains("--no-pressure") ? null : new GcPressure(TimeSpan.FromSeconds(seconds + 5));
+string current = "";
 try
 {
     while (clock.Elapsed.TotalSeconds < seconds)
-        foreach (var w in work) { w(); iterations++; }
+        foreach (var (name, step) in work)
+        {
+            current = name;
+            step();
+            iterations++;
+        }
 }
 catch (Exception e)
 {
-    Console.WriteLine($"failed after {clock.Elapsed.TotalSeconds:F2} s ({iterations} iterations): {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+    Console.WriteLine($"failed after {clock.Elapsed.TotalSeconds:F2} s ({iterations} iterations, seed {seed}): workload {current}: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
     return 3;
 }
-Console.WriteLine($"ok: {iterations} iterations, {pressure.Collections} collections, {clock.Elapsed.TotalSeconds:F1} s");
+Console.WriteLine($"ok: {iterations} iterations, {pressure?.Collections ?? 0} collections, {clock.Elapsed.TotalSeconds:F1} s, seed {seed}");
 return 0;
 
 static class Workload
 {
-    public static Action Create(string name) => name switch
+    public static Action Create(string name, int seed) => name switch
     {
         "tensor-add" => TensorAdd(),
-        "training" => Training(),
+        "training" => Training(seed),
         "evaluation" => EvaluationBatches(),
-        "fbank" => Fbank(),
+        "fbank" => Fbank(seed),
         "transfer" => Transfer(),
         "ranks" => Ranks(),
         "htsat" => Htsat(),
@@ -69,12 +83,12 @@ static class Workload
         };
     }
 
-    static Action Training()
+    static Action Training(int seed)
     {
         var model = new AstModel(Model);
         var optimizer = TrainingStep.CreateOptimizer(model, 1e-3);
         var schedule = new LrSchedule(new LrScheduleSettings(1e-3, 10, 5, 1, 0.5));
-        var rng = new Random(1);
+        var rng = new Random(seed);
         var path = Path.Combine(Path.GetTempPath(), $"gcstress-{Environment.ProcessId}.ckpt");
         int step = 0;
         return () =>
@@ -199,10 +213,10 @@ static class Workload
         };
     }
 
-    static Action Fbank()
+    static Action Fbank(int seed)
     {
         var extractor = new FbankExtractor(new FbankOptions(FrameShiftMs: 10, MelBins: 64));
-        var rng = new Random(2);
+        var rng = new Random(seed + 1);
         return () =>
         {
             using var scope = NewDisposeScope();

@@ -10,6 +10,8 @@ namespace ActorTraining.Compute.Model;
 /// </summary>
 public abstract class AudioModel(string name) : nn.Module<Tensor, Tensor>(name)
 {
+    static AudioModel() => Runtime.TorchRuntime.Configure();
+
     public abstract ModelGeometry Geometry { get; }
 
     /// <summary>The clip's representation before any classifier, [B, D].</summary>
