@@ -5,6 +5,7 @@ namespace ActorTraining.Actors;
 /// <see cref="Variable"/> as comma-separated <c>point@n</c> entries, each firing once per process when
 /// <see cref="Fires"/> is called with that point for the n-th time (counted from 1). Unset (always, outside
 /// tests), every call is a dictionary miss. Points: <c>trainer.step</c> (throw in a training step),
+/// <c>trainer.nan-gradient</c> (this rank's gradient of that step NaN, its loss finite),
 /// <c>trainer.hang</c> (a step that stops answering), <c>evaluator.batch</c> (throw while scoring),
 /// <c>batcher.prepare</c> (throw in the batcher), <c>batcher.duplicate</c> (a sample arrives twice),
 /// <c>evaluator.pipeline-stops</c> (the evaluation pipeline stops without a word), <c>supervisor.commit</c> (the

@@ -76,6 +76,7 @@ public sealed class MetricsLog(RunSettings settings)
                     ? $"{(d.EndsPhase ? "end" : "go on")}: {d.Reason}" : null)
             {
                 Mse = e.Metrics.TryGetValue("mse", out var mse) ? mse : null,
+                GradNormMax = e.Metrics.TryGetValue("grad_norm_max", out var gradNorm) ? gradNorm : null,
             });
         }
         if (state.AverageScore is { } averaged && records.Count == state.Phases.Sum(p => p.Epochs))
@@ -85,7 +86,7 @@ public sealed class MetricsLog(RunSettings settings)
             records.Add(last with
             {
                 TrainLoss = double.NaN, EvalLoss = M("eval_loss"), Metric = M(metric), MeanAveragePrecision = M("map"), MeanAuc = M("mauc"),
-                DPrime = M("dprime"), Accuracy = M("accuracy"), Scheduler = null, Mse = averaged.Metrics.TryGetValue("mse", out var mse) ? mse : null,
+                DPrime = M("dprime"), Accuracy = M("accuracy"), Scheduler = null, Mse = averaged.Metrics.TryGetValue("mse", out var mse) ? mse : null, GradNormMax = null,
                 AveragedFrom = averaged.Averaging.FirstEpoch + 1, AveragedTo = averaged.Averaging.LastEpoch + 1,
             });
         }

@@ -129,7 +129,7 @@ public sealed class Rank : ReceiveActor
             {
                 var rate = _rateSteps / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
                 _supervisor.Tell(new TrainingProgress(_join.Phase.Index, Settings.Curriculum.Count, _epoch, _phaseEpochs, done.Step,
-                    done.Position, Settings.TrainEntries.Count, done.Loss, rate, done.Lr));
+                    done.Position, Settings.TrainEntries.Count, done.Loss, rate, done.Lr, done.GradNorm));
                 if (done.Checkpoint is { } c) Commit(c);
             }
             if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, s.Generation, _join.Index, done.Step, false, hash));

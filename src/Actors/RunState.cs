@@ -183,13 +183,17 @@ public sealed record RunState(
 
     /// <summary>
     /// A fault: restart from the last committed checkpoint while fewer than <paramref name="maxRestarts"/> restarts
-    /// came in a row, else give up. Nothing once the run is completed or has given up.
+    /// came in a row, else give up; give up at once when a step goes non-finite again at the step the last restart was
+    /// for (a deterministic divergence: the restart replays it). Nothing once the run is completed or has given up.
     /// </summary>
     public IReadOnlyList<ISupervisorEvent> ProcessFault(TrainingFaulted fault, int maxRestarts)
     {
         if (!Started || Completed || GaveUp is not null) return [];
+        if (fault.NonFinite is { } at && Restarts.LastOrDefault()?.NonFinite is { } before && at.SameStepAs(before))
+            return [new RestartBudgetSpent(fault.Component, $"{fault.Cause} — again after a restart from the last committed checkpoint, so the " +
+                $"run diverges there deterministically; try a lower lr for phase {at.Phase + 1} or set training.clip-grad-norm (e.g. 1.0)", RestartsInARow)];
         return RestartsInARow < maxRestarts
-            ? [new TrainingRestarted(RestartsInARow + 1, NextGeneration, fault.Component, fault.Cause)]
+            ? [new TrainingRestarted(RestartsInARow + 1, NextGeneration, fault.Component, fault.Cause, fault.NonFinite)]
             : [new RestartBudgetSpent(fault.Component, fault.Cause, RestartsInARow)];
     }
 
@@ -220,6 +224,7 @@ public sealed record RunState(
         {
             ["train_loss"] = end.EpochSamples > 0 ? end.EpochLossSum / end.EpochSamples : double.NaN,
         };
+        if (end.EpochGradNormMax > 0) metrics["grad_norm_max"] = end.EpochGradNormMax; // (journals from before it have none)
         var events = new List<ISupervisorEvent>
         {
             new EpochCompleted(done.Phase, done.Epoch, metrics, end.EpochFlops, end.EpochWallSeconds,

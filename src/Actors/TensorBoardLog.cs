@@ -8,7 +8,7 @@ namespace ActorTraining.Actors;
 /// <summary>
 /// The run's TensorBoard view, written by its supervisor: <c>&lt;run-dir&gt;/tensorboard/r&lt;k&gt; &lt;label&gt;/</c>, one
 /// folder per run of a comparison, so <c>tensorboard --logdir &lt;run-dir&gt;/tensorboard</c> overlays them. Per step:
-/// <c>step/loss</c>, <c>step/lr</c>, <c>step/samples-per-second</c>; per evaluated epoch (the records of metrics.jsonl,
+/// <c>step/loss</c>, <c>step/lr</c>, <c>step/grad-norm</c>, <c>step/samples-per-second</c>; per evaluated epoch (the records of metrics.jsonl,
 /// each once): every metric, the losses, cumulative FLOPs, trainer wall and idle seconds under <c>epoch/</c>; at a
 /// phase's first record a text summary of the phase. The x axis is the optimiser step over the whole run. A writer
 /// begins with a session start at the first step it sees, so steps a resumed run trains again replace the first ones.
@@ -30,6 +30,7 @@ public sealed class TensorBoardLog(RunSettings settings) : IDisposable
             _started = true;
             e.Scalar("step/loss", step, p.Loss);
             e.Scalar("step/lr", step, p.Lr);
+            if (double.IsFinite(p.GradNorm)) e.Scalar("step/grad-norm", step, p.GradNorm);
             e.Scalar("step/samples-per-second", step, p.BatchesPerSecond * settings.Config.Training.BatchSize);
         }, log);
     }
@@ -50,6 +51,7 @@ public sealed class TensorBoardLog(RunSettings settings) : IDisposable
             foreach (var (name, value) in new[] { ("map", r.MeanAveragePrecision), ("mauc", r.MeanAuc), ("dprime", r.DPrime), ("accuracy", r.Accuracy), ("mse", r.Mse ?? double.NaN) })
                 if (name != r.MetricName && double.IsFinite(value)) e.Scalar($"epoch/{name}", r.Step, value);
             e.Scalar("epoch/train-loss", r.Step, r.TrainLoss);
+            if (r.GradNormMax is { } gradNorm) e.Scalar("epoch/grad-norm-max", r.Step, gradNorm);
             if (double.IsFinite(r.EvalLoss)) e.Scalar("epoch/eval-loss", r.Step, r.EvalLoss);
             e.Scalar("epoch/flops", r.Step, r.CumulativeFlops);
             e.Scalar("epoch/wall-seconds", r.Step, r.WallSeconds);

@@ -30,8 +30,11 @@ public static class TrainingFailure
     public static IControlMessage Report(string component, Exception cause, string context = "")
     {
         var reason = context + Describe(cause);
-        return IsPermanent(cause) ? new RunFailed(reason) : new TrainingFaulted(component, reason);
+        return IsPermanent(cause) ? new RunFailed(reason) : new TrainingFaulted(component, reason, NonFinite: NonFiniteOf(cause));
     }
+
+    /// <summary>Where a step went non-finite, when that is the failure.</summary>
+    static NonFiniteStep? NonFiniteOf(Exception cause) => Unwrap(cause) is NonFiniteStepFailure failure ? failure.Step : null;
 
     /// <summary>
     /// The failure inside task wrappers. Of several ranks failing together, the one that did not merely see its ring

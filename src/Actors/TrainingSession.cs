@@ -20,7 +20,8 @@ public sealed class TrainingSession : IDisposable
 {
     public sealed record Ready(int Epoch, long Position, long Step);
     /// <summary>A step taken; at a checkpoint, <paramref name="ParameterHash"/> lets the supervisor compare the replicas.</summary>
-    public sealed record StepDone(long Step, double Loss, long Position, double Lr, CheckpointCommitted? Checkpoint, bool Paused, string? ParameterHash);
+    public sealed record StepDone(long Step, double Loss, long Position, double Lr, CheckpointCommitted? Checkpoint, bool Paused, string? ParameterHash,
+        double GradNorm);
     /// <summary>The epoch's end; <paramref name="Checkpoint"/> is member 0's (null on the others).</summary>
     public sealed record EpochDone(CheckpointCommitted? Checkpoint, bool PhaseDone, long Step, string? ParameterHash);
 
@@ -38,7 +39,7 @@ public sealed class TrainingSession : IDisposable
     int _epoch;
     long _position;
     long _step;
-    double _wallBefore, _idleBefore, _idle, _lossSum, _flops;
+    double _wallBefore, _idleBefore, _idle, _lossSum, _flops, _gradNormMax;
     long _samples;
     double _lastLr;
     int _skipped;
@@ -93,7 +94,7 @@ public sealed class TrainingSession : IDisposable
             {
                 session.StartEpoch(resume.Epoch, resume.DataPosition);
                 session.Adopt(new EpochTotals(resume.EpochWallSeconds, resume.EpochIdleSeconds, resume.EpochLossSum, resume.EpochSamples,
-                    resume.EpochFlops, resume.EpochSkipped));
+                    resume.EpochFlops, resume.EpochSkipped, resume.EpochGradNormMax));
             }
             return (session, session.Position);
         }
@@ -182,7 +183,7 @@ public sealed class TrainingSession : IDisposable
     {
         _epoch = epoch;
         _position = position;
-        _wallBefore = _idleBefore = _idle = _lossSum = _flops = 0;
+        _wallBefore = _idleBefore = _idle = _lossSum = _flops = _gradNormMax = 0;
         _samples = 0;
         _skipped = 0;
         _thread.TakeIdleSeconds();
@@ -191,22 +192,22 @@ public sealed class TrainingSession : IDisposable
 
     void Adopt(EpochTotals totals)
     {
-        (_wallBefore, _idleBefore, _lossSum, _samples, _flops, _skipped) =
-            (totals.WallSeconds, totals.IdleSeconds, totals.LossSum, totals.Samples, totals.Flops, totals.Skipped);
+        (_wallBefore, _idleBefore, _lossSum, _samples, _flops, _skipped, _gradNormMax) =
+            (totals.WallSeconds, totals.IdleSeconds, totals.LossSum, totals.Samples, totals.Flops, totals.Skipped, totals.GradNormMax);
         _idle = 0;
         _thread.TakeIdleSeconds();
         _epochClock = Stopwatch.StartNew();
     }
 
-    EpochTotals Totals => new(_wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped);
+    EpochTotals Totals => new(_wallBefore + _epochClock.Elapsed.TotalSeconds, _idleBefore + _idle, _lossSum, _samples, _flops, _skipped, _gradNormMax);
 
     /// <summary>
     /// One step on this rank's part of a global batch: the ring sums the gradients and totals of all members, then
     /// every replica takes the same optimiser step. <paramref name="pause"/> asks every member to stop after this
     /// step (<see cref="StepDone.Paused"/> says whether any member asked). <paramref name="phaseEpochs"/>: the phase's
     /// epochs as this rank was told; the members agree on one value in the same all-reduce, and the epoch's end follows
-    /// it. A failure — the ring broke — leaves the session as it was before the step (no optimiser step, the schedule
-    /// not advanced).
+    /// it. A failure — the ring broke, or the step went non-finite (<see cref="NonFiniteStepFailure"/>, on every member
+    /// alike) — leaves the session as it was before the step (no optimiser step, the schedule not advanced).
     /// </summary>
     public StepDone Step(TrainingBatch batch, bool pause, int phaseEpochs)
     {
@@ -228,19 +229,20 @@ public sealed class TrainingSession : IDisposable
             if (_settings.RankDevice.IsCuda)
                 cuda.manual_seed(SampleSeed.For(_settings.Config.Training.Seed, _phase.Index, _step, stream: 7)); // CUDA draws a function of the step: resumable
             var x = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Inputs, [batch.Size, batch.Frames, batch.MelBins]) : null;
-            if (_model is SsastModel ssast)
-                totals = TrainingStep.RunRank(ssast, _optimizer, batch.Size, () => PretextLosses(ssast, x!, batch, _epoch).Loss.sum(),
-                    _exchange, batch.Skipped.Count, pause, phaseEpochs);
-            else
-            {
-                var y = batch.Size > 0 ? _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]) : null;
-                totals = TrainingStep.RunRank(_model, _optimizer, x, y, _loss, _exchange, batch.Skipped.Count, pause, phaseEpochs);
-            }
+            var y = batch.Size > 0 && _model is not SsastModel ? _settings.RankDevice.Tensor(batch.Targets, [batch.Size, batch.NumClasses]) : null;
+            Func<Tensor> loss = _model is SsastModel ssast
+                ? () => PretextLosses(ssast, x!, batch, _epoch).Loss.sum()
+                : () => TrainingStep.SummedLoss(_model, x!, y!, _loss);
+            if (batch.Size > 0 && FaultInjection.Fires("trainer.nan-gradient")) loss = WithNanGradient(loss);
+            totals = TrainingStep.RunRank(_model, _optimizer, batch.Size, loss, _exchange, batch.Skipped.Count, pause, phaseEpochs,
+                _settings.Config.Training.ClipGradNorm);
         }
-        catch
+        catch (Exception e)
         {
             _schedule.Restore(before);
             _role.Ring?.Dispose(); // the other members' all-reduce fails at once instead of waiting for its timeout
+            if (e is NonFiniteStepException nonFinite)
+                throw new NonFiniteStepFailure(new NonFiniteStep(_phase.Index, _epoch, _step + 1, nonFinite.Quantity, nonFinite.Value), nonFinite);
             throw;
         }
         _phaseEpochs = totals.PhaseEpochs;
@@ -259,11 +261,24 @@ public sealed class TrainingSession : IDisposable
         _samples += totals.Samples;
         _flops += _flopsPerSample * totals.Samples;
         _skipped += totals.Skipped;
+        _gradNormMax = Math.Max(_gradNormMax, totals.GradNorm);
         var every = _settings.Config.Training.CheckpointEverySteps;
         bool due = totals.Samples > 0 && every > 0 && _step % every == 0;
         var checkpoint = due && _role.Rank == 0 ? WriteCheckpoint(epochComplete: false) : null;
-        return new StepDone(_step, totals.MeanLoss, _position, lr, checkpoint, totals.Pause, due && _role.World > 1 ? ParameterHash() : null);
+        return new StepDone(_step, totals.MeanLoss, _position, lr, checkpoint, totals.Pause, due && _role.World > 1 ? ParameterHash() : null,
+            totals.GradNorm);
     }
+
+    /// <summary>
+    /// The fault point trainer.nan-gradient: the loss plus a term that adds exactly 0 to it but NaN to the first
+    /// parameter's gradient (|0·p|^½ differentiated at 0: ∞ · 0) — one rank's gradient poisoned, its loss finite.
+    /// </summary>
+    Func<Tensor> WithNanGradient(Func<Tensor> loss) => () =>
+    {
+        using var s = new Compute.Runtime.ScalarScope();
+        var first = _model.parameters().First(p => p.requires_grad);
+        return loss().add(first.mul(s.Of(0.0)).abs().sqrt().sum());
+    };
 
     (Tensor Accuracy, Tensor Nce, Tensor Mse, Tensor Loss) PretextLosses(SsastModel model, Tensor x, TrainingBatch batch, int epoch)
     {
@@ -309,7 +324,7 @@ public sealed class TrainingSession : IDisposable
         }
         var t = Totals;
         return new CheckpointCommitted(path, sha, _phase.Index, _epoch, _step, _position, epochComplete,
-            t.WallSeconds, t.IdleSeconds, t.LossSum, t.Samples, t.Flops, t.Skipped, _lastLr);
+            t.WallSeconds, t.IdleSeconds, t.LossSum, t.Samples, t.Flops, t.Skipped, _lastLr, t.GradNormMax);
     }
 
     TrainingCheckpointInfo Info() => new(_phase.Index, _step, _epoch, _position, CommittedCheckpoint.Encode(_schedule.State),

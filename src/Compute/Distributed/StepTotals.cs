@@ -7,8 +7,9 @@ namespace ActorTraining.Compute.Distributed;
 /// all stop together, with no extra round trip. <paramref name="PhaseEpochs"/>: how many epochs the phase has as each
 /// rank was told (the adaptive scheduler grants one more at a time); summed, it comes back as the mean rounded down,
 /// which is the same number on every rank and never more than any rank was told — so all end the epoch the same way.
+/// <paramref name="GradNorm"/>: the global gradient norm of the step (set after the all-reduce; 0 when no step was taken).
 /// </summary>
-public readonly record struct StepTotals(double LossSum, int Samples, int Skipped, bool Pause, int PhaseEpochs = 0)
+public readonly record struct StepTotals(double LossSum, int Samples, int Skipped, bool Pause, int PhaseEpochs = 0, double GradNorm = 0)
 {
     /// <summary>The global batch's mean loss (NaN when no sample of it could be read).</summary>
     public double MeanLoss => Samples > 0 ? LossSum / Samples : double.NaN;

@@ -15,6 +15,7 @@ namespace ActorTraining.Compute.Reporting;
 /// of those epochs (<c>training.weight-averaging</c>), the run's last line; its position, FLOPs and times are the last
 /// epoch's (averaging trains nothing). Absent from every other line. <c>Mse</c>: SSAST pretraining's reconstruction error
 /// on the evaluation set (its <c>Metric</c> is the pretext accuracy, its <c>EvalLoss</c> nce + 10 · mse); absent otherwise.
+/// <c>GradNormMax</c>: the largest global gradient norm (before any clipping) of the epoch's steps.
 /// </summary>
 public sealed record EpochRecord(
     string Run,
@@ -41,7 +42,8 @@ public sealed record EpochRecord(
     string? Scheduler = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? AveragedFrom = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? AveragedTo = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Mse = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Mse = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? GradNormMax = null)
 {
     [JsonIgnore] public bool IsWeightAverage => AveragedFrom is not null;
 

@@ -77,7 +77,7 @@ public sealed class RunLog(string runDirectory)
     [
         "run", "phase", "method", "factor", "pooling", "tokens_per_clip", "epoch", "run_epoch", "step", "lr", "train_loss",
         "eval_loss", "metric_name", "metric", "mAP", "mAUC", "d_prime", "accuracy", "cumulative_flops", "wall_seconds",
-        "trainer_idle_seconds", "scheduler", "weight_average", "mse",
+        "trainer_idle_seconds", "scheduler", "weight_average", "mse", "grad_norm_max",
     ];
 
     public static string ToCsv(IEnumerable<EpochRecord> records)
@@ -88,7 +88,7 @@ public sealed class RunLog(string runDirectory)
             object[] cells = [Quote(r.Run), r.PhaseIndex, r.Method, r.Factor, r.Pooling, r.TokensPerClip, r.Epoch, r.RunEpoch, r.Step, r.Lr,
                 r.TrainLoss, r.EvalLoss, r.MetricName, r.Metric, r.MeanAveragePrecision, r.MeanAuc, r.DPrime, r.Accuracy,
                 r.CumulativeFlops, r.WallSeconds, r.TrainerIdleSeconds, Quote(r.Scheduler ?? ""),
-                r.IsWeightAverage ? $"{r.AveragedFrom}-{r.AveragedTo}" : "", r.Mse is { } mse ? mse : ""];
+                r.IsWeightAverage ? $"{r.AveragedFrom}-{r.AveragedTo}" : "", r.Mse is { } mse ? mse : "", r.GradNormMax is { } g ? g : ""];
             sb.AppendJoin(',', cells.Select(c => c is double d ? d.ToString("R", CultureInfo.InvariantCulture) : Convert.ToString(c, CultureInfo.InvariantCulture)))
               .Append('\n');
         }

@@ -130,7 +130,9 @@ public sealed record TrainingConfig(
     // training.weight-averaging; null = off (omitted then, so the identity of every run without it stays as before)
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WeightAveragingConfig? Averaging = null,
     // training.objective = ssast-pretrain with its masking (training.ssast); null = supervised (omitted then, likewise)
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.SsastPretext? Pretraining = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.SsastPretext? Pretraining = null,
+    // training.clip-grad-norm: the all-reduced gradients' largest L2 norm; 0 = off (omitted then, likewise)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double ClipGradNorm = 0)
 {
     /// <summary>The node's device list as configured (["cpu"] when unset); <see cref="Runtime.RankDevice.Resolve"/> checks it against what is there.</summary>
     [JsonIgnore] public IReadOnlyList<string> DeviceNames => Devices is { Count: > 0 } d ? d : ["cpu"];
@@ -327,6 +329,8 @@ public sealed record ExperimentConfig(
         NonNegative("training.checkpoint-every-steps", Training.CheckpointEverySteps);
         if (Training.Optimizer is not ("adam" or "adamw")) throw new ConfigException("training.optimizer", $"must be adam or adamw, got '{Training.Optimizer}'");
         InRange("training.max-restarts", Training.MaxRestarts, 0, 1000);
+        if (!(Training.ClipGradNorm >= 0 && double.IsFinite(Training.ClipGradNorm)))
+            throw new ConfigException("training.clip-grad-norm", $"must be a finite number at least 0 (0 = off), got {Training.ClipGradNorm}");
         if (Training.DeviceNames is not ["auto"])
             foreach (var device in Training.DeviceNames) Runtime.RankDevice.Parse(device); // the form; whether it is there, the node says
         if (Training.DeviceNames.Count > 256) throw new ConfigException("training.devices", $"lists {Training.DeviceNames.Count} devices; at most 256 ranks per node");

@@ -51,26 +51,32 @@ public static class TrainingStep
     /// <summary>
     /// One step of a rank of a data-parallel group (a group of one included) on a classifier: forward and backward on its
     /// share x [b, T, F], y [b, C] of the global batch (b may be 0: the rank still takes part), the loss summed over the
-    /// share back-propagated; see <see cref="RunRank(nn.Module, AdamOptimizer, int, Func{Tensor}, Distributed.GradientExchange, int, bool, int)"/>.
+    /// share back-propagated; see <see cref="RunRank(nn.Module, AdamOptimizer, int, Func{Tensor}, Distributed.GradientExchange, int, bool, int, double)"/>.
     /// </summary>
     public static Distributed.StepTotals RunRank(nn.Module<Tensor, Tensor> model, AdamOptimizer optimizer, Tensor? x, Tensor? y,
-        LossKind loss, Distributed.GradientExchange exchange, int skipped, bool pause, int phaseEpochs = 0) =>
-        RunRank(model, optimizer, x is null ? 0 : (int)x.shape[0], () =>
-        {
-            using var w = new Runtime.ScalarScope();
-            var logits = model.forward(x!);
-            return Loss(logits, y!.to_type(logits.dtype), loss).mul(w.Of((double)x!.shape[0]));
-        }, exchange, skipped, pause, phaseEpochs);
+        LossKind loss, Distributed.GradientExchange exchange, int skipped, bool pause, int phaseEpochs = 0, double clipGradNorm = 0) =>
+        RunRank(model, optimizer, x is null ? 0 : (int)x.shape[0], () => SummedLoss(model, x!, y!, loss), exchange, skipped, pause, phaseEpochs, clipGradNorm);
+
+    /// <summary>A classifier's loss on x [b, T, F], y [b, C], summed over the b samples (the mean × b).</summary>
+    public static Tensor SummedLoss(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, LossKind loss)
+    {
+        using var w = new Runtime.ScalarScope();
+        var logits = model.forward(x);
+        return Loss(logits, y.to_type(logits.dtype), loss).mul(w.Of((double)x.shape[0]));
+    }
 
     /// <summary>
     /// One step of a rank of a data-parallel group: <paramref name="summedLoss"/> — the sum of each of this rank's
     /// <paramref name="samples"/> losses, called only when it has one — back-propagated, gradients and totals summed
     /// over the ring by <paramref name="exchange"/>, which leaves the full batch's mean gradient whatever the split; then
-    /// the same optimiser step on every replica — none when no rank had a sample. Returns the global totals. The caller
-    /// sets the optimiser's lr beforehand.
+    /// one check of the global loss and gradient norm (the same values on every replica), clipping to
+    /// <paramref name="clipGradNorm"/> when it is positive, and the same optimiser step on every replica — none when no
+    /// rank had a sample. Returns the global totals with the gradient norm before clipping. The caller sets the
+    /// optimiser's lr beforehand.
     /// </summary>
+    /// <exception cref="NonFiniteStepException">The global loss or gradient norm is NaN or infinite: no update was applied.</exception>
     public static Distributed.StepTotals RunRank(nn.Module model, AdamOptimizer optimizer, int samples, Func<Tensor> summedLoss,
-        Distributed.GradientExchange exchange, int skipped, bool pause, int phaseEpochs = 0)
+        Distributed.GradientExchange exchange, int skipped, bool pause, int phaseEpochs = 0, double clipGradNorm = 0)
     {
         using var scope = NewDisposeScope();
         model.train();
@@ -83,7 +89,12 @@ public static class TrainingStep
             lossSum = value.item<float>();
         }
         var total = exchange.AllReduce(new Distributed.StepTotals(lossSum, samples, skipped, pause, phaseEpochs));
-        if (total.Samples > 0) optimizer.Step();
-        return total;
+        if (total.Samples == 0) return total;
+        if (!double.IsFinite(total.LossSum)) throw new NonFiniteStepException("loss", total.LossSum);
+        double norm = GradientNorm.Of(model);
+        if (!double.IsFinite(norm)) throw new NonFiniteStepException("gradient norm", norm);
+        if (clipGradNorm > 0) GradientNorm.Clip(model, norm, clipGradNorm);
+        optimizer.Step();
+        return total with { GradNorm = norm };
     }
 }

@@ -84,6 +84,7 @@ public static class ExperimentConfigLoader
             StallTimeoutSeconds: reader.Double("training.stall-timeout-seconds"),
             JournalOutageTimeoutSeconds: reader.Double("journal.outage-timeout-seconds"),
             Devices: reader.StringList("training.devices", allowed: "auto"),
+            ClipGradNorm: reader.Double("training.clip-grad-norm"),
             Adaptive: reader.String("training.phase-scheduler") switch
             {
                 "fixed" => null,

@@ -21,7 +21,7 @@ public sealed class ProgressDisplay(string runName, int batchSize)
         var eta = p.BatchesPerSecond > 0 ? TimeSpan.FromSeconds(batchesLeft / p.BatchesPerSecond) : TimeSpan.Zero;
         var text = $"[{runName}] phase {p.Phase + 1}/{p.PhaseCount} epoch {p.Epoch + 1}/{p.Epochs} " +
                    $"{p.Position}/{p.EpochSize} clips  step {p.Step}  {p.BatchesPerSecond * batchSize:F0} samples/s  " +
-                   $"phase ETA {Eta(eta)}  loss {p.Loss:F4}";
+                   $"phase ETA {Eta(eta)}  loss {p.Loss:F4}  grad-norm {p.GradNorm:G3}";
         if (_interactive) text = $"{Bar(p.Position, p.EpochSize)} {text}";
         if (_interactive)
         {
