@@ -84,7 +84,7 @@ public sealed class Batcher : ReceiveActor
         });
         Receive<SampleFailed>(f => f.Item.Epoch == _epoch, f =>
         {
-            _log.Warning("skipped unreadable audio {0}: {1}", f.Item.AudioPath, f.Reason);
+            _log.Debug("skipped {0}: {1}", f.Item.AudioPath, f.Reason); // the run's monitor says it once per run
             Context.System.EventStream.Publish(f);
             _buffer.Add(f.Item.Position, new Prepared([], [], f.Item.AudioPath));
             Drain();

@@ -43,11 +43,6 @@ public sealed class ClipWorker : ReceiveActor
                 return;
             }
             if (features.IsPadded(fbank.Samples)) Context.System.EventStream.Publish(new ClipPadded(item, (int)fbank.Samples));
-            if (preparation.Problem(fbank.Frames) is { } problem)
-            {
-                batcher.Tell(new SampleFailed(item, problem));
-                return;
-            }
             var values = preparation.Prepare(fbank.Values, fbank.Frames, spec.MelBins, spec.Augment ? item.SampleSeed : null);
             batcher.Tell(new SamplePrepared(item, values, target));
         }));

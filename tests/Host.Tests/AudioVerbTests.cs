@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ActorTraining.Compute.Audio;
 using ActorTraining.Compute.Features;
+using ActorTraining.Compute.Reporting;
 
 namespace ActorTraining.Host.Tests;
 
@@ -137,5 +138,32 @@ public sealed class AudioVerbTests : IDisposable
         Assert.Contains("zero-padded to one 25 ms analysis window: 2 clip(s) shorter than it", r.Stdout);
         Assert.DoesNotContain("skipped", r.Stdout);
         Assert.Equal("", r.Stderr);
+    }
+
+    /// <summary>
+    /// A 19 ms clip in a folder corpus has one 10 ms frame, fewer than the pooling factor of every coarse phase: it is
+    /// pooled to one frame and trained on at C = 4, 2 and 1, counted once, skipped never.
+    /// </summary>
+    [Fact]
+    public void AClipShorterThanThePoolingFactorTrainsInEveryPhaseOfAFolderCorpus()
+    {
+        var root = Path.Combine(_dir, "folder-corpus");
+        foreach (var (label, frequency) in new[] { ("low", 300), ("high", 3000) })
+        {
+            Directory.CreateDirectory(Path.Combine(root, label));
+            for (int i = 0; i < 5; i++)
+                File.Move(Sox($"{label}{i}-f.wav", "0.6", "sine", $"{frequency + 20 * i}"), Path.Combine(root, label, $"{label}{i}.wav"));
+        }
+        File.Move(Sox("elec_tick.wav", "0.019", "sine", "2000"), Path.Combine(root, "high", "elec_tick.wav"));
+        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(3), "train", "--run-dir", Path.Combine(_dir, "folder-run"),
+            "--set", "data.source=folder", "--set", $"data.folder={root}", "--set", "data.eval-fraction=0.2",
+            "--set", "model.target-length=64", "--set", "model.mel-bins=32", "--set", "training.batch-size=4", "--set", "compare=[]",
+            "--set", "curriculum=[{method=pool, factor=4, epochs=1}, {method=pool, factor=2, epochs=1}, {method=pool, factor=1, epochs=1}]");
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        Assert.Contains("zero-padded to one 25 ms analysis window: 1 clip(s) shorter than it", r.Stdout);
+        Assert.DoesNotContain("skipped", r.Stdout);
+        Assert.Equal("", r.Stderr);
+        var records = RunLog.Read(Path.Combine(_dir, "folder-run", RunLog.JsonlName));
+        Assert.Equal([4, 2, 1], records.Select(e => e.Factor));
     }
 }

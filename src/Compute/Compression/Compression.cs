@@ -62,20 +62,21 @@ public sealed record Compression(CompressionMethod Method, int Factor, PoolingKi
 
     /// <summary>
     /// Pool: pools [T, F] or [B, T, F] over time with kernel = stride = C (a trailing remainder &lt; C frames is
-    /// dropped). FShift and Patch: returns the input unchanged (the front end or the model does the work).
+    /// dropped; a clip of fewer than C frames pools what it has into one frame, so a short clip trains at every C).
+    /// FShift and Patch: returns the input unchanged (the front end or the model does the work).
     /// </summary>
     public Tensor ApplyToFbank(Tensor fbank)
     {
         if (Method != CompressionMethod.Pool || Factor == 1) return fbank;
         if (fbank.dim() is not (2 or 3))
             throw new ArgumentException($"fbank must be [T, F] or [B, T, F], got [{string.Join(", ", fbank.shape)}]", nameof(fbank));
-        if (fbank.shape[^2] < Factor)
-            throw new ArgumentException($"fbank has {fbank.shape[^2]} frames, fewer than the pooling factor {Factor}", nameof(fbank));
+        if (fbank.shape[^2] == 0) throw new ArgumentException("fbank has no frame", nameof(fbank));
         using var scope = NewDisposeScope();
         var channelsFirst = fbank.transpose(-1, -2); // [.., F, T]: pool over the last axis
+        int kernel = (int)Math.Min(Factor, fbank.shape[^2]);
         var pooled = Pooling == PoolingKind.Max
-            ? nn.functional.max_pool1d(channelsFirst, Factor, Factor)
-            : nn.functional.avg_pool1d(channelsFirst, Factor, Factor);
+            ? nn.functional.max_pool1d(channelsFirst, kernel, kernel)
+            : nn.functional.avg_pool1d(channelsFirst, kernel, kernel);
         return pooled.transpose(-1, -2).contiguous().MoveToOuterDisposeScope();
     }
 

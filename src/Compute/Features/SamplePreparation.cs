@@ -11,11 +11,6 @@ namespace ActorTraining.Compute.Features;
 /// </summary>
 public sealed record SamplePreparation(Compression.Compression Compression, int InputFrames, int FreqMask, int TimeMask, double Mean, double Std)
 {
-    /// <summary>Why the fbank cannot be prepared (a clip shorter than the pooling factor), or null.</summary>
-    public string? Problem(int frames) =>
-        Compression.Method == CompressionMethod.Pool && !Compression.IsFull && frames < Compression.Factor
-            ? $"{frames} frames, fewer than the pooling factor {Compression.Factor}" : null;
-
     /// <summary>[frames, mel] values → [InputFrames · mel] values; <paramref name="augmentSeed"/> null = no augmentation.</summary>
     public float[] Prepare(float[] values, int frames, int melBins, int? augmentSeed)
     {

@@ -75,7 +75,7 @@ public sealed class RunMonitor : ReceiveActor
         Receive<SampleFailed>(f =>
         {
             // through the display, which ends an open progress line first (else the warning is appended to it on a terminal)
-            if (clips.Skipped.Add(f.Item.AudioPath)) displays[Math.Max(0, shown)].Line($"warning: skipped unreadable audio {f.Item.AudioPath}: {f.Reason}");
+            if (clips.Skipped.Add(f.Item.AudioPath)) displays[Math.Max(0, shown)].Line($"warning: skipped {f.Item.AudioPath}: {f.Reason}");
         });
         Receive<ClipPadded>(p => clips.Padded.Add(p.Item.AudioPath));
         Receive<ExperimentEnded>(e => outcome.TrySetResult(e));

@@ -104,4 +104,14 @@ public class CompressionTests
 
         Assert.Same(fbank, new Phase(CompressionMethod.Patch, 4).ApplyToFbank(fbank));
     }
+
+    [Fact]
+    public void AClipOfFewerFramesThanTheFactorPoolsWhatItHasIntoOneFrame()
+    {
+        using var scope = NewDisposeScope();
+        var fbank = tensor(new float[] { 1, -1, 3, -5, 2, -2 }).reshape(3, 2); // 3 frames at C = 4
+        Assert.Equal(new float[] { 3, -1 }, new Phase(CompressionMethod.Pool, 4, PoolingKind.Max).ApplyToFbank(fbank).data<float>().ToArray());
+        Assert.Equal(new float[] { 2, -8f / 3 }, new Phase(CompressionMethod.Pool, 4, PoolingKind.Avg).ApplyToFbank(fbank).data<float>().ToArray());
+        Assert.Throws<ArgumentException>(() => new Phase(CompressionMethod.Pool, 2).ApplyToFbank(zeros(0, 2)));
+    }
 }
