@@ -103,7 +103,7 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
         LocalExperiment.Start(Sys, [settings], "e2e", listener.Ref);
         var end = listener.FishForMessage<ExperimentEnded>(_ => true, TimeSpan.FromMinutes(3));
         Assert.Null(end.Runs.Single().Failure);
-        var state = Sys.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf("e2e", 0))).Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
+        var state = Sys.ActorOf(JournalReader.Props(PhaseSupervisor.IdOf("e2e", 0), new TaskCompletionSource<Exception>())).Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
         return state;
     }
 

@@ -100,11 +100,13 @@ public static class TrainCommand
     {
         var runId = RunIdentity.ReadOrCreate(runDir);
         if (postgres is null) PersistenceConfig.CheckSqlite(runDir);
-        using (var reader = ActorSystem.Create("journal-check", ActorSystemFactory.Logging(verbose).WithFallback(PersistenceConfig.ForRun(runDir, postgres))))
-        {
-            try { await RecordedRun.RefuseOtherConfiguration(reader, runId, runDir, postgres, experiment.Hash()); }
-            finally { await reader.Terminate(); }
-        }
+        // a fresh run directory has no journal to check against
+        if (postgres is not null || File.Exists(Path.Combine(runDir, PersistenceConfig.JournalFile)))
+            using (var reader = ActorSystem.Create("journal-check", ActorSystemFactory.Logging(verbose).WithFallback(PersistenceConfig.ForRun(runDir, postgres))))
+            {
+                try { await RecordedRun.RefuseOtherConfiguration(reader, runId, runDir, postgres, experiment.Hash()); }
+                finally { await reader.Terminate(); }
+            }
         using var secret = secretFile is not null ? RunSecret.Load(Path.GetFullPath(secretFile)) : RunSecret.LoadOrCreate(Path.Combine(runDir, RunSecret.FileName));
         using var data = TrainingData.Load(experiment, runDir);
         Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}, data {data.Fingerprint[..12]}");

@@ -49,7 +49,9 @@ public static class ClusterNode
                 .AddHocon(ActorSystemFactory.ClusterConfig(), HoconAddMode.Append)
                 .AddHocon(PipelineDispatcher.Config(), HoconAddMode.Append)
                 .AddHocon(ConfigurationFactory.ParseString(MessageSerializer.Config), HoconAddMode.Append)
-                .AddHocon(ConfigurationFactory.ParseString($"akka.persistence.journal.sql.parallelism = {stores.Parallelism}"), HoconAddMode.Prepend)
+                .AddHocon(ConfigurationFactory.ParseString($"akka.persistence.journal.sql.parallelism = {stores.Parallelism}\n" +
+                    $"akka.persistence.journal.sql.recovery-event-timeout = {(int)Math.Ceiling(PersistenceConfig.RecoveryTimeout(runDirectory, postgres).TotalSeconds)}s"),
+                    HoconAddMode.Prepend)
                 .WithRemoting(node.Host, node.Port)
                 // only the run's nodes get in: mutual TLS, and the peer must present exactly the run's certificate
                 .AddHocon(ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = true"), HoconAddMode.Prepend)

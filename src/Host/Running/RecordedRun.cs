@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Persistence;
 using ActorTraining.Actors;
 using ActorTraining.Messages;
 
@@ -7,27 +8,47 @@ namespace ActorTraining.Host.Running;
 /// <summary>A run as its journal records it, read without acting on it (for `status`, and for `train` before it loads any data).</summary>
 public static class RecordedRun
 {
-    // A cold read creates the schema and JITs the SQL layer first: under 2 s from process start on an idle machine, 15–36 s under the
-    // soak's forced collections (RecoveryTests' reference run), where 30 s failed 3 runs in 4. A database that hangs is
-    // still named within a minute; one that is down fails at once (the reader stops).
-    static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
+    const int Attempts = 3;
+    static readonly TimeSpan SayAfter = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// The state a <see cref="JournalReader"/> recovers. A journal that went away or cannot be read stops the reader
-    /// (recovery failed) or leaves it silent: either is a sentence naming the journal, not an ask timeout.
+    /// The state a <see cref="JournalReader"/> recovers. A journal that is slow is waited for — <see cref="Attempts"/>
+    /// reads of <see cref="PersistenceConfig.RecoveryTimeout"/> each (which scales with its size), a line on stdout once
+    /// it takes more than a few seconds — and then named as a timeout with the wait it got; one that cannot be read is a
+    /// sentence with the journal's own error. The files' real faults (missing, not SQLite, locked, damaged) are named
+    /// before, by <see cref="PersistenceConfig.CheckSqlite"/>.
     /// </summary>
     public static async Task<RunState> Read(ActorSystem system, string persistenceId, string runDirectory, string? postgres)
     {
         var journal = postgres is null ? Path.Combine(runDirectory, PersistenceConfig.JournalFile) : PersistenceConfig.Describe(postgres);
-        var reader = system.ActorOf(JournalReader.Props(persistenceId));
-        var stopped = reader.WatchAsync();
-        var ask = reader.Ask<RunState>(GetRunState.Instance, ReadTimeout);
-        await Task.WhenAny(ask, stopped);
-        system.Stop(reader);
-        if (ask.IsCompletedSuccessfully) return ask.Result;
-        throw new JournalUnavailableException(stopped.IsCompleted
-            ? $"{journal}: the run journal could not be read (the database is gone, locked or damaged); nothing was changed"
-            : $"{journal}: the run journal did not answer within {ReadTimeout.TotalSeconds:F0} s; nothing was changed", (Exception?)ask.Exception ?? new TimeoutException());
+        var wait = PersistenceConfig.RecoveryTimeout(runDirectory, postgres);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool said = false;
+        for (int attempt = 1; ; attempt++)
+        {
+            var failure = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var reader = system.ActorOf(JournalReader.Props(persistenceId, failure));
+            var stopped = reader.WatchAsync();
+            var ask = reader.Ask<RunState>(GetRunState.Instance, wait + TimeSpan.FromSeconds(5)); // past the recovery's own timeout
+            while (!ask.IsCompleted && !stopped.IsCompleted)
+                if (await Task.WhenAny(ask, stopped, Task.Delay(SayAfter)) is var done && done != ask && done != stopped && !said && clock.Elapsed > SayAfter)
+                {
+                    Console.WriteLine($"waiting for the run journal {journal}: no answer after {clock.Elapsed.TotalSeconds:F0} s, waiting up to {Attempts} × {wait.TotalSeconds:F0} s");
+                    said = true;
+                }
+            system.Stop(reader);
+            if (ask.IsCompletedSuccessfully) return ask.Result;
+            var cause = failure.Task.IsCompleted ? failure.Task.Result : null;
+            bool timedOut = cause is null or RecoveryTimedOutException;
+            if (timedOut && attempt < Attempts)
+            {
+                Console.WriteLine($"the run journal {journal} did not answer within {wait.TotalSeconds:F0} s; reading it again ({attempt + 1} of {Attempts})");
+                continue;
+            }
+            throw new JournalUnavailableException(timedOut
+                ? $"{journal}: the run journal did not answer within {clock.Elapsed.TotalSeconds:F0} s ({Attempts} reads of up to {wait.TotalSeconds:F0} s each); it is slow or unreachable — nothing was changed"
+                : $"{journal}: the run journal could not be read ({cause!.GetType().Name}: {cause.Message.Split('\n')[0]}); nothing was changed", cause ?? new TimeoutException());
+        }
     }
 
     /// <summary>
