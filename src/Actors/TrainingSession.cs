@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ActorTraining.Compute.Checkpoints;
 using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Model;
+using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Training;
 using ActorTraining.Messages;
 using TorchSharp;
@@ -275,9 +276,9 @@ public sealed class TrainingSession : IDisposable
     /// </summary>
     Func<Tensor> WithNanGradient(Func<Tensor> loss) => () =>
     {
-        using var s = new Compute.Runtime.ScalarScope();
+        using var s = new ScalarScope();
         var first = _model.parameters().First(p => p.requires_grad);
-        return loss().add(first.mul(s.Of(0.0)).abs().sqrt().sum());
+        return loss().Plus(first.mul(s.Of(0.0)).abs().sqrt().sum());
     };
 
     (Tensor Accuracy, Tensor Nce, Tensor Mse, Tensor Loss) PretextLosses(SsastModel model, Tensor x, TrainingBatch batch, int epoch)

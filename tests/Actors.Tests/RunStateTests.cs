@@ -190,6 +190,27 @@ public class RunStateTests
         Assert.Equal(4, Assert.IsType<TrainingRestarted>(Assert.Single(state.ProcessFault(fault, maxRestarts: 2))).Generation);
     }
 
+    [Fact]
+    public void ANonFiniteStepRestartsOnceAndTheSameStepGoingNonFiniteAgainGivesUpNamingItAnotherStepRestartsAgain()
+    {
+        static TrainingFaulted NonFinite(long step) => new("trainer", $"phase 1, epoch 1, step {step}: the loss is NaN; the update was not applied",
+            NonFinite: new NonFiniteStep(0, 0, step, "loss", double.NaN));
+        var (state, _) = Run(RunState.Empty, new StartRun("h1", Plan));
+        state = state.Apply(state.FormGeneration([(Rank(0), null)], 0, EpochSize, fromJournal: false)!.Value.Event);
+        var restart = Assert.IsType<TrainingRestarted>(Assert.Single(state.ProcessFault(NonFinite(5), maxRestarts: 3)));
+        Assert.Equal(5, restart.NonFinite!.Step);
+        state = state.Apply(restart);
+        // another step: a new fault, restarted as any
+        state = state.Apply(Assert.IsType<TrainingRestarted>(Assert.Single(state.ProcessFault(NonFinite(7), maxRestarts: 3))));
+        // the step the last restart was for, again: a deterministic divergence, whatever budget is left
+        var spent = Assert.IsType<RestartBudgetSpent>(Assert.Single(state.ProcessFault(NonFinite(7), maxRestarts: 3)));
+        Assert.Contains("phase 1, epoch 1, step 7: the loss is NaN", spent.Cause);
+        Assert.Contains("again after a restart from the last committed checkpoint", spent.Cause);
+        Assert.Contains("training.clip-grad-norm", spent.Cause);
+        // a fault of another kind after a non-finite one restarts as before
+        Assert.IsType<TrainingRestarted>(Assert.Single(state.ProcessFault(new TrainingFaulted("trainer", "boom"), maxRestarts: 3)));
+    }
+
     const long EpochSize = 100;
 
     static RankAddress Rank(int i) => new($"10.0.0.{i}:4053", 0, "cpu", $"10.0.0.{i}:5000");

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Tests.Model;
 using ActorTraining.Compute.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -87,4 +88,51 @@ public class TrainingStepTests
         }
         return (tensor(x).reshape(n, 8, 4), tensor(y).reshape(n, 2));
     }
+
+    [Fact]
+    public void TheGradientNormIsTheL2NormOverEveryGradientAndClippingScalesThemAsClipGradNorm()
+    {
+        using var scope = NewDisposeScope();
+        var model = nn.Linear(2, 1);
+        using (no_grad())
+        {
+            model.weight!.copy_(tensor(new float[] { 1, 2 }).reshape(1, 2));
+            model.bias!.copy_(tensor(new float[] { 0 }));
+        }
+        model.forward(tensor(new float[] { 3, 4 }).reshape(1, 2)).sum().backward(); // gradients: weight (3, 4), bias 1
+        Assert.Equal(Math.Sqrt(26), GradientNorm.Of(model), 6);
+        GradientNorm.Clip(model, GradientNorm.Of(model), 100); // below the maximum: untouched
+        Assert.Equal(new float[] { 3, 4 }, model.weight!.grad!.data<float>().ToArray());
+        GradientNorm.Clip(model, Math.Sqrt(26), 1);
+        Assert.Equal(1, GradientNorm.Of(model), 5);
+        Assert.Equal(3 / Math.Sqrt(26), model.weight!.grad!.data<float>()[0], 5);
+    }
+
+    [Fact]
+    public void AStepWhoseGradientIsNaNThrowsAndLeavesWeightsAndOptimiserStateAsTheyWere()
+    {
+        using var scope = NewDisposeScope();
+        var model = nn.Sequential(nn.Linear(4, 3));
+        var optimizer = TrainingStep.CreateOptimizer(model, 1e-2);
+        var exchange = new ActorTraining.Compute.Distributed.GradientExchange(model, null);
+        var x = randn(2, 4);
+        var y = tensor(new float[] { 1, 0, 0, 0, 1, 0 }).reshape(2, 3);
+        Tensor Loss() => TrainingStep.Loss(model.forward(x), y, LossKind.CrossEntropy).mul(HeldTwo);
+        TrainingStep.RunRank(model, optimizer, 2, Loss, exchange, 0, false); // one good step: state to keep
+        var before = model.parameters().Select(p => p.detach().clone()).Concat(optimizer.StateTensors().Select(t => t.Tensor.clone())).ToList();
+        long steps = optimizer.Steps;
+        using var s = new ActorTraining.Compute.Runtime.ScalarScope();
+        var first = model.parameters().First();
+        var failure = Assert.Throws<NonFiniteStepException>(() =>
+            TrainingStep.RunRank(model, optimizer, 2, () => Loss().add(first.mul(s.Of(0.0)).abs().sqrt().sum(), ActorTraining.Compute.Runtime.HeldScalars.One), exchange, 0, false));
+        Assert.Equal("gradient norm", failure.Quantity);
+        Assert.True(double.IsNaN(failure.Value));
+        var after = model.parameters().Select(p => p.detach()).Concat(optimizer.StateTensors().Select(t => t.Tensor)).ToList();
+        Assert.All(before.Zip(after), pair => Assert.True(pair.First.BitEqual(pair.Second)));
+        Assert.Equal(steps, optimizer.Steps);
+        Assert.Equal("loss", Assert.Throws<NonFiniteStepException>(() =>
+            TrainingStep.RunRank(model, optimizer, 2, () => Loss().mul(s.Of(double.PositiveInfinity)), exchange, 0, false)).Quantity);
+    }
+
+    static readonly Scalar HeldTwo = 2.0.ToScalar();
 }
