@@ -129,15 +129,22 @@ public sealed class AudioVerbTests : IDisposable
         File.WriteAllText(datafile, $$"""{"data":[{{string.Join(",", entries)}}]}""");
         var labels = Path.Combine(_dir, "labels.csv");
         File.WriteAllText(labels, "index,mid,display_name\n0,/m/low,\"low\"\n1,/m/high,\"high\"\n");
-        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(3), "train", "--run-dir", Path.Combine(_dir, "run"),
-            "--set", "data.source=datafile", "--set", $"data.train={datafile}", "--set", $"data.eval={datafile}", "--set", $"data.labels={labels}",
-            "--set", "model.target-length=64", "--set", "model.mel-bins=32", "--set", "training.batch-size=7", "--set", "compare=[]",
-            "--set", "curriculum=[{method=pool, factor=1, epochs=1}]");
-        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var r = TrainSmall("run", batch: 7, "[{method=pool, factor=1, epochs=1}]",
+            "data.source=datafile", $"data.train={datafile}", $"data.eval={datafile}", $"data.labels={labels}");
         Assert.Contains("data: 14 training clips", r.Stdout);
         Assert.Contains("zero-padded to one 25 ms analysis window: 2 clip(s) shorter than it", r.Stdout);
+    }
+
+    /// <summary>`train` of a small model (64 frames, 32 mel bins) on the data the <paramref name="data"/> keys give: it
+    /// succeeds, skips no clip and writes nothing on stderr.</summary>
+    Cli.Result TrainSmall(string runDir, int batch, string curriculum, params string[] data)
+    {
+        string[] keys = [.. data, "model.target-length=64", "model.mel-bins=32", $"training.batch-size={batch}", "compare=[]", $"curriculum={curriculum}"];
+        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(3), ["train", "--run-dir", Path.Combine(_dir, runDir), .. keys.SelectMany(k => new[] { "--set", k })]);
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
         Assert.DoesNotContain("skipped", r.Stdout);
         Assert.Equal("", r.Stderr);
+        return r;
     }
 
     /// <summary>
@@ -155,14 +162,9 @@ public sealed class AudioVerbTests : IDisposable
                 File.Move(Sox($"{label}{i}-f.wav", "0.6", "sine", $"{frequency + 20 * i}"), Path.Combine(root, label, $"{label}{i}.wav"));
         }
         File.Move(Sox("elec_tick.wav", "0.019", "sine", "2000"), Path.Combine(root, "high", "elec_tick.wav"));
-        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(3), "train", "--run-dir", Path.Combine(_dir, "folder-run"),
-            "--set", "data.source=folder", "--set", $"data.folder={root}", "--set", "data.eval-fraction=0.2",
-            "--set", "model.target-length=64", "--set", "model.mel-bins=32", "--set", "training.batch-size=4", "--set", "compare=[]",
-            "--set", "curriculum=[{method=pool, factor=4, epochs=1}, {method=pool, factor=2, epochs=1}, {method=pool, factor=1, epochs=1}]");
-        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var r = TrainSmall("folder-run", batch: 4, "[{method=pool, factor=4, epochs=1}, {method=pool, factor=2, epochs=1}, {method=pool, factor=1, epochs=1}]",
+            "data.source=folder", $"data.folder={root}", "data.eval-fraction=0.2");
         Assert.Contains("zero-padded to one 25 ms analysis window: 1 clip(s) shorter than it", r.Stdout);
-        Assert.DoesNotContain("skipped", r.Stdout);
-        Assert.Equal("", r.Stderr);
         var records = RunLog.Read(Path.Combine(_dir, "folder-run", RunLog.JsonlName));
         Assert.Equal([4, 2, 1], records.Select(e => e.Factor));
     }
