@@ -11,6 +11,12 @@ public static class JournalFailure
 {
     public static bool IsOutage(Exception cause) => Chain(cause).Any(IsOutageItself);
 
+    /// <summary>What a supervisor that could not <paramref name="verb"/> its journal tells its coordinator: an outage (start me
+    /// again later) or a failed run.</summary>
+    public static object Report(Exception cause, string verb) => IsOutage(cause)
+        ? new Messages.JournalOutage(Describe(cause))
+        : new Messages.RunFailed($"could not {verb} the run journal: {Describe(cause)}");
+
     /// <summary>
     /// One line: the message of the first failure in the chain that says the database is away ("Failed to connect to
     /// 127.0.0.1:5432", "Exception while reading from stream"), else the innermost that says anything — not the

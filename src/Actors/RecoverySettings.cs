@@ -20,4 +20,12 @@ public sealed record RecoverySettings(int MaxRestarts, double BackoffSeconds, do
 
     /// <summary>How often the watchdog looks: a quarter of the timeout, at most every 5 s.</summary>
     public TimeSpan WatchdogInterval => TimeSpan.FromSeconds(Math.Clamp(StallTimeoutSeconds / 4, 0.25, 5));
+
+    public string Describe(Messages.TrainingRestarted r) =>
+        $"restart {r.Attempt} of at most {MaxRestarts} in a row (generation {r.Generation}) in {BackoffBefore(r.Attempt).TotalSeconds:F1} s, from the last committed checkpoint";
+
+    /// <summary>Why a run ended after its restarts: the last fault, and how many restarts came before it.</summary>
+    public static string Describe(Messages.RestartBudgetSpent spent) => spent.Restarts == 0
+        ? $"{spent.Component}: {spent.Cause} (training.max-restarts = 0: no restart)"
+        : $"{spent.Component}: {spent.Cause} (after {spent.Restarts} restarts in a row from the last committed checkpoint)";
 }

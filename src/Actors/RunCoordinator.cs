@@ -125,12 +125,12 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
             if (o.Failure is null && _run + 1 < _runs.Count) StartRun(_run + 1);
             else End();
         });
-        Receive<PhaseSupervisor.JournalOutage>(_ => Sender.Equals(_supervisor), o =>
+        Receive<JournalOutage>(_ => Sender.Equals(_supervisor), o =>
         {
             _outageSince ??= DateTime.UtcNow;
             _outageCause = o.Cause;
         });
-        Receive<PhaseSupervisor.JournalAvailable>(_ => Sender.Equals(_supervisor), _ =>
+        Receive<JournalAvailable>(_ => Sender.Equals(_supervisor), _ =>
         {
             if (_outageSince is { } since) _log.Info("the run journal is back after {0:F1} s", (DateTime.UtcNow - since).TotalSeconds);
             _outageSince = null;
@@ -188,7 +188,7 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
 
     void Push()
     {
-        if (_awaiting.Count == 0) _supervisor?.Tell(new PhaseSupervisor.Roster(_ranks.Values.ToList()));
+        if (_awaiting.Count == 0) _supervisor?.Tell(new RankRoster(_ranks.Values.ToList()));
     }
 
     void End()

@@ -32,7 +32,7 @@ public sealed class PhaseSupervisorJournalTests(Xunit.Abstractions.ITestOutputHe
         return new(path, "abc", 0, 0, step, pos, end, 2.0, 0.5, 3.0, pos, 1e6, 1, 1e-3);
     }
 
-    static PhaseSupervisor.Roster RosterOf(IActorRef rank) =>
+    static RankRoster RosterOf(IActorRef rank) =>
         new([new RankRegistration(rank, new RankAddress("test:1", 0, "cpu", "127.0.0.1:1"), null)]);
 
     [Fact]
