@@ -14,7 +14,7 @@ namespace ActorTraining.Actors;
 /// moving a class does not orphan a journal nor split a cluster of two builds. The table below is the contract: a
 /// manifest, once written, keeps its meaning; a type whose shape changes incompatibly gets a new manifest (".v2")
 /// and the old one keeps a reader. Bound to <see cref="IControlMessage"/> (journal events included) by
-/// <see cref="Config"/>. Float arrays (scores) go as base64 of their bytes (exact and compact); actor references as
+/// Akka.Hosting's WithCustomSerializer (see AkkaSetup). Float arrays (scores) go as base64 of their bytes (exact and compact); actor references as
 /// Akka's serialized paths; a message inside a message (<see cref="RunEvent"/>) with its own manifest. Journals
 /// written before this serializer (Akka's Newtonsoft JSON, identifier 1) are still read by that serializer: the row
 /// names its serializer.
@@ -113,16 +113,6 @@ public sealed class MessageSerializer : SerializerWithStringManifest
             throw new SerializationException($"message '{manifest}' is unreadable: {e.Message} ({Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 120))})", e);
         }
     }
-
-    /// <summary>The HOCON that binds every control message (journal events included) to this serializer.</summary>
-    public static string Config => $$"""
-        akka.actor {
-          serializers.control-messages = "{{typeof(MessageSerializer).AssemblyQualifiedName!.Split(", Version")[0]}}"
-          serialization-bindings {
-            "{{typeof(IControlMessage).AssemblyQualifiedName!.Split(", Version")[0]}}" = control-messages
-          }
-        }
-        """;
 
     sealed class FloatsAsBase64 : JsonConverter<float[]>
     {

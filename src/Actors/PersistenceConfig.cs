@@ -1,5 +1,3 @@
-using Akka.Configuration;
-using Akka.Persistence.Sql;
 using Npgsql;
 
 namespace ActorTraining.Actors;
@@ -34,34 +32,6 @@ public static class PersistenceConfig
         var file = new FileInfo(Path.Combine(runDirectory, JournalFile));
         long bytes = postgresConnectionString is null && file.Exists ? file.Length : 0;
         return TimeSpan.FromSeconds(60 + bytes / 1e6);
-    }
-
-    /// <summary>The HOCON of <see cref="StoresOf"/>, with the serializer bindings.</summary>
-    public static Config ForRun(string runDirectory, string? postgresConnectionString = null)
-    {
-        var (journal, snapshots, provider, parallelism) = StoresOf(runDirectory, postgresConnectionString);
-        return ConfigurationFactory.ParseString($$"""
-            akka.persistence {
-              journal {
-                plugin = "akka.persistence.journal.sql"
-                sql {
-                  connection-string = {{Quote(journal)}}
-                  provider-name = "{{provider}}"
-                  parallelism = {{parallelism}}
-                  auto-initialize = true
-                  recovery-event-timeout = {{(int)Math.Ceiling(RecoveryTimeout(runDirectory, postgresConnectionString).TotalSeconds)}}s
-                }
-              }
-              snapshot-store {
-                plugin = "akka.persistence.snapshot-store.sql"
-                sql {
-                  connection-string = {{Quote(snapshots)}}
-                  provider-name = "{{provider}}"
-                  auto-initialize = true
-                }
-              }
-            }
-            """).WithFallback(ConfigurationFactory.ParseString(MessageSerializer.Config)).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
     /// <summary>
@@ -134,5 +104,4 @@ public static class PersistenceConfig
 
     static string Sqlite(string file) => $"Data Source={Path.GetFullPath(file)}";
 
-    static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

@@ -90,7 +90,7 @@ public sealed record RunSettings(
     /// <summary>The run's feature cache (null when turned off): <c>data.cache.dir</c>, or <c>feature-cache</c> in the run directory.</summary>
     public static FeatureCacheSettings? FeatureCacheOf(ExperimentConfig config, string runDirectory) => config.Data.ResolvedCache is { Enabled: true } c
         ? new FeatureCacheSettings(c.Directory ?? Path.Combine(runDirectory, "feature-cache"),
-            c.Precision == "float16" ? FeaturePrecision.Float16 : FeaturePrecision.Float32, (long)(c.MaxGigabytes * 1e9))
+            c.Precision, (long)(c.MaxGigabytes * 1e9))
         : null;
 
     public static PipelineSpec PipelineOf(ExperimentConfig config, PhasePlan phase, IReadOnlyList<DatasetEntry> entries,

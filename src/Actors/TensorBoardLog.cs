@@ -63,7 +63,8 @@ public sealed class TensorBoardLog(RunSettings settings) : IDisposable
 
     static string Describe(EpochRecord r)
     {
-        var compression = r.Factor == 1 ? "full resolution (C = 1)" : $"{r.Method}{(r.Method == "pool" ? " " + r.Pooling : "")}, C = {r.Factor}";
+        var c = Compute.Compression.Compression.Parse(r.Method, r.Factor, r.Pooling);
+        var compression = c.IsFull ? "full resolution (C = 1)" : $"{c.Name.Replace('-', ' ')}, C = {r.Factor}";
         return string.Create(CultureInfo.InvariantCulture,
             $"**{r.Run}**, phase {r.PhaseIndex + 1}: {compression}, {r.TokensPerClip} patches per clip; from step {r.Step} (end of its first epoch), lr {r.Lr:G3}");
     }

@@ -23,7 +23,7 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
     public EndToEndTrainingTests(ITestOutputHelper output) : this(output, Directory.CreateTempSubdirectory("e2e-").FullName) { }
 
     EndToEndTrainingTests(ITestOutputHelper output, string dir)
-        : base(PersistenceConfig.ForRun(dir).WithFallback(PipelineDispatcher.Config(2)), "e2e", output)
+        : base(TestConfig.ForRun(dir).WithFallback(TestConfig.PipelineDispatcher(2)), "e2e", output)
     {
         _dir = dir;
         _output = output;

@@ -12,7 +12,7 @@ namespace ActorTraining.Actors.Tests;
 /// </summary>
 public sealed class MessageSerializerTests : IDisposable
 {
-    readonly ActorSystem _system = ActorSystem.Create("serializer", PersistenceConfig.ForRun(Path.GetTempPath()));
+    readonly ActorSystem _system = ActorSystem.Create("serializer", TestConfig.ForRun(Path.GetTempPath()));
 
     static readonly ISupervisorEvent[] Examples =
     [

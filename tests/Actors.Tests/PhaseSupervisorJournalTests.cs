@@ -38,7 +38,7 @@ public sealed class PhaseSupervisorJournalTests(Xunit.Abstractions.ITestOutputHe
     [Fact]
     public void CommittedStateSurvivesARestartAndADifferentConfigIsRefused()
     {
-        using (var first = new TestKit(PersistenceConfig.ForRun(_runDir), "journal", output))
+        using (var first = new TestKit(TestConfig.ForRun(_runDir), "journal", output))
         {
             var rank = first.CreateTestProbe();
             var listener = first.CreateTestProbe();
@@ -60,7 +60,7 @@ public sealed class PhaseSupervisorJournalTests(Xunit.Abstractions.ITestOutputHe
         }
         Assert.True(File.Exists(Path.Combine(_runDir, PersistenceConfig.JournalFile)));
 
-        using (var second = new TestKit(PersistenceConfig.ForRun(_runDir), "journal", output))
+        using (var second = new TestKit(TestConfig.ForRun(_runDir), "journal", output))
         {
             var rank = second.CreateTestProbe();
             var listener = second.CreateTestProbe();

@@ -16,6 +16,7 @@ namespace ActorTraining.Actors.Tests;
 /// trainer). Without back-pressure the surplus would pile up in mailboxes and memory would grow with the corpus;
 /// with it, the live heap at its peak is the same for both sizes.
 /// </summary>
+[Trait("Category", "Slow")] // memory at scale: not in ./test --fast
 [Collection(SerialCollection.Name)]
 public sealed class PipelineMemoryTests : TestKit, IDisposable
 {
@@ -26,7 +27,7 @@ public sealed class PipelineMemoryTests : TestKit, IDisposable
     readonly string _dir = Directory.CreateTempSubdirectory("memory-corpus-").FullName;
     readonly ITestOutputHelper _output;
 
-    public PipelineMemoryTests(ITestOutputHelper output) : base(PipelineDispatcher.Config(2), "memory", output) => _output = output;
+    public PipelineMemoryTests(ITestOutputHelper output) : base(TestConfig.PipelineDispatcher(2), "memory", output) => _output = output;
 
     /// <summary>A consumer that pulls one batch at a time and "works" on each for a fixed time before asking again.</summary>
     sealed class SlowConsumer : ReceiveActor

@@ -12,7 +12,7 @@ public sealed class PipelineTests : TestKit, IClassFixture<PipelineTests.Corpus>
     readonly Corpus _corpus;
     readonly ITestOutputHelper _output;
 
-    public PipelineTests(ITestOutputHelper output, Corpus corpus) : base(PipelineDispatcher.Config(3), "pipeline", output)
+    public PipelineTests(ITestOutputHelper output, Corpus corpus) : base(TestConfig.PipelineDispatcher(3), "pipeline", output)
     {
         _output = output;
         _corpus = corpus;

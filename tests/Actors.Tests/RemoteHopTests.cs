@@ -18,7 +18,7 @@ public sealed class RemoteHopTests : IDisposable
         akka.actor.provider = remote
         akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0, maximum-frame-size = {{MaximumFrame}}b }
         akka.loglevel = WARNING
-        """).WithFallback(ConfigurationFactory.ParseString(MessageSerializer.Config));
+        """).WithFallback(ConfigurationFactory.ParseString(TestConfig.Serializer));
 
     readonly ActorSystem _a = ActorSystem.Create("hop", Remote());
     readonly ActorSystem _b = ActorSystem.Create("hop", Remote());

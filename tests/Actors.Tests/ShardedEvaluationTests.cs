@@ -19,7 +19,7 @@ public sealed class ShardedEvaluationTests : TestKit, IDisposable
 
     public ShardedEvaluationTests(ITestOutputHelper output) : this(output, Directory.CreateTempSubdirectory("sharded-eval-").FullName) { }
 
-    ShardedEvaluationTests(ITestOutputHelper output, string dir) : base(PipelineDispatcher.Config(2), "sharded", output)
+    ShardedEvaluationTests(ITestOutputHelper output, string dir) : base(TestConfig.PipelineDispatcher(2), "sharded", output)
     {
         _dir = dir;
         _output = output;

@@ -9,6 +9,7 @@ namespace ActorTraining.Host.Tests;
 /// the scheduler granted it a third epoch, then resumed to the end. The resumed run must make the same decisions, with
 /// the same reasons, and end with the same weights as an uninterrupted run (libtorch fixed to one thread).
 /// </summary>
+[Trait("Category", "Slow")] // kill -9: not in ./test --fast
 public sealed class AdaptiveKillAndResumeTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("adaptive-kill-").FullName;

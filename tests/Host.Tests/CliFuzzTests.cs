@@ -11,6 +11,7 @@ namespace ActorTraining.Host.Tests;
 /// no exception type, internal message or stack trace anywhere in the output, and leave the trained run directory it
 /// points at as it was. ACTORTRAINING_FUZZ_SEED and ACTORTRAINING_FUZZ_CASES reproduce or widen a run.
 /// </summary>
+[Trait("Category", "Slow")] // fuzz: not in ./test --fast
 public sealed class CliFuzzTests(TrainedRunFixture run, ITestOutputHelper output) : IClassFixture<TrainedRunFixture>, IDisposable
 {
     const int DefaultSeed = 20261202, DefaultCases = 240;

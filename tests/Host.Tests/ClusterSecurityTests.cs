@@ -16,6 +16,7 @@ namespace ActorTraining.Host.Tests;
 /// address; the run finishes with the weights of one node alone; every port the nodes open is bound to the --node
 /// address; and neither the database password nor the run secret appears in any output, log, metrics file or journal row.
 /// </summary>
+[Trait("Category", "Slow")] // multi-process cluster: not in ./test --fast
 [Collection(ClusterCollection.Name)]
 public sealed class ClusterSecurityTests(ITestOutputHelper output, PostgresServer postgres, ClusterTests.Reference reference)
     : IClassFixture<PostgresServer>, IClassFixture<ClusterTests.Reference>, IDisposable

@@ -21,6 +21,7 @@ public sealed class ClusterCollection
 /// Every run ends with the weights of a one-node run of the same global batch (within 1e-5 relative), and the step
 /// traces of the nodes prove that every training position of every epoch was trained exactly once.
 /// </summary>
+[Trait("Category", "Slow")] // multi-process cluster: not in ./test --fast
 [Collection(ClusterCollection.Name)]
 public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgres, ClusterTests.Reference reference)
     : IClassFixture<PostgresServer>, IClassFixture<ClusterTests.Reference>, IDisposable

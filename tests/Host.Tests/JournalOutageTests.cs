@@ -14,6 +14,7 @@ namespace ActorTraining.Host.Tests;
 /// undisturbed run's, and the final checkpoint is the same file. Away longer than journal.outage-timeout-seconds, the
 /// run stops with one sentence saying so, and the same command resumes it once the database is back.
 /// </summary>
+[Trait("Category", "Slow")] // PostgreSQL stopped and started: not in ./test --fast
 [Collection(ClusterCollection.Name)]
 public sealed class JournalOutageTests(ITestOutputHelper output, PostgresServer postgres) : IClassFixture<PostgresServer>, IDisposable
 {

@@ -10,6 +10,7 @@ namespace ActorTraining.Host.Tests;
 /// failed 2 starts in 26 with "the run journal could not be read (the database is gone, locked or damaged)".
 /// ACTORTRAINING_START_TRIES widens it (bench/start-under-pressure/run.sh runs 20 of each; BENCHMARKS.md).
 /// </summary>
+[Trait("Category", "Slow")] // GC stress: not in ./test --fast
 public sealed class JournalStartTests(ITestOutputHelper output) : IDisposable
 {
     const string Tiny = """

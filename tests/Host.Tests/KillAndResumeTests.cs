@@ -10,6 +10,7 @@ namespace ActorTraining.Host.Tests;
 /// second — and rerun each time, finally to completion, on the same run directory. Its final weights
 /// must equal, bit for bit, those of an uninterrupted run with the same configuration (libtorch fixed to one thread).
 /// </summary>
+[Trait("Category", "Slow")] // kill -9: not in ./test --fast
 public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("kill-resume-").FullName;

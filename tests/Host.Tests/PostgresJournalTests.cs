@@ -11,6 +11,7 @@ namespace ActorTraining.Host.Tests;
 /// a run completes and its status comes from the database; run directories sharing the database keep their own
 /// journals; a run killed with SIGKILL mid-epoch and resumed ends with the same checkpoint as an uninterrupted one.
 /// </summary>
+[Trait("Category", "Slow")] // multi-process, PostgreSQL: not in ./test --fast
 public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelper output) : IClassFixture<PostgresServer>, IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("pg-journal-").FullName;

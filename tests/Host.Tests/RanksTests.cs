@@ -8,6 +8,7 @@ namespace ActorTraining.Host.Tests;
 /// replica on its own thread, the global batch split between them, gradients summed over a loopback TCP ring.
 /// The run's trajectory does not depend on the number of ranks, so a run killed with 3 ranks resumes with 1.
 /// </summary>
+[Trait("Category", "Slow")] // multi-process cluster: not in ./test --fast
 public sealed class RanksTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("ranks-").FullName;

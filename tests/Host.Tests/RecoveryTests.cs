@@ -12,6 +12,7 @@ namespace ActorTraining.Host.Tests;
 /// (trainer, evaluator) or hung it (a throwing batcher restarted and lost its demand, a duplicate position, an
 /// evaluation pipeline that died under a waiting torch thread, a step that never returns).
 /// </summary>
+[Trait("Category", "Slow")] // faults and restarts: not in ./test --fast
 public sealed class RecoveryTests(RecoveryTests.Reference reference, ITestOutputHelper output) : IClassFixture<RecoveryTests.Reference>
 {
     const string Experiment = """

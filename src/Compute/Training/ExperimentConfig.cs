@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ActorTraining.Compute.Compression;
+using ActorTraining.Compute.Features;
 using ActorTraining.Compute.Model;
 
 namespace ActorTraining.Compute.Training;
@@ -32,9 +34,10 @@ public sealed record DataConfig(
 /// values bit for bit) or float16 (half the disk; every fbank of the run is then rounded, cached or not, so it is part of
 /// the run's identity). <c>MaxGigabytes</c>: past it, clips not cached are computed each time they are read.
 /// </summary>
-public sealed record FeatureCacheConfig(bool Enabled, string? Directory, string Precision, double MaxGigabytes)
+public sealed record FeatureCacheConfig(bool Enabled, string? Directory,
+    [property: JsonConverter(typeof(LowercaseEnum<FeaturePrecision>))] FeaturePrecision Precision, double MaxGigabytes)
 {
-    public static readonly FeatureCacheConfig Default = new(true, null, "float32", 50);
+    public static readonly FeatureCacheConfig Default = new(true, null, FeaturePrecision.Float32, 50);
 }
 
 /// <summary>
@@ -197,9 +200,6 @@ public sealed record ExperimentConfig(
     IReadOnlyList<PhaseConfig> Curriculum,
     IReadOnlyList<IReadOnlyList<PhaseConfig>>? Compare = null)
 {
-    static readonly string[] Methods = ["fshift", "pool", "patch"];
-    static readonly string[] Poolings = ["max", "avg"];
-
     /// <summary>The built-in experiment `actortraining train` runs with no arguments; identical to configs/default.hocon.
     /// Sized from measured step costs (see configs/default.hocon) to train both runs (curriculum + baseline)
     /// well inside 5 minutes on 2 CPU cores.</summary>
@@ -273,8 +273,6 @@ public sealed record ExperimentConfig(
                 throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{Data.Source}'");
         }
 
-        if (Data.ResolvedCache.Precision is not ("float32" or "float16"))
-            throw new ConfigException("data.cache.precision", $"must be float32 or float16, got '{Data.ResolvedCache.Precision}'");
         if (!(Data.ResolvedCache.MaxGigabytes > 0 && Data.ResolvedCache.MaxGigabytes <= 1e6))
             throw new ConfigException("data.cache.max-gb", $"must be > 0 (gigabytes; data.cache.enabled = false turns the cache off), got {Data.ResolvedCache.MaxGigabytes}");
 
@@ -399,8 +397,6 @@ public sealed record ExperimentConfig(
         {
             var p = phases[i];
             var at = $"{key}[{i}]";
-            if (!Methods.Contains(p.Method)) throw new ConfigException($"{at}.method", $"must be fshift, pool or patch, got '{p.Method}'");
-            if (!Poolings.Contains(p.Pooling)) throw new ConfigException($"{at}.pooling", $"must be max or avg, got '{p.Pooling}'");
             Positive($"{at}.factor", p.Factor);
             if (Model.Htsat is { } htsat)
             {
@@ -413,7 +409,7 @@ public sealed record ExperimentConfig(
             if (Training.Pretraining is { } pretext)
             {
                 // SSAST's heads predict a patch's values: a patch phase would change what they predict
-                if (p.Method == "patch" && p.Factor > 1) throw new ConfigException($"{at}.method", "patch phases change the patch SSAST's heads reconstruct; use fshift or pool for pretraining");
+                if (p.Compression.Method == CompressionMethod.Patch && p.Factor > 1) throw new ConfigException($"{at}.method", "patch phases change the patch SSAST's heads reconstruct; use fshift or pool for pretraining");
                 var frames = p.Compression.TargetLength(Model.TargetLength);
                 if (frames % Model.ResolvedPatchTime != 0 || Model.MelBins / Model.PatchSize * (frames / Model.ResolvedPatchTime) < 3)
                     throw new ConfigException($"{at}.factor", $"{p.Factor} leaves {frames} frames; SSAST pretraining needs whole patches of {Model.ResolvedPatchTime} frames and at least 3 of them");
@@ -470,7 +466,7 @@ public sealed record ExperimentConfig(
             // of the cache only float16 changes results (every fbank rounded); float32 serves the computed values bit for bit
             Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null,
                 Balanced = Data.Balanced is { } balanced ? balanced with { WeightsFile = null } : null,
-                Cache = Data.ResolvedCache is { Enabled: true, Precision: "float16" } ? new FeatureCacheConfig(true, null, "float16", 0) : null },
+                Cache = Data.ResolvedCache is { Enabled: true, Precision: FeaturePrecision.Float16 } ? new FeatureCacheConfig(true, null, FeaturePrecision.Float16, 0) : null },
             // the init file's content is the run's, its location is not
             Model = Model with { Init = Model.Init is { } init ? init with { Path = "" } : null },
             Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0, JournalOutageTimeoutSeconds = 0, Devices = null },

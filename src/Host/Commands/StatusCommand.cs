@@ -41,18 +41,16 @@ public static class StatusCommand
                 }
             }
             if (pg is null) PersistenceConfig.CheckSqlite(dir);
-            using var system = ActorSystem.Create("status", ActorSystemFactory.Logging(parse.GetValue(CliErrors.Verbose)).WithFallback(PersistenceConfig.ForRun(dir, pg)));
-            try
+            await using var local = await LocalActorSystem.Start("status", parse.GetValue(CliErrors.Verbose), akka => akka.WithRunJournal(dir, pg));
             {
                 for (int r = 0; r < MaxRuns; r++)
                 {
-                    var state = await RecordedRun.Read(system, PhaseSupervisor.IdOf(runId, r), dir, pg);
+                    var state = await RecordedRun.Read(local.System, PhaseSupervisor.IdOf(runId, r), dir, pg);
                     if (!state.Started) break;
                     Print(r, state);
                 }
                 return 0;
             }
-            finally { await system.Terminate(); }
         });
         return command;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ActorTraining.Compute.Features;
 using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Training;
 using Akka.Configuration;
@@ -127,7 +128,12 @@ public static class ExperimentConfigLoader
                 new FeatureCacheConfig(
                     Enabled: reader.Bool("data.cache.enabled"),
                     Directory: PathValue("data.cache.dir"),
-                    Precision: reader.String("data.cache.precision"),
+                    Precision: reader.String("data.cache.precision") switch
+                    {
+                        "float32" => FeaturePrecision.Float32,
+                        "float16" => FeaturePrecision.Float16,
+                        var other => throw new ConfigException("data.cache.precision", $"must be float32 or float16, got '{other}'"),
+                    },
                     MaxGigabytes: reader.Double("data.cache.max-gb")),
                 Balanced(reader.String("data.sampler"), PathValue("data.sample-weights"))),
             new ModelConfig(
@@ -197,10 +203,17 @@ public static class ExperimentConfigLoader
                 if (!PhaseKeys.Contains(name)) throw new ConfigException($"{at}.{name}", $"unknown phase key (known: {string.Join(", ", PhaseKeys)})");
             HoconValue? Field(string name) => fields.TryGetValue(name, out var v) ? v : null;
             HoconValue Required(string name) => Field(name) ?? throw new ConfigException($"{at}.{name}", "is required");
+            var method = Field("method") is { } m ? Reader.Scalar($"{at}.method", m) : "pool";
+            var pooling = Field("pooling") is { } p ? Reader.Scalar($"{at}.pooling", p) : "max";
+            try { Compute.Compression.Compression.Parse(method, 1, pooling); }
+            catch (ArgumentException e) when (e.ParamName is "method" or "pooling")
+            {
+                throw new ConfigException($"{at}.{e.ParamName}", e.ParamName == "method" ? $"must be fshift, pool or patch, got '{method}'" : $"must be max or avg, got '{pooling}'");
+            }
             return new PhaseConfig(
-                Method: Field("method") is { } m ? Reader.Scalar($"{at}.method", m) : "pool",
+                Method: method,
                 Factor: Reader.ParseInt($"{at}.factor", Required("factor")),
-                Pooling: Field("pooling") is { } p ? Reader.Scalar($"{at}.pooling", p) : "max",
+                Pooling: pooling,
                 Epochs: Reader.ParseInt($"{at}.epochs", Required("epochs")),
                 Lr: Field("lr") is { } lr ? Reader.ParseDouble($"{at}.lr", lr) : defaults.Lr,
                 WarmupSteps: Field("warmup-steps") is { } w ? Reader.ParseInt($"{at}.warmup-steps", w) : defaults.Warmup);

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Checkpoints;
 using ActorTraining.Compute.Data;
@@ -27,9 +26,8 @@ public static class CheckpointJob
         var experiment = manifest.Experiment;
         var settings = new RunSettings(experiment, manifest.RunIndex, [], clips, manifest.Labels, Path.GetDirectoryName(full)!,
             experiment.Training.ResolvedNumWorkers);
-        using var system = ActorSystem.Create("checkpoint-job",
-            ActorSystemFactory.Logging(verbose).WithFallback(PipelineDispatcher.Config()));
-        try
+        await using var local = await LocalActorSystem.Start("checkpoint-job", verbose);
+        var system = local.System;
         {
             var evaluator = system.ActorOf(Evaluator.Props(settings), "evaluator");
             var what = new EvaluateCheckpoint(new CheckpointRef(full, header.Sha256), manifest.Phase, 0);
@@ -48,7 +46,6 @@ public static class CheckpointJob
                 _ => throw new InvalidOperationException($"unexpected reply {answered}"),
             };
         }
-        finally { await system.Terminate(); }
     }
 
     /// <summary>Completes a task with the first answer it receives.</summary>

@@ -7,15 +7,19 @@ namespace ActorTraining.Host.Running;
 /// <summary>
 /// The actor systems' logger in the CLI: one line per event on stdout, `[LEVEL] message` (`[LEVEL hh:mm:ss.fff]` with --verbose). The exception an event
 /// carries (Akka's own logger prints its type, message and stack trace) is shown only with --verbose
-/// (<see cref="VerboseKey"/>): a user reads what happened in words, a bug report gets the details.
+/// (<see cref="Options"/>): a user reads what happened in words, a bug report gets the details.
 /// </summary>
 public sealed class CliLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
-    public const string VerboseKey = "actortraining.verbose-log";
+    /// <summary>--verbose: times on every line, and the exceptions' details.</summary>
+    public sealed class Options(bool verbose) : Akka.Actor.Setup.Setup
+    {
+        public bool Verbose { get; } = verbose;
+    }
 
     public CliLogger()
     {
-        bool verbose = Context.System.Settings.Config.GetBoolean(VerboseKey, false);
+        bool verbose = Context.System.Settings.Setup.Get<Options>().Select(o => o.Verbose).GetOrElse(false);
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
         Receive<LogEvent>(e =>
         {

@@ -1,14 +1,9 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
-using Akka.Configuration;
 using Akka.Hosting;
-using Akka.Persistence.Sql.Hosting;
-using Akka.Remote.Hosting;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Distributed;
-using Akka.Event;
-using Akka.Remote.Transport.DotNetty;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -35,36 +30,24 @@ public static class ClusterNode
     public const string CoordinatorName = "run-coordinator";
 
     /// <summary>The Akka address of a node at host:port.</summary>
-    public static string AddressOf(string host, int port) => $"akka.ssl.tcp://{SystemName}@{host}:{port}"; // TLS, see OnlyThisRun
+    public static string AddressOf(string host, int port) => $"akka.ssl.tcp://{SystemName}@{host}:{port}"; // TLS, see AkkaSetup.WithRunRemoting
 
     public static IHost Build(NodeOptions node, string runDirectory, string runId, string? postgres, RunSecret secret, bool verbose,
         IReadOnlyList<RunSettings> runs, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, RecoverySettings recovery,
         Func<ActorSystem, IActorRef> listener)
     {
-        var stores = PersistenceConfig.StoresOf(runDirectory, postgres);
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddAkka(SystemName, akka =>
         {
-            akka.AddHocon(ActorSystemFactory.Logging(verbose), HoconAddMode.Prepend)
-                .AddHocon(ActorSystemFactory.ClusterConfig(), HoconAddMode.Append)
-                .AddHocon(PipelineDispatcher.Config(), HoconAddMode.Append)
-                .AddHocon(ConfigurationFactory.ParseString(MessageSerializer.Config), HoconAddMode.Append)
-                .AddHocon(ConfigurationFactory.ParseString($"akka.persistence.journal.sql.parallelism = {stores.Parallelism}\n" +
-                    $"akka.persistence.journal.sql.recovery-event-timeout = {(int)Math.Ceiling(PersistenceConfig.RecoveryTimeout(runDirectory, postgres).TotalSeconds)}s"),
-                    HoconAddMode.Prepend)
-                .WithRemoting(node.Host, node.Port)
-                // only the run's nodes get in: mutual TLS, and the peer must present exactly the run's certificate
-                .AddHocon(ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = true"), HoconAddMode.Prepend)
-                .AddSetup(new DotNettySslSetup(secret.Certificate, suppressValidation: false, requireMutualAuthentication: true,
-                    validateCertificateHostname: false, customValidator: OnlyThisRun(secret.Thumbprint)))
+            akka.WithCliDefaults(verbose)
+                .WithClusterTimings()
+                .WithRunJournal(runDirectory, postgres)
+                .WithRunRemoting(node.Host, node.Port, secret)
                 .WithClustering(new ClusterOptions
                 {
                     SeedNodes = node.SeedNodes.Select(s => AddressOf(s.Host, s.Port)).ToArray(),
                     MinimumNumberOfMembers = node.MinNodes,
                 })
-                .WithSqlPersistence(
-                    new SqlJournalOptions(isDefaultPlugin: true) { ConnectionString = stores.Journal, ProviderName = stores.Provider, AutoInitialize = true },
-                    new SqlSnapshotOptions(isDefaultPlugin: true) { ConnectionString = stores.Snapshots, ProviderName = stores.Provider, AutoInitialize = true })
                 .WithSingleton<RunCoordinator>(CoordinatorName, RunCoordinator.Props(runs, runId, node.MinNodes, recovery),
                     new ClusterSingletonOptions(), createProxyToo: true)
                 .WithActors((system, registry) =>
@@ -79,16 +62,4 @@ public static class ClusterNode
         });
         return builder.Build();
     }
-
-    /// <summary>
-    /// Accepts a TLS peer only if it presents the run's own certificate (pinned by thumbprint; it is self-signed, so
-    /// there is no chain to trust); anything else is refused with a warning naming the peer.
-    /// </summary>
-    static CertificateValidationCallback OnlyThisRun(string thumbprint) => (certificate, _, peer, _, log) =>
-    {
-        if (certificate is not null && string.Equals(certificate.Thumbprint, thumbprint, StringComparison.OrdinalIgnoreCase)) return true;
-        log.Warning("refused a connection from {0}: it does not hold this run's secret (certificate {1})", peer,
-            certificate is null ? "missing" : certificate.Thumbprint);
-        return false;
-    };
 }

@@ -12,6 +12,7 @@ namespace ActorTraining.Compute.Tests.Checkpoints;
 /// stream: it round-trips bit for bit, and while it is written the process's resident memory grows by less than
 /// 1.2 × its largest tensor (sampled every 2 ms from /proc/self/statm) — no whole-file buffer, no int lengths.
 /// </summary>
+[Trait("Category", "Slow")] // large checkpoints: not in ./test --fast
 [Collection(TorchGlobalRngCollection.Name)]
 public sealed class LargeCheckpointTests(ITestOutputHelper output) : IDisposable
 {

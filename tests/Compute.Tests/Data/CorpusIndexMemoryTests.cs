@@ -15,6 +15,7 @@ public sealed class HeapMeasurementCollection;
 /// more for 1 M than for 10 k, where loading the list grows it by its size. Runs alone (no parallel tests) so the
 /// process-wide numbers measure only this.
 /// </summary>
+[Trait("Category", "Slow")] // memory at scale: not in ./test --fast
 [Collection(nameof(HeapMeasurementCollection))]
 public sealed class CorpusIndexMemoryTests(ITestOutputHelper output) : IDisposable
 {

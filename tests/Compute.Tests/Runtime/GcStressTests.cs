@@ -11,6 +11,7 @@ namespace ActorTraining.Compute.Tests.Runtime;
 /// Run alone (<see cref="GcStressCollection"/>): the race needs collections, and with other tests on the same two
 /// cores the pressure thread managed 3 307 in 30 s instead of ~100 000 a second.
 /// </summary>
+[Trait("Category", "Slow")] // GC stress: not in ./test --fast
 [Collection(GcStressCollection.Name)]
 public sealed class GcStressTests(ITestOutputHelper output)
 {

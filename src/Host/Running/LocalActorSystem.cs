@@ -1,0 +1,39 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ActorTraining.Host.Running;
+
+/// <summary>An actor system of one process (status, the journal check before `train`, evaluate/predict/embed), started with Akka.Hosting.</summary>
+public sealed class LocalActorSystem : IAsyncDisposable
+{
+    readonly IHost _host;
+
+    public ActorSystem System { get; }
+
+    LocalActorSystem(IHost host)
+    {
+        _host = host;
+        System = host.Services.GetRequiredService<ActorSystem>();
+    }
+
+    public static async Task<LocalActorSystem> Start(string name, bool verbose, Action<AkkaConfigurationBuilder>? configure = null)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddAkka(name, akka =>
+        {
+            akka.WithCliDefaults(verbose);
+            configure?.Invoke(akka);
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return new LocalActorSystem(host);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}
