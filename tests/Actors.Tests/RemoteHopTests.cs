@@ -76,7 +76,6 @@ public sealed class RemoteHopTests : IDisposable
             new TrainingProgress(1, 2, 3, 10, 12345, 480, 1_000_000, 1.25, 3.5, 4.5e-4),
             new CommitCheckpoint(Commit, 7),
             new CheckpointRef(Commit.Path, Commit.Sha256),
-            new TrainPhase(Plan(1), Commit, null, 3),
             new RegisterRanks("10.1.0.7:4053", new string('f', 64) + "/data:" + new string('e', 64),
                 Enumerable.Range(0, 8).Select(i => new RankRegistration(someRank, Address(7, i), Live(6))).ToList()),
             new RanksRegistered(),

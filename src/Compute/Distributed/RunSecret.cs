@@ -26,9 +26,6 @@ public sealed class RunSecret : IDisposable
 
     RunSecret(X509Certificate2 certificate, byte[] ringKey) => (Certificate, RingKey) = (certificate, ringKey);
 
-    /// <summary>A secret for one process alone (the tests' and benches' in-process rings): never written anywhere.</summary>
-    public static RunSecret Ephemeral() => FromBytes(CreatePkcs12(), "(in memory)");
-
     /// <summary>The secret in <paramref name="path"/>, written there first (owner-only) when it does not exist yet.</summary>
     public static RunSecret LoadOrCreate(string path)
     {

@@ -17,9 +17,6 @@ public static class AstWeights
 
     public static void SaveSafetensors(AstModel model, string path) => SafetensorsFile.Write(path, model.state_dict());
 
-    /// <summary>A state dict Python loads with torch.load (zip format, keys as the reference).</summary>
-    public static void SavePyTorch(AstModel model, string path) => model.save_py(path);
-
     /// <summary>
     /// Initialises the backbone from an ImageNet DeiT (distilled) checkpoint as ast_models.py does with
     /// imagenet_pretrain (<see cref="PretrainedStart"/>): patch weights summed over RGB; positional grid (e.g. 24×24)

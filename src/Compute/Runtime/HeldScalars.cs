@@ -25,9 +25,6 @@ public static class HeldScalars
     /// <summary><c>a + s</c>, s held by the caller (e.g. in a <see cref="ScalarScope"/>).</summary>
     public static Tensor Plus(this Tensor a, Scalar s) => a.add(s, One);
 
-    /// <summary><c>a += b</c>.</summary>
-    public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, One);
-
     /// <summary><c>a * a</c>.</summary>
     public static Tensor Squared(this Tensor a) => a.mul(a);
 

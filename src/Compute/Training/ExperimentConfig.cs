@@ -8,6 +8,8 @@ using ActorTraining.Compute.Model;
 
 namespace ActorTraining.Compute.Training;
 
+// Over 350 lines: the typed configuration records, the validation across them and the identity hash, kept together so a
+// key added is validated and hashed in one place.
 /// <summary>Where the clips come from. <c>Source</c>: <c>synthetic</c> (generated into the run directory),
 /// <c>datafile</c> (AST datafile JSON for train and eval plus class_labels_indices.csv) or <c>folder</c>
 /// (a folder per class; <c>EvalFraction</c> of each class held out for evaluation).</summary>

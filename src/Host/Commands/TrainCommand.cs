@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Sockets;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Reporting;
@@ -8,6 +6,7 @@ using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Training;
 using ActorTraining.Host.Configuration;
 using ActorTraining.Host.Running;
+using ActorTraining.Compute.Data;
 using ActorTraining.Messages;
 using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,7 +41,7 @@ public static class TrainCommand
         command.SetAction(async (parse, cancel) =>
         {
             var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
-            var cluster = Cluster(parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes), parse.GetValue(postgres));
+            var cluster = NodeOptions.Parse(parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes), parse.GetValue(postgres));
             if (parse.GetValue(threads) is { } n)
             {
                 if (n is < 1 or > 1024) throw new ConfigException("--torch-threads", $"must be between 1 and 1024, got {n}");
@@ -57,42 +56,6 @@ public static class TrainCommand
             return await Train(experiment, ranks, dir, parse.GetValue(postgres), cluster, parse.GetValue(secretFile), parse.GetValue(CliErrors.Verbose));
         });
         return command;
-    }
-
-    /// <summary>This node's place: alone on loopback by default; with --seed-nodes, a node of a cluster (which needs --node and --postgres).</summary>
-    static NodeOptions Cluster(string? node, string? seeds, int? minNodes, string? postgres)
-    {
-        if (minNodes is < 1 or > 1000) throw new ConfigException("--min-nodes", $"must be between 1 and 1000, got {minNodes}");
-        if (seeds is null)
-        {
-            if (minNodes > 1) throw new ConfigException("--min-nodes", $"waits for {minNodes} nodes, but without --seed-nodes this node forms a cluster of its own");
-            return node is null ? NodeOptions.Alone : NodeOptions.Alone with { Host = Address(node, "--node").Host, Port = Address(node, "--node").Port };
-        }
-        if (node is null) throw new ConfigException("--seed-nodes", "needs --node HOST:PORT, the address the other nodes reach this one at");
-        if (postgres is null)
-            throw new ConfigException("--seed-nodes", "a cluster keeps its journal in PostgreSQL (--postgres): the SQLite journal in the run directory takes one writer on one machine, and the run's coordinator moves between nodes");
-        var self = Address(node, "--node");
-        if (self.Port == 0) throw new ConfigException("--node", "a node of a cluster needs a fixed port (the others find it there), not 0");
-        var list = seeds.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => Address(s, "--seed-nodes")).ToList();
-        if (list.Count == 0) throw new ConfigException("--seed-nodes", "lists no node");
-        return new NodeOptions(self.Host, self.Port, list, minNodes ?? 1);
-    }
-
-    /// <summary>HOST:PORT with HOST an IP address or a name this machine resolves; a clear error naming the option otherwise.</summary>
-    static (string Host, int Port) Address(string value, string option)
-    {
-        int colon = value.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(value[(colon + 1)..], out var port) || port is < 0 or > 65535)
-            throw new ConfigException(option, $"'{value}' is not HOST:PORT (for example 127.0.0.1:4053)");
-        var host = value[..colon].Trim('[', ']');
-        if (IPAddress.TryParse(host, out _)) return (host, port);
-        try
-        {
-            var address = Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
-                ?? throw new ConfigException(option, $"'{host}' has no IPv4 address");
-            return (address.ToString(), port);
-        }
-        catch (SocketException e) { throw new ConfigException(option, $"'{host}' cannot be resolved: {e.Message}"); }
     }
 
     static async Task<int> Train(ExperimentConfig experiment, IReadOnlyList<RankDevice> devices, string runDir, string? postgres, NodeOptions node,
@@ -174,33 +137,7 @@ public static class TrainCommand
         catch (IOException) { File.Delete(temporary); } // another node wrote it first
     }
 
-    static int Summarise(ExperimentConfig experiment, string runDir, ExperimentEnded ended, ClipNotes clips)
-    {
-        var jsonl = Path.Combine(runDir, RunLog.JsonlName);
-        var log = File.Exists(jsonl) ? RunLog.Read(jsonl) : [];
-        foreach (var r in ended.Runs)
-        {
-            var label = experiment.RunLabel(r.RunIndex);
-            var records = log.Where(x => x.Run == label).ToList();
-            if (records.Count == 0) continue;
-            Console.Write(PhaseSummary.FormatTable(label, records, clips.Skipped, clips.Padded.Count));
-            if (r.FinalCheckpoint is { } checkpoint) Console.WriteLine($"final checkpoint: {checkpoint}");
-            if (r.Restarts.Count > 0) Console.WriteLine($"restarts after faults: {r.Restarts.Count} ({string.Join("; ", r.Restarts)})");
-            Console.WriteLine();
-        }
-        if (ended.Runs.Count > 1 && ended.Runs.All(r => r.Failure is null))
-        {
-            var series = RunSeries.LoadAll(runDir);
-            Console.Write(RunComparison.FormatTable(series));
-            var plots = MetricPlots.Write(series, Path.Combine(runDir, "comparison"));
-            Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
-        }
-        else if (ended.Runs.Count == 1 && ended.Runs[0].Failure is null)
-        {
-            var plots = MetricPlots.Write(RunSeries.LoadAll(runDir), Path.Combine(runDir, "metric"));
-            Console.WriteLine($"plots: {plots.VersusFlops}, {plots.VersusWallTime}");
-        }
-        var failed = ended.Runs.FirstOrDefault(r => r.Failure is not null);
-        return failed is null ? 0 : Fail(failed.Failure!);
-    }
+    static int Summarise(ExperimentConfig experiment, string runDir, ExperimentEnded ended, ClipNotes clips) =>
+        RunSummary.Write(runDir, ended.Runs.Select(r => new RunSummary.Ended(experiment.RunLabel(r.RunIndex), r.FinalCheckpoint, r.Restarts, r.Failure)).ToList(), clips)
+            is { } failure ? Fail(failure) : 0;
 }

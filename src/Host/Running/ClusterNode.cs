@@ -9,15 +9,6 @@ using Microsoft.Extensions.Hosting;
 
 namespace ActorTraining.Host.Running;
 
-/// <summary>Where this node is and how it finds the cluster: <c>--node</c>, <c>--seed-nodes</c>, <c>--min-nodes</c>.</summary>
-public sealed record NodeOptions(string Host, int Port, IReadOnlyList<(string Host, int Port)> SeedNodes, int MinNodes)
-{
-    /// <summary>A node alone, on loopback with a port the system picks: the default `train`.</summary>
-    public static readonly NodeOptions Alone = new("127.0.0.1", 0, [], 1);
-
-    public bool IsCluster => SeedNodes.Count > 0;
-}
-
 /// <summary>
 /// The `train` process as a node of its run's cluster, wired with Akka.Hosting: remoting bound to <c>--node</c>,
 /// clustering with the seed nodes (a node alone joins itself) and the timings of cluster.hocon, the journal in SQLite

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Reporting;
 using ActorTraining.Compute.Model;
 using Akka.Actor;
 using ActorTraining.Actors;

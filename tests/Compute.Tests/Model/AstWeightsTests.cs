@@ -1,5 +1,6 @@
 using ActorTraining.Compute.Model;
 using TorchSharp;
+using TorchSharp.PyBridge;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -60,7 +61,7 @@ public class AstWeightsTests(ITestOutputHelper output)
             var safetensors = Path.Combine(dir.FullName, "ast.safetensors");
             var pth = Path.Combine(dir.FullName, "ast.pth");
             AstWeights.SaveSafetensors(model, safetensors);
-            AstWeights.SavePyTorch(model, pth);
+            model.save_py(pth); // TorchSharp.PyBridge: what a PyTorch user would load
             foreach (var file in new[] { safetensors, pth })
             {
                 using var copy = new AstModel(FixtureConfig(10));

@@ -92,7 +92,7 @@ public sealed class Evaluator : ReceiveActor, IWithStash
                     using var x = device.Tensor(b.Inputs, [b.Size, b.Frames, b.MelBins]);
                     if (model is SsastModel ssast && kind == ScoreKind.Metrics)
                     {
-                        var (discriminative, generative) = PretextMasks.Of(ssast, b, seed, phase.Index, SampleSeed.EvaluationEpoch, device);
+                        var (discriminative, generative) = PretextMasks.Of(ssast, b.Positions, seed, phase.Index, SampleSeed.EvaluationEpoch, device);
                         using (discriminative)
                         using (generative)
                             (scores, lossSum) = Evaluation.Score(ssast, x, discriminative, generative);

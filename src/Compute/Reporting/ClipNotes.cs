@@ -1,4 +1,4 @@
-namespace ActorTraining.Host.Running;
+namespace ActorTraining.Compute.Reporting;
 
 /// <summary>
 /// What a run noticed about individual clips, for its summary: files skipped as unreadable and clips shorter than

@@ -1,9 +1,9 @@
 using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Runtime;
-using ActorTraining.Messages;
+using ActorTraining.Compute.Training;
 using static TorchSharp.torch;
 
-namespace ActorTraining.Actors;
+namespace ActorTraining.Compute.Model;
 
 /// <summary>
 /// The patches SSAST masks in a batch's clips, each clip's from (seed, phase, epoch, position): the same on resume and
@@ -12,6 +12,6 @@ namespace ActorTraining.Actors;
 /// </summary>
 public static class PretextMasks
 {
-    public static (Tensor Discriminative, Tensor Generative) Of(SsastModel model, TrainingBatch batch, int seed, int phase, int epoch, RankDevice device) =>
-        model.Masking.Masks(model.Config, batch.Positions.Select(position => SampleSeed.ForMasks(seed, phase, epoch, position)).ToList(), device);
+    public static (Tensor Discriminative, Tensor Generative) Of(SsastModel model, IEnumerable<long> positions, int seed, int phase, int epoch, RankDevice device) =>
+        model.Masking.Masks(model.Config, positions.Select(position => SampleSeed.ForMasks(seed, phase, epoch, position)).ToList(), device);
 }

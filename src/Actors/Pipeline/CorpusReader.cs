@@ -2,6 +2,8 @@ using Akka.Actor;
 using ActorTraining.Compute.Distributed;
 using ActorTraining.Messages;
 
+using ActorTraining.Compute.Training;
+
 namespace ActorTraining.Actors;
 
 /// <summary>

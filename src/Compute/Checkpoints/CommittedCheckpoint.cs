@@ -3,7 +3,7 @@ using ActorTraining.Compute.Model;
 using ActorTraining.Compute.Training;
 using TorchSharp;
 
-namespace ActorTraining.Actors;
+namespace ActorTraining.Compute.Checkpoints;
 
 /// <summary>
 /// Loads a checkpoint only if it is the one the journal committed: the file must verify (its own SHA-256) and that

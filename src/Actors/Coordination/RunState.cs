@@ -4,6 +4,8 @@ using ActorTraining.Messages;
 
 namespace ActorTraining.Actors;
 
+// Over 350 lines: the run's whole decision logic (Process/Apply of every journal event); split, its invariants would be
+// read across files. GenerationRoster holds the membership half.
 /// <summary>
 /// The phase supervisor's state: everything it knows, rebuilt from its journal. Pure: <see cref="Process"/> turns a
 /// command into events, <see cref="Apply"/> folds an event in; the questions a (re)started run asks — what to train,

@@ -3,7 +3,7 @@ using System.Net;
 namespace ActorTraining.Compute.Distributed;
 
 /// <summary>
-/// A ring of <paramref name="world"/> ranks inside one process — the ranks of a node's devices — on real loopback TCP
+/// Tests and benches: a ring of <paramref name="world"/> ranks inside one process — the ranks of a node's devices — on real loopback TCP
 /// connections with ports the system picks, so one process and many run the same data-plane code.
 /// </summary>
 public static class LocalRing

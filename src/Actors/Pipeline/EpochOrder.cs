@@ -1,4 +1,5 @@
 using ActorTraining.Compute.Data;
+using ActorTraining.Compute.Training;
 
 namespace ActorTraining.Actors;
 

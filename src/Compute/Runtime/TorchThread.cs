@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using ActorTraining.Compute.Runtime;
 
-namespace ActorTraining.Actors;
+namespace ActorTraining.Compute.Runtime;
 
 /// <summary>
 /// One dedicated OS thread that runs all of an actor's TorchSharp work in order. Dispose scopes are thread-static

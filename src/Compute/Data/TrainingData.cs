@@ -1,7 +1,6 @@
-using ActorTraining.Compute.Data;
 using ActorTraining.Compute.Training;
 
-namespace ActorTraining.Host.Running;
+namespace ActorTraining.Compute.Data;
 
 /// <summary>
 /// The corpora a run trains and evaluates on, loaded as the experiment's data section says, labels checked. Both are
@@ -19,21 +18,8 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
     /// </summary>
     public static TrainingData Load(ExperimentConfig config, string runDirectory)
     {
-        using var exclusive = LockRunDirectory(runDirectory);
+        using var exclusive = RunDirectoryLock.Take(runDirectory);
         return LoadUnlocked(config, runDirectory);
-    }
-
-    static FileStream LockRunDirectory(string runDirectory)
-    {
-        Directory.CreateDirectory(runDirectory);
-        var path = Path.Combine(runDirectory, ".data.lock");
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(30);
-        while (true)
-        {
-            // FileShare.None is an advisory lock (flock) on Linux, held until the stream is closed or the process dies
-            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-            catch (IOException) when (DateTime.UtcNow < deadline && File.Exists(path)) { Thread.Sleep(200); }
-        }
     }
 
     static TrainingData LoadUnlocked(ExperimentConfig config, string runDirectory)

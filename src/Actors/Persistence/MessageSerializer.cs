@@ -48,7 +48,6 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         [typeof(TrainingProgress)] = "training-progress.v1",
         [typeof(CommitCheckpoint)] = "commit-checkpoint.v1",
         [typeof(CheckpointRef)] = "checkpoint-ref.v1",
-        [typeof(TrainPhase)] = "train-phase.v1",
         [typeof(RegisterRanks)] = "register-ranks.v1",
         [typeof(RanksRegistered)] = "ranks-registered.v1",
         [typeof(RanksRefused)] = "ranks-refused.v1",

@@ -10,6 +10,8 @@ using static TorchSharp.torch;
 
 namespace ActorTraining.Actors;
 
+// Over 350 lines: one replica's whole life on its torch thread (start, steps, commits, evaluation, state transfer),
+// which shares one dispose discipline.
 /// <summary>
 /// A rank's torch state for one phase — model, optimiser, LR schedule, the epoch's running totals — and its place in
 /// the current generation (<see cref="RankRole"/>: index, world, its end of the ring). Lives on the rank's
@@ -283,7 +285,7 @@ public sealed class TrainingSession : IDisposable
 
     (Tensor Accuracy, Tensor Nce, Tensor Mse, Tensor Loss) PretextLosses(SsastModel model, Tensor x, TrainingBatch batch, int epoch)
     {
-        var (discriminative, generative) = PretextMasks.Of(model, batch, _settings.Config.Training.Seed, _phase.Index, epoch, _settings.RankDevice);
+        var (discriminative, generative) = PretextMasks.Of(model, batch.Positions, _settings.Config.Training.Seed, _phase.Index, epoch, _settings.RankDevice);
         return SsastPretext.Run(model, x, discriminative, generative);
     }
 

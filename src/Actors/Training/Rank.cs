@@ -8,6 +8,7 @@ using ActorTraining.Messages;
 
 namespace ActorTraining.Actors;
 
+// Over 350 lines: one actor's protocol with the supervisor, the batcher, the torch thread and the ring.
 /// <summary>
 /// A rank: a trainer bound to one device of its node, one of a data-parallel group that trains one model. It holds
 /// a full replica (<see cref="TrainingSession"/>, on its own <see cref="TorchThread"/>), reads only its part of each

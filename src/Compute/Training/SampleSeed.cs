@@ -1,4 +1,4 @@
-namespace ActorTraining.Actors;
+namespace ActorTraining.Compute.Training;
 
 /// <summary>
 /// Seeds derived from (seed, epoch, position) by a fixed integer hash, so every random choice about a sample is the
@@ -29,7 +29,7 @@ public static class SampleSeed
     public static int ForPhaseStart(int seed, int phaseIndex) => For(seed, phaseIndex, -1, stream: -1);
 
     // splitmix64 finaliser
-    internal static ulong Mix(ulong z)
+    public static ulong Mix(ulong z)
     {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
