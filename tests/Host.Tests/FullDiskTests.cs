@@ -10,6 +10,7 @@ namespace ActorTraining.Host.Tests;
 /// full disk. `train` must stop with a clear error, the committed checkpoint must survive intact, and once there is
 /// space the same command resumes and finishes. Mounting needs root (as CI and the dev machines run).
 /// </summary>
+[Trait("Category", "Slow")] // a disk filled up: not in ./test --fast
 public sealed class FullDiskTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("full-disk-").FullName;

@@ -11,6 +11,7 @@ namespace ActorTraining.Host.Tests;
 /// table, metrics, plots), `evaluate` scores its checkpoint, and a run killed -9 mid-epoch in the fine phase resumes to
 /// the same final checkpoint, bit for bit (libtorch on one thread).
 /// </summary>
+[Trait("Category", "Slow")] // a whole HTS-AT training: not in ./test --fast
 public sealed class HtsatTrainingTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("htsat-").FullName;

@@ -12,6 +12,7 @@ namespace ActorTraining.Host.Tests;
 /// the fine phase resumes to the same final checkpoint, bit for bit, and a supervised run starts from that checkpoint
 /// (model.init = checkpoint:…) with the encoder's weights.
 /// </summary>
+[Trait("Category", "Slow")] // a whole SSAST pretraining and fine-tuning: not in ./test --fast
 public sealed class SsastTrainingTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("ssast-").FullName;

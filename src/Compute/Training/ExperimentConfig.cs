@@ -400,6 +400,11 @@ public sealed record ExperimentConfig(
             var p = phases[i];
             var at = $"{key}[{i}]";
             Positive($"{at}.factor", p.Factor);
+            try { _ = p.Compression; } // the words are read in one place: Compression.Parse
+            catch (ArgumentException e) when (e.ParamName is "method" or "pooling")
+            {
+                throw new ConfigException($"{at}.{e.ParamName}", e.ParamName == "method" ? $"must be fshift, pool or patch, got '{p.Method}'" : $"must be max or avg, got '{p.Pooling}'");
+            }
             if (Model.Htsat is { } htsat)
             {
                 // every phase's image must fold, patch and merge: fewer frames must still be whole windows at every stage
