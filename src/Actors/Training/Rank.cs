@@ -67,7 +67,7 @@ public sealed class Rank : ReceiveActor
     CancellationTokenSource? _forming;
     RingAllReduce? _ring;
     IActorRef? _batcher;
-    bool _training, _stepInFlight, _pause;
+    bool _stepInFlight; // a step (or epoch end) is on the torch thread
     int _phaseEpochs; // the current phase's epochs as this rank was told (JoinGeneration, then ExtendPhase)
     readonly Queue<IPipelineMessage> _waiting = new(); // batches (and the epoch's end) ready for the torch thread
     (RankStopReason Reason, string Detail)? _stoppedAs; // why it last stopped its generation, told again to a supervisor that takes it on
@@ -86,125 +86,154 @@ public sealed class Rank : ReceiveActor
         _address = new RankAddress(node, localRank, runs[0].RankDevice.Name, $"{bindHost}:{_endpoint.Address.Port}");
         _log.Info("rank {0} ({1}) takes ring links and state requests at {2}", localRank, _address.Device, _address.Endpoint);
 
-        Receive<GetRegistration>(_ =>
+        Idle();
+    }
+
+    /// <summary>No generation to train: a new rank, or one that stopped, failed or was aborted (it keeps what it holds).</summary>
+    void Idle()
+    {
+        Become(() =>
         {
-            var replyTo = Sender;
-            bool running = _training;
-            var self = Self;
-            var address = _address;
-            _replica.Run(r => r.Session?.Live(running)).ContinueWith(t =>
-                replyTo.Tell(new RankRegistration(self, address, t.IsCompletedSuccessfully ? t.Result : null)), TaskContinuationOptions.ExecuteSynchronously);
+            Receive<PauseGeneration>(p => { _supervisor = Sender; Report(RankStopReason.Paused, "not training", p.Generation); });
+            Common(running: false, stopped: true);
         });
-        Receive<JoinGeneration>(Join);
-        Receive<Begun>(Begin);
-        Receive<BeginFailed>(f =>
+    }
+
+    /// <summary>Forming the generation it was told to join: its start state, then the ring. <paramref name="pauseAsked"/>:
+    /// a pause came meanwhile, and rides in the first step.</summary>
+    void Forming(bool pauseAsked)
+    {
+        Become(() =>
         {
-            if (f.Generation != _join?.Generation || _forming is null) return; // replaced or aborted meanwhile (and reported then)
-            _forming = null;
-            _servable = null;
-            var cause = TrainingFailure.Unwrap(f.Cause);
-            if (cause is RingBrokenException)
+            Receive<Begun>(b => b.Generation == _join?.Generation, b => Begin(b, pauseAsked));
+            Receive<BeginFailed>(f => f.Generation == _join?.Generation, f =>
             {
-                _log.Warning("generation {0}: the ring did not form: {1}", f.Generation, cause.Message);
-                Report(RankStopReason.RingBroken, cause.Message);
-                return;
-            }
-            _replica.Drop();
-            _log.Error("generation {0}: could not start: {1}", f.Generation, cause.Message);
-            _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
+                _forming = null;
+                _servable = null;
+                Idle();
+                var cause = TrainingFailure.Unwrap(f.Cause);
+                if (cause is RingBrokenException)
+                {
+                    _log.Warning("generation {0}: the ring did not form: {1}", f.Generation, cause.Message);
+                    Report(RankStopReason.RingBroken, cause.Message);
+                    return;
+                }
+                _replica.Drop();
+                _log.Error("generation {0}: could not start: {1}", f.Generation, cause.Message);
+                _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
+            });
+            Receive<PauseGeneration>(p => Current(p.RunIndex, p.Generation), _ => { _supervisor = Sender; Forming(pauseAsked: true); });
+            Receive<PauseGeneration>(p => { _supervisor = Sender; Report(RankStopReason.Paused, "not training", p.Generation); });
+            Common(running: false, stopped: false);
         });
-        // one step (or epoch end) at a time on the torch thread, so a pause asked for between two steps rides in the very next one
-        Receive<IPipelineMessage>(m => m is TrainingBatch or EpochDrained && _training && Sender.Equals(_batcher), ready =>
+    }
+
+    /// <summary>Training its generation, one step (or epoch end) at a time on the torch thread. <paramref name="pausing"/>:
+    /// a pause was asked; it rides in the next step's all-reduce, so every member stops after the same step.</summary>
+    void Training(bool pausing)
+    {
+        Become(() =>
         {
-            _waiting.Enqueue(ready);
-            Next();
-        });
-        Receive<Stepped>(s =>
-        {
-            _stepInFlight = false;
-            if (s.Generation != _join?.Generation || !_training) return;
-            var done = s.Done;
-            _batcher!.Tell(new RequestBatches(1));
-            _rateSteps++;
-            if (_join.Index == 0)
+            Receive<IPipelineMessage>(m => m is TrainingBatch or EpochDrained && Sender.Equals(_batcher), ready =>
             {
-                var rate = _rateSteps / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
-                _supervisor.Tell(new TrainingProgress(_join.Phase.Index, Settings.Curriculum.Count, _epoch, _phaseEpochs, done.Step,
-                    done.Position, Settings.TrainEntries.Count, done.Loss, rate, done.Lr, done.GradNorm));
-                if (done.Checkpoint is { } c) Commit(c);
-            }
-            if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, s.Generation, _join.Index, done.Step, false, hash));
-            if (done.Paused) StopTraining(RankStopReason.Paused, $"after step {done.Step}, position {done.Position}");
-            else Next();
-        });
-        Receive<StepFailed>(f =>
-        {
-            _stepInFlight = false;
-            if (f.Generation != _join?.Generation || !_training) return; // aborted or replaced: already reported
-            var cause = TrainingFailure.Unwrap(f.Cause);
-            if (cause is RingBrokenException)
+                _waiting.Enqueue(ready);
+                Next(pausing);
+            });
+            Receive<Stepped>(s => s.Generation == _join?.Generation, s =>
             {
-                _log.Warning("generation {0}: {1}", f.Generation, cause.Message);
-                StopTraining(RankStopReason.RingBroken, cause.Message);
-                return;
-            }
-            if (cause is OperationCanceledException) return;
-            _log.Error("training failed: {0}", cause.Message);
-            Leave();
-            _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
-            _replica.Drop();
-        });
-        Receive<EpochEnded>(e =>
-        {
-            _stepInFlight = false;
-            if (e.Generation != _join?.Generation || !_training) return;
-            var done = e.Done;
-            if (_join.Index == 0) Commit(done.Checkpoint!);
-            if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, e.Generation, _join.Index, done.Step, true, hash));
-            if (done.PhaseDone) StopTraining(RankStopReason.PhaseTrained, "");
-            else
+                _stepInFlight = false;
+                var done = s.Done;
+                _batcher!.Tell(new RequestBatches(1));
+                _rateSteps++;
+                if (_join!.Index == 0)
+                {
+                    var rate = _rateSteps / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
+                    _supervisor.Tell(new TrainingProgress(_join.Phase.Index, Settings.Curriculum.Count, _epoch, _phaseEpochs, done.Step,
+                        done.Position, Settings.TrainEntries.Count, done.Loss, rate, done.Lr, done.GradNorm));
+                    if (done.Checkpoint is { } c) Commit(c);
+                }
+                if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, s.Generation, _join.Index, done.Step, false, hash));
+                if (done.Paused) StopTraining(RankStopReason.Paused, $"after step {done.Step}, position {done.Position}");
+                else Next(pausing);
+            });
+            Receive<StepFailed>(f => f.Generation == _join?.Generation, f =>
             {
-                _epoch++;
-                _batcher!.Tell(new StartEpoch(_epoch, 0));
-                Next();
-            }
-        });
-        Receive<ExtendPhase>(e =>
-        {
-            // the next step's all-reduce carries it, so every member ends the epoch the same way
-            if (_join is { } j && j.RunIndex == e.RunIndex && j.Generation == e.Generation && j.Phase.Index == e.Phase)
-                _phaseEpochs = Math.Max(_phaseEpochs, e.Epochs);
-        });
-        Receive<PauseGeneration>(p =>
-        {
-            _supervisor = Sender;
-            if (_join is { } j && j.RunIndex == p.RunIndex && j.Generation == p.Generation && (_training || _forming is not null))
+                _stepInFlight = false;
+                var cause = TrainingFailure.Unwrap(f.Cause);
+                if (cause is RingBrokenException)
+                {
+                    _log.Warning("generation {0}: {1}", f.Generation, cause.Message);
+                    StopTraining(RankStopReason.RingBroken, cause.Message);
+                    return;
+                }
+                if (cause is OperationCanceledException) return;
+                _log.Error("training failed: {0}", cause.Message);
+                Leave();
+                Idle();
+                _supervisor.Tell(WithGeneration(TrainingFailure.Report("trainer", cause), f.Generation));
+                _replica.Drop();
+            });
+            Receive<EpochEnded>(e => e.Generation == _join?.Generation, e =>
             {
-                _pause = true; // rides in the next step's all-reduce: every member stops after the same step
-                return;
-            }
-            Report(RankStopReason.Paused, "not training", p.Generation);
-        });
-        Receive<AbortGeneration>(a =>
-        {
-            _supervisor = Sender;
-            if (_join is not { } j || j.RunIndex != a.RunIndex || j.Generation != a.Generation) return;
-            bool wasActive = _training || _forming is not null;
-            Leave(); // a step in the all-reduce fails at once; forming is called off
-            if (!a.KeepState) _replica.Drop();
-            if (wasActive) Report(RankStopReason.RingBroken, "aborted: a member is gone");
-        });
-        Receive<Terminated>(t =>
-        {
-            if (t.ActorRef.Equals(_batcher) && _training)
+                _stepInFlight = false;
+                var done = e.Done;
+                if (_join!.Index == 0) Commit(done.Checkpoint!);
+                if (done.ParameterHash is { } hash) _supervisor.Tell(new ReplicaHash(_join.RunIndex, e.Generation, _join.Index, done.Step, true, hash));
+                if (done.PhaseDone) StopTraining(RankStopReason.PhaseTrained, "");
+                else
+                {
+                    _epoch++;
+                    _batcher!.Tell(new StartEpoch(_epoch, 0));
+                    Next(pausing);
+                }
+            });
+            Receive<PauseGeneration>(p => Current(p.RunIndex, p.Generation), _ => { _supervisor = Sender; if (!pausing) Training(pausing: true); });
+            Receive<PauseGeneration>(p => { _supervisor = Sender; Report(RankStopReason.Paused, "not training", p.Generation); });
+            Receive<Terminated>(t => t.ActorRef.Equals(_batcher), _ =>
             {
                 // a pipeline stage failed past its ClipGuard and lost work the batch order waits for: a fault
                 var generation = _join!.Generation;
                 var cause = _childFailure ?? new InvalidOperationException("the training pipeline stopped");
                 Leave();
+                Idle();
                 _supervisor.Tell(WithGeneration(TrainingFailure.Report("pipeline", cause, TrainingFailure.IsPermanent(cause) ? "" : $"{cause.GetType().Name}: "), generation));
-                return;
-            }
+            });
+            Common(running: true, stopped: false);
+        });
+    }
+
+    /// <summary>What a rank answers in every state. <paramref name="running"/>: it trains a generation (registration says so);
+    /// <paramref name="stopped"/>: it stopped its generation (a supervisor that takes it on hears so again).</summary>
+    void Common(bool running, bool stopped)
+    {
+        Receive<GetRegistration>(_ =>
+        {
+            var (replyTo, self, address) = (Sender, Self, _address);
+            _replica.Run(r => r.Session?.Live(running)).ContinueWith(t =>
+                replyTo.Tell(new RankRegistration(self, address, t.IsCompletedSuccessfully ? t.Result : null)), TaskContinuationOptions.ExecuteSynchronously);
+        });
+        Receive<JoinGeneration>(Join);
+        Receive<Begun>(b => b.Ring?.Dispose()); // replaced or aborted while it formed: the state stays, not the ring
+        Receive<BeginFailed>(_ => { });           // replaced or aborted meanwhile, and reported then
+        Receive<Stepped>(_ => _stepInFlight = false);
+        Receive<StepFailed>(_ => _stepInFlight = false);
+        Receive<EpochEnded>(_ => _stepInFlight = false);
+        Receive<ExtendPhase>(e =>
+        {
+            // the next step's all-reduce carries it, so every member ends the epoch the same way
+            if (Current(e.RunIndex, e.Generation) && _join!.Phase.Index == e.Phase) _phaseEpochs = Math.Max(_phaseEpochs, e.Epochs);
+        });
+        Receive<AbortGeneration>(a =>
+        {
+            _supervisor = Sender;
+            if (!Current(a.RunIndex, a.Generation)) return;
+            Leave(); // a step in the all-reduce fails at once; forming is called off
+            Idle();
+            if (!a.KeepState) _replica.Drop();
+            if (!stopped) Report(RankStopReason.RingBroken, "aborted: a member is gone");
+        });
+        Receive<Terminated>(t =>
+        {
             foreach (var (run, evaluator) in _evaluators.Where(e => e.Value.Equals(t.ActorRef)).ToList()) _evaluators.Remove(run);
         });
         Receive<CommitAcknowledged>(a =>
@@ -214,13 +243,13 @@ public sealed class Rank : ReceiveActor
         });
         Receive<AdoptGeneration>(a =>
         {
-            if (_join is not { } j || j.RunIndex != a.RunIndex || j.Generation != a.Generation) return;
+            if (!Current(a.RunIndex, a.Generation)) return;
             _supervisor = Sender; // a supervisor that started over took this generation on: answer to it, and tell it what it missed
             _log.Info("generation {0}: taken on by a new supervisor; sending {1} commit(s) again", a.Generation, _unacknowledged.Count);
             foreach (var c in _unacknowledged) _supervisor.Tell(new CommitCheckpoint(c, a.Generation));
             // stopped before the new supervisor came: say so again, after the commits, so it forms the next generation
             // from a journal that holds them (one sender's messages arrive in order)
-            if (!_training && _forming is null) Report(_stoppedAs?.Reason ?? RankStopReason.Paused, _stoppedAs?.Detail ?? "");
+            if (stopped) Report(_stoppedAs?.Reason ?? RankStopReason.Paused, _stoppedAs?.Detail ?? "");
         });
         Receive<EvaluateShard>(order =>
         {
@@ -232,6 +261,8 @@ public sealed class Rank : ReceiveActor
             evaluator.Forward(order);
         });
     }
+
+    bool Current(int runIndex, int generation) => _join is { } j && j.RunIndex == runIndex && j.Generation == generation;
 
     RunSettings Settings => _runs[_join!.RunIndex];
 
@@ -245,15 +276,14 @@ public sealed class Rank : ReceiveActor
     }
 
     /// <summary>Gives the torch thread the next batch (or the epoch's end) once it finished the last.</summary>
-    void Next()
+    void Next(bool pause)
     {
-        if (_stepInFlight || !_training || _waiting.Count == 0) return;
+        if (_stepInFlight || _waiting.Count == 0) return;
         var generation = _join!.Generation;
         _stepInFlight = true;
         switch (_waiting.Dequeue())
         {
             case TrainingBatch batch:
-                bool pause = _pause;
                 int phaseEpochs = _phaseEpochs;
                 _replica.Run(r => r.Session!.Step(batch, pause, phaseEpochs)).ContinueWith(t => t.IsCompletedSuccessfully
                     ? (object)new Stepped(generation, t.Result)
@@ -283,7 +313,6 @@ public sealed class Rank : ReceiveActor
             _stepInFlight = false;
         }
         _join = j;
-        _pause = false;
         _phaseEpochs = j.Phase.Epochs;
         _unacknowledged.Clear(); // a new generation starts from what the supervisor has
         _stoppedAs = null;
@@ -295,6 +324,7 @@ public sealed class Rank : ReceiveActor
             ? t.Result
             : new BeginFailed(j.Generation, t.Exception ?? (Exception)new OperationCanceledException("dropped")),
             TaskContinuationOptions.ExecuteSynchronously).PipeTo(self);
+        Forming(pauseAsked: false);
     }
 
     /// <summary>
@@ -361,17 +391,12 @@ public sealed class Rank : ReceiveActor
 
     static IPEndPoint ParseEndpoint(string endpoint) => IPEndPoint.Parse(endpoint);
 
-    void Begin(Begun b)
+    void Begin(Begun b, bool pause)
     {
-        if (b.Generation != _join?.Generation || _forming is null)
-        {
-            b.Ring?.Dispose(); // replaced or aborted while it formed: the state stays, not the ring
-            return;
-        }
         _forming = null;
         _servable = null;
         _ring = b.Ring;
-        _training = true;
+        Training(pausing: pause);
         _epoch = b.Ready.Epoch;
         var j = _join;
         var settings = Settings;
@@ -390,7 +415,6 @@ public sealed class Rank : ReceiveActor
     /// <summary>Stops taking part in the current generation: pipeline, forming, ring. What it holds stays.</summary>
     void Leave()
     {
-        _training = false;
         _waiting.Clear();
         _forming?.Cancel();
         _forming = null;
@@ -408,6 +432,7 @@ public sealed class Rank : ReceiveActor
     void StopTraining(RankStopReason reason, string detail)
     {
         Leave();
+        Idle();
         Report(reason, detail);
     }
 
