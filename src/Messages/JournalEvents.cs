@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using Compression = ActorTraining.Compute.Compression.Compression;
+
 namespace ActorTraining.Messages;
 
 // What a run's supervisor journals, and the values inside: the run's one source of truth, read again on every start.
@@ -15,8 +18,18 @@ public interface ISupervisorEvent : IControlMessage;
 public sealed record RunStarted(string ConfigHash, IReadOnlyList<PhasePlan> Phases, AdaptiveSchedule? Schedule = null,
     WeightAveraging? Averaging = null, string? Model = null) : ISupervisorEvent;
 
-/// <summary>Phase <paramref name="Index"/> began: compression method, factor C and the model's input length.</summary>
-public sealed record PhaseStarted(int Index, string Method, int Factor, string Pooling, int InputFrames) : ISupervisorEvent;
+/// <summary>Phase <paramref name="Index"/> began: its compression and the model's input length.</summary>
+public sealed record PhaseStarted(int Index, [property: JsonIgnore] Compression Compression, int InputFrames) : ISupervisorEvent
+{
+    // the journal spells the compression in words (method, factor, pooling), as it always did; journals before
+    // MessageSerializer are read by Akka's Newtonsoft serializer
+    [JsonConstructor, Newtonsoft.Json.JsonConstructor]
+    PhaseStarted(int index, string method, int factor, string pooling, int inputFrames) : this(index, Compression.Parse(method, factor, pooling), inputFrames) { }
+
+    [JsonInclude] string Method => Compression.MethodWord;
+    public int Factor => Compression.Factor;
+    [JsonInclude] string Pooling => Compression.PoolingWord;
+}
 
 /// <summary>Phase <paramref name="Index"/> finished; its last committed checkpoint holds its final weights.</summary>
 public sealed record PhaseCompleted(int Index) : ISupervisorEvent;
@@ -125,11 +138,21 @@ public sealed record AveragedWeightsEvaluated(int Phase, WeightAveraging Averagi
 public sealed record RunCompleted(string FinalCheckpoint, string Sha256) : ISupervisorEvent;
 
 /// <summary>
-/// One phase of the curriculum as the supervisor and pipeline need it: compression (method fshift|pool|patch,
-/// factor C, pooling max|avg), epochs, learning rate, warmup, and the phase's input length in frames.
+/// One phase of the curriculum as the supervisor and pipeline need it: compression, epochs, learning rate, warmup,
+/// and the phase's input length in frames.
 /// </summary>
-public sealed record PhasePlan(int Index, string Method, int Factor, string Pooling, int Epochs, double Lr,
-    int WarmupSteps, int InputFrames);
+public sealed record PhasePlan(int Index, [property: JsonIgnore] Compression Compression, int Epochs, double Lr, int WarmupSteps, int InputFrames)
+{
+    // the journal and the wire spell the compression in words (method, factor, pooling), as they always did; journals
+    // before MessageSerializer are read by Akka's Newtonsoft serializer
+    [JsonConstructor, Newtonsoft.Json.JsonConstructor]
+    PhasePlan(int index, string method, int factor, string pooling, int epochs, double lr, int warmupSteps, int inputFrames)
+        : this(index, Compression.Parse(method, factor, pooling), epochs, lr, warmupSteps, inputFrames) { }
+
+    [JsonInclude] string Method => Compression.MethodWord;
+    public int Factor => Compression.Factor;
+    [JsonInclude] string Pooling => Compression.PoolingWord;
+}
 
 /// <summary>
 /// The adaptive phase scheduler's settings as the supervisor applies them (<c>training.phase-scheduler = adaptive</c>):

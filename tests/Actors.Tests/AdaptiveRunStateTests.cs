@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Compression;
 using ActorTraining.Actors;
 using ActorTraining.Messages;
 
@@ -13,8 +14,8 @@ public class AdaptiveRunStateTests
     // pool 4 with a budget of 6 epochs, then C = 1 with 4; an epoch at C = 4 costs half of one at C = 1 here
     static readonly PhasePlan[] Plan =
     [
-        new(0, "pool", 4, "max", 6, 1e-3, 10, 64),
-        new(1, "pool", 1, "max", 4, 1e-3, 10, 256),
+        new(0, new Compression(CompressionMethod.Pool, 4, PoolingKind.Max), 6, 1e-3, 10, 64),
+        new(1, new Compression(CompressionMethod.Pool, 1, PoolingKind.Max), 4, 1e-3, 10, 256),
     ];
 
     static readonly AdaptiveSchedule Schedule = new("accuracy", HigherIsBetter: true, BudgetInFlops: true, MinEpochs: 2, Patience: 2,

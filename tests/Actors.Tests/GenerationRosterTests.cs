@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Compression;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using ActorTraining.Messages;
@@ -7,7 +8,7 @@ namespace ActorTraining.Actors.Tests;
 /// <summary>Membership of a run's generations, without processes: ranks are test probes, the roster is a value.</summary>
 public class GenerationRosterTests : TestKit
 {
-    static readonly PhasePlan[] Plan = [new(0, "pool", 2, "max", 2, 1e-3, 10, 64), new(1, "pool", 1, "max", 1, 1e-3, 10, 256)];
+    static readonly PhasePlan[] Plan = [new(0, new Compression(CompressionMethod.Pool, 2, PoolingKind.Max), 2, 1e-3, 10, 64), new(1, new Compression(CompressionMethod.Pool, 1, PoolingKind.Max), 1, 1e-3, 10, 256)];
     static readonly DateTime Now = new(2026, 12, 7, 4, 0, 0, DateTimeKind.Utc);
     static readonly IReadOnlySet<string> NoneUp = new HashSet<string>();
 

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Compression;
 using Akka.Actor;
 using Akka.Serialization;
 using ActorTraining.Actors;
@@ -16,8 +17,8 @@ public sealed class MessageSerializerTests : IDisposable
 
     static readonly ISupervisorEvent[] Examples =
     [
-        new RunStarted("hash", [new PhasePlan(0, "pool", 2, "max", 3, 1e-3, 10, 128)]),
-        new PhaseStarted(1, "fshift", 4, "avg", 64),
+        new RunStarted("hash", [new PhasePlan(0, new Compression(CompressionMethod.Pool, 2, PoolingKind.Max), 3, 1e-3, 10, 128)]),
+        new PhaseStarted(1, new Compression(CompressionMethod.FShift, 4, PoolingKind.Avg), 64),
         new CheckpointCommitted("/runs/a/checkpoints/r0-p0-e1-s9.ckpt", "ab12", 0, 1, 9, 72, false, 3.5, 0.25, 12.5, 72, 1e12, 1, 5e-4),
         new EpochCompleted(0, 1, new Dictionary<string, double> { ["accuracy"] = 0.5, ["train_loss"] = double.NaN }, 2e12, 4.5, 0.5, 72, 0),
         new PhaseCompleted(2),
@@ -35,7 +36,7 @@ public sealed class MessageSerializerTests : IDisposable
     public void AnAdaptiveRunStartedCarriesItsScheduleAndOneWrittenBeforeTheSchedulerReadsAsFixed()
     {
         var serializer = (MessageSerializer)_system.Serialization.FindSerializerForType(typeof(RunStarted));
-        var adaptive = new RunStarted("hash", [new PhasePlan(0, "pool", 2, "max", 3, 1e-3, 10, 128)],
+        var adaptive = new RunStarted("hash", [new PhasePlan(0, new Compression(CompressionMethod.Pool, 2, PoolingKind.Max), 3, 1e-3, 10, 128)],
             new AdaptiveSchedule("accuracy", true, true, 2, 2, 2, 0.5, [1.5e9, 6e9]));
         var back = (RunStarted)serializer.FromBinary(serializer.ToBinary(adaptive), "run-started.v1");
         Assert.Equal([1.5e9, 6e9], back.Schedule!.SampleFlops);

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Compression;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using ActorTraining.Actors;
@@ -16,7 +17,7 @@ public sealed class PhaseSupervisorJournalTests(Xunit.Abstractions.ITestOutputHe
 {
     readonly string _runDir = Directory.CreateTempSubdirectory("supervisor-journal-").FullName;
 
-    static readonly PhasePlan[] Plan = [new(0, "pool", 2, "max", 2, 1e-3, 0, 128), new(1, "pool", 1, "max", 1, 1e-3, 0, 256)];
+    static readonly PhasePlan[] Plan = [new(0, new Compression(CompressionMethod.Pool, 2, PoolingKind.Max), 2, 1e-3, 0, 128), new(1, new Compression(CompressionMethod.Pool, 1, PoolingKind.Max), 1, 1e-3, 0, 256)];
 
     RunSettings Settings()
     {

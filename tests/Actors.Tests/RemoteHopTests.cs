@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Compression;
 using Akka.Actor;
 using Akka.Configuration;
 using ActorTraining.Messages;
@@ -35,7 +36,7 @@ public sealed class RemoteHopTests : IDisposable
         protected override void PreStart() => Become(() => ReceiveAny(m => got.TrySetResult(m)));
     }
 
-    static PhasePlan Plan(int i) => new(i, "pool", 2, "max", 3, 1e-3, 20, 128);
+    static PhasePlan Plan(int i) => new(i, new Compression(CompressionMethod.Pool, 2, PoolingKind.Max), 3, 1e-3, 20, 128);
 
     static CheckpointCommitted Commit => new("/runs/r/checkpoints/r0-p0-e1-s9.ckpt", new string('a', 64), 0, 1, 9, 72, false, 3.5, 0.25, 12.5, 72, 1e12, 1, 5e-4);
 
@@ -50,7 +51,7 @@ public sealed class RemoteHopTests : IDisposable
         var events = new IControlMessage[]
         {
             new RunStarted("hash", Enumerable.Range(0, 8).Select(Plan).ToList()),
-            new PhaseStarted(1, "fshift", 4, "avg", 64),
+            new PhaseStarted(1, new Compression(CompressionMethod.FShift, 4, PoolingKind.Avg), 64),
             Commit,
             new EpochCompleted(0, 1, new Dictionary<string, double> { ["accuracy"] = 0.5, ["train_loss"] = double.NaN, ["dprime"] = double.PositiveInfinity }, 2e12, 4.5, 0.5, 72, 0),
             new PhaseCompleted(2),

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Compression;
 using ActorTraining.Actors;
 using ActorTraining.Messages;
 
@@ -7,8 +8,8 @@ public class RunStateTests
 {
     static readonly PhasePlan[] Plan =
     [
-        new(0, "pool", 4, "max", 2, 1e-3, 10, 64),
-        new(1, "pool", 1, "max", 1, 1e-3, 10, 256),
+        new(0, new Compression(CompressionMethod.Pool, 4, PoolingKind.Max), 2, 1e-3, 10, 64),
+        new(1, new Compression(CompressionMethod.Pool, 1, PoolingKind.Max), 1, 1e-3, 10, 256),
     ];
 
     static CheckpointCommitted Ckpt(int phase, int epoch, long step, long pos, bool end) =>

@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Compression;
 using ActorTraining.Messages;
 
 namespace ActorTraining.Actors.Tests;
@@ -9,8 +10,8 @@ public class WeightAveragingRunStateTests
     // a coarse phase of 2 epochs, then the last phase of 4, averaging its epochs 2–3 (1-based: 2–3 → 0-based 1–2)
     static readonly PhasePlan[] Plan =
     [
-        new(0, "pool", 4, "max", 2, 1e-3, 10, 64),
-        new(1, "pool", 1, "max", 4, 1e-3, 10, 256),
+        new(0, new Compression(CompressionMethod.Pool, 4, PoolingKind.Max), 2, 1e-3, 10, 64),
+        new(1, new Compression(CompressionMethod.Pool, 1, PoolingKind.Max), 4, 1e-3, 10, 256),
     ];
 
     static readonly WeightAveraging Range = new(1, 2);

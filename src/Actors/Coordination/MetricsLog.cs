@@ -68,8 +68,8 @@ public sealed class MetricsLog(RunSettings settings)
             wall += e.WallSeconds;
             idle += e.IdleSeconds;
             double M(string key) => e.Metrics.TryGetValue(key, out var v) ? v : double.NaN;
-            records.Add(new EpochRecord(label, e.Phase, phase.Method, phase.Factor, phase.Pooling,
-                PhaseCompression.Of(phase).ModelConfig(fine).NumPatches,
+            records.Add(new EpochRecord(label, e.Phase, phase.Compression.MethodWord, phase.Compression.Factor, phase.Compression.PoolingWord,
+                phase.Compression.ModelConfig(fine).NumPatches,
                 e.Epoch + 1, ++runEpoch, stepsBefore + end.Step, end.Lr, M("train_loss"), M("eval_loss"), metric, M(metric),
                 M("map"), M("mauc"), M("dprime"), M("accuracy"), flops, wall, idle,
                 state.Decisions.FirstOrDefault(d => d.Phase == e.Phase && d.Epoch == e.Epoch) is { } d

@@ -243,7 +243,7 @@ public sealed record RunState(
     // How far into a phase a checkpoint is; the epoch-end one follows a mid-epoch one taken after the same last step.
     static (int, long, long, int) Progress(CheckpointCommitted c) => (c.Epoch, c.DataPosition, c.Step, c.EpochComplete ? 1 : 0);
 
-    static PhaseStarted StartOf(PhasePlan p) => new(p.Index, p.Method, p.Factor, p.Pooling, p.InputFrames);
+    static PhaseStarted StartOf(PhasePlan p) => new(p.Index, p.Compression, p.InputFrames);
 
     public CheckpointCommitted? LastCheckpoint(int phase) => Checkpoints.LastOrDefault(c => c.Phase == phase);
 

@@ -48,13 +48,13 @@ public sealed record RunSettings(
             null, config.Training.Pretraining);
     }
 
-    public ModelGeometry PhaseModel(PhasePlan phase) => PhaseCompression.Of(phase).ModelConfig(FineModel);
+    public ModelGeometry PhaseModel(PhasePlan phase) => phase.Compression.ModelConfig(FineModel);
 
     /// <summary>The curriculum as the supervisor plans it (input frames per phase from the compression).</summary>
     public IReadOnlyList<PhasePlan> Plan() => PlanOf(Config, RunIndex);
 
     public static IReadOnlyList<PhasePlan> PlanOf(ExperimentConfig config, int runIndex) =>
-        config.Runs()[runIndex].Select((p, i) => new PhasePlan(i, p.Method, p.Factor, p.Pooling, p.Epochs, p.Lr, p.WarmupSteps,
+        config.Runs()[runIndex].Select((p, i) => new PhasePlan(i, p.Compression, p.Epochs, p.Lr, p.WarmupSteps,
             p.Compression.TargetLength(config.Model.TargetLength))).ToList();
 
     /// <summary>The adaptive scheduler's settings with each phase's training FLOPs per sample; null for fixed phase lengths.</summary>
@@ -64,7 +64,7 @@ public sealed record RunSettings(
     {
         if (config.Training.Adaptive is not { } a) return null;
         var fine = FineModelOf(config, classes);
-        var sampleFlops = PlanOf(config, runIndex).Select(p => FlopCounter.PerSample(PhaseCompression.Of(p).ModelConfig(fine)))
+        var sampleFlops = PlanOf(config, runIndex).Select(p => FlopCounter.PerSample(p.Compression.ModelConfig(fine)))
             .Select(f => f.Forward + f.Backward).ToList();
         bool loss = a.Signal == "eval-loss";
         return new AdaptiveSchedule(loss ? "eval_loss" : config.Training.ResolvedMetric, HigherIsBetter: !loss, BudgetInFlops: a.Budget == "flops",
@@ -96,7 +96,7 @@ public sealed record RunSettings(
     public static PipelineSpec PipelineOf(ExperimentConfig config, PhasePlan phase, IReadOnlyList<DatasetEntry> entries,
         LabelSet labels, bool training, int workers, DataShare share, FeatureCacheSettings? cache = null)
     {
-        var compression = PhaseCompression.Of(phase);
+        var compression = phase.Compression;
         var fe = config.FrontEnd;
         return new PipelineSpec(entries, labels, config.Training.Seed, Shuffle: training, Augment: training,
             MixupProbability: fe.Mixup, BaseFrameShiftMs: fe.FrameShiftMs, MelBins: config.Model.MelBins,

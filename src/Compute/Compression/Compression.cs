@@ -27,6 +27,12 @@ public sealed record Compression(CompressionMethod Method, int Factor, PoolingKi
             _ => throw new ArgumentException($"unknown pooling '{pooling}' (max or avg)", nameof(pooling)),
         });
 
+    /// <summary>The method as configuration, journal and metrics files write it: fshift, pool or patch.</summary>
+    public string MethodWord => Method.ToString().ToLowerInvariant();
+
+    /// <summary>The pooling as configuration, journal and metrics files write it: max or avg.</summary>
+    public string PoolingWord => Pooling.ToString().ToLowerInvariant();
+
     /// <summary>The method as reports name it: "pool-max", "pool-avg", "fshift", "patch".</summary>
     public string Name => Method == CompressionMethod.Pool ? $"pool-{Pooling.ToString().ToLowerInvariant()}" : Method.ToString().ToLowerInvariant();
 

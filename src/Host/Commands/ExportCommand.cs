@@ -26,7 +26,7 @@ public static class ExportCommand
             var path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             var manifest = CheckpointManifest.Read(path);
             if (manifest.Phase.Factor != 1)
-                throw new InvalidDataException($"{path}: a checkpoint of phase {manifest.Phase.Index} ({manifest.Phase.Method}, C = {manifest.Phase.Factor}) " +
+                throw new InvalidDataException($"{path}: a checkpoint of phase {manifest.Phase.Index} ({manifest.Phase.Compression.MethodWord}, C = {manifest.Phase.Compression.Factor}) " +
                     "takes compressed spectrograms; export a full-resolution (C = 1) phase's checkpoint, e.g. the run's last");
             var experiment = manifest.Experiment;
             var header = CheckpointFile.ReadHeader(path);

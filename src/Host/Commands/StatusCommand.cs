@@ -66,7 +66,7 @@ public static class StatusCommand
         {
             var state = s.CompletedPhases.Contains(p.Index) ? "done" : p.Index == s.CurrentPhase ? "running" : p.Index < s.CurrentPhase ? "done" : "pending";
             var epochs = s.LengthSettled(p.Index) ? $"{p.Epochs} epochs" : $"{p.Epochs} epochs so far, at most {s.Budgets[p.Index]} (adaptive)";
-            Console.WriteLine($"  phase {p.Index + 1}: {PhaseCompression.Of(p)}, {p.InputFrames} frames, {epochs}, lr {p.Lr} — {state}");
+            Console.WriteLine($"  phase {p.Index + 1}: {p.Compression}, {p.InputFrames} frames, {epochs}, lr {p.Lr} — {state}");
             foreach (var e in s.Epochs.Where(e => e.Phase == p.Index))
             {
                 var metrics = string.Join(", ", e.Metrics.OrderBy(m => m.Key).Select(m => $"{m.Key} {m.Value.ToString("F4", CultureInfo.InvariantCulture)}"));

@@ -38,7 +38,7 @@ public sealed class RunMonitor : ReceiveActor
                     display.Show(p);
                     break;
                 case PhaseStarted p:
-                    display.Line($"phase {p.Index + 1}/{plan.Count}: {PhaseCompression.Of(p)}, {p.InputFrames} input frames");
+                    display.Line($"phase {p.Index + 1}/{plan.Count}: {p.Compression}, {p.InputFrames} input frames");
                     break;
                 case GenerationFormed g:
                     display.Line($"  generation {g.Generation}: {g.Members.Count} rank(s) on {g.Members.Select(m => m.Node).Distinct().Count()} node(s) " +
