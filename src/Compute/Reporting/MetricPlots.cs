@@ -28,6 +28,7 @@ public static class MetricPlots
         var metric = runs[0].Records[0].MetricName;
         var palette = new ScottPlot.Palettes.Category10();
         bool schedulerInLegend = false, averageInLegend = false;
+        double top = runs.SelectMany(r => r.Records).Select(r => r.Metric).Where(double.IsFinite).DefaultIfEmpty(0).Max();
         for (int i = 0; i < runs.Count; i++)
         {
             var color = palette.GetColor(i);
@@ -45,11 +46,15 @@ public static class MetricPlots
             for (int j = 1; j < records.Count; j++)
             {
                 if (records[j].PhaseIndex == records[j - 1].PhaseIndex) continue;
-                var boundary = plot.Add.VerticalLine(x(records[j - 1]), 1.5f, color, LinePattern.Dashed);
-                boundary.LabelText = $"→ C={records[j].Factor}";
-                boundary.LabelFontColor = color;
-                boundary.LabelBackgroundColor = Colors.White;
-                boundary.LabelBorderColor = color;
+                plot.Add.VerticalLine(x(records[j - 1]), 1.5f, color, LinePattern.Dashed);
+                // the label inside the plot, at the top, one row per run: on the axis it covered the tick labels
+                var label = plot.Add.Text($"→ C={records[j].Factor}", x(records[j - 1]), top);
+                label.LabelFontColor = color;
+                label.LabelBackgroundColor = Colors.White;
+                label.LabelBorderColor = color;
+                label.LabelAlignment = Alignment.UpperLeft;
+                label.LabelOffsetX = 3;
+                label.LabelOffsetY = 3 + 18 * i;
             }
             // where the adaptive phase scheduler decided to end a phase: a ring around the score it decided from
             foreach (var r in records.Where(r => r.Scheduler?.StartsWith("end", StringComparison.Ordinal) == true))
