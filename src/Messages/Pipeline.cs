@@ -3,7 +3,8 @@ namespace ActorTraining.Messages;
 // The data pipeline of a rank or an evaluator: work items in, prepared samples through, batches out, with back-pressure.
 
 /// <summary>
-/// A message of the data pipeline (reader → decoder → spectrogram → compressor → batcher → trainer). These carry
+/// A message of the data pipeline (corpus reader → clip workers, which decode, compute the fbank and compress →
+/// batcher → rank or evaluator). These carry
 /// audio and spectrograms as float[] and are meant to stay inside one node: the whole chain of one trainer is
 /// co-located, so they never cross the network. Never a tensor — tensors live only inside one actor's handler.
 /// </summary>

@@ -6,7 +6,7 @@ using ActorTraining.Compute.Features;
 namespace ActorTraining.Actors;
 
 /// <summary>
-/// What one data pipeline (reader → decoders → spectrograms → compressor → batcher) produces: which clips, in which
+/// What one data pipeline (corpus reader → clip workers → batcher) produces: which clips, in which
 /// order (shuffled per epoch from <paramref name="Seed"/>, or as listed), with which front end (frame shift and mel
 /// bins; the phase's <see cref="Compression"/>), at which input length, normalised how, augmented or not, in batches of what size.
 /// <paramref name="Share"/> says which positions of each global batch this pipeline reads (a rank's part, an

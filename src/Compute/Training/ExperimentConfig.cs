@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ActorTraining.Compute.Compression;
@@ -8,8 +6,8 @@ using ActorTraining.Compute.Model;
 
 namespace ActorTraining.Compute.Training;
 
-// Over 350 lines: the typed configuration records, the validation across them and the identity hash, kept together so a
-// key added is validated and hashed in one place.
+// Over 350 lines: the typed configuration records and the validation across them, kept together so a key added is
+// validated in one place (the run identity is ConfigIdentity).
 /// <summary>Where the clips come from. <c>Source</c>: <c>synthetic</c> (generated into the run directory),
 /// <c>datafile</c> (AST datafile JSON for train and eval plus class_labels_indices.csv) or <c>folder</c>
 /// (a folder per class; <c>EvalFraction</c> of each class held out for evaluation).</summary>
@@ -21,9 +19,9 @@ public sealed record DataConfig(
     string? FolderRoot,
     double EvalFraction,
     SyntheticConfig Synthetic,
-    // omitted when null (Hash() keeps only what changes results): the identity JSON of existing runs stays as before
+    // omitted when null, as every field added after ConfigIdentity.V1's first runs (see there)
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] FeatureCacheConfig? Cache = null,
-    // data.sampler = balanced; null = the plain shuffle (omitted then, so existing runs keep their identity)
+    // data.sampler = balanced; null = the plain shuffle
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BalancedSampling? Balanced = null)
 {
     /// <summary>The cache as configured (the default when unset: on, in the run directory, float32, 50 GB).</summary>
@@ -66,12 +64,11 @@ public sealed record ModelConfig(
     int TStride,
     int MelBins,
     int TargetLength,
-    // omitted when null, so the identity of every run without one stays as before
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.ModelInit? Init = null,
-    // model.architecture = htsat; null = AST (omitted then, so every AST run's identity stays as before)
+    // model.architecture = htsat; null = AST
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] HtsatModelConfig? Htsat = null,
     // model.patch-time: the patch's time side when it differs from model.patch-size (SSAST's frame patches, 128 × 2);
-    // 0 = square (omitted then, so every existing run's identity stays as before)
+    // 0 = square
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int PatchTime = 0)
 {
     /// <summary>The patch's time side: <c>model.patch-time</c>, or the square patch's.</summary>
@@ -126,13 +123,12 @@ public sealed record TrainingConfig(
     int MaxRestarts = 3,
     double RestartBackoffSeconds = 2,
     double StallTimeoutSeconds = 300,
-    // journal.outage-timeout-seconds (a recovery key like the three above; 0 in the identity JSON, so omitted there)
+    // journal.outage-timeout-seconds (a recovery key like the three above)
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double JournalOutageTimeoutSeconds = 300,
-    // omitted when null (the run identity sets it so): the identity JSON, and so every existing run's hash, stays as before
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Devices = null,
-    // training.phase-scheduler = adaptive; null = fixed (omitted then, so the identity of every fixed run stays as before)
+    // training.phase-scheduler = adaptive; null = fixed
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AdaptiveScheduleConfig? Adaptive = null,
-    // training.weight-averaging; null = off (omitted then, so the identity of every run without it stays as before)
+    // training.weight-averaging; null = off
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WeightAveragingConfig? Averaging = null,
     // training.objective = ssast-pretrain with its masking (training.ssast); null = supervised (omitted then, likewise)
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.SsastPretext? Pretraining = null,
@@ -459,25 +455,6 @@ public sealed record ExperimentConfig(
     public static ExperimentConfig FromJson(string json) =>
         JsonSerializer.Deserialize<ExperimentConfig>(json) ?? throw new ConfigException("(json)", "empty experiment JSON");
 
-    /// <summary>
-    /// SHA-256 (hex) of the canonical JSON of what in the configuration changes the results (a run directory is resumed
-    /// against it, with the data's own fingerprint, CorpusFingerprint). Left out: where the data files are (a moved
-    /// corpus resumes; its content decides), how many workers prepare data, the recovery settings, and the feature cache
-    /// unless it rounds to float16. Fields are
-    /// written in declaration order, so the order of keys in a HOCON file never matters.
-    /// </summary>
-    public string Hash()
-    {
-        var identity = this with
-        {
-            // of the cache only float16 changes results (every fbank rounded); float32 serves the computed values bit for bit
-            Data = Data with { TrainDatafile = null, EvalDatafile = null, LabelCsv = null, FolderRoot = null,
-                Balanced = Data.Balanced is { } balanced ? balanced with { WeightsFile = null } : null,
-                Cache = Data.ResolvedCache is { Enabled: true, Precision: FeaturePrecision.Float16 } ? new FeatureCacheConfig(true, null, FeaturePrecision.Float16, 0) : null },
-            // the init file's content is the run's, its location is not
-            Model = Model with { Init = Model.Init is { } init ? init with { Path = "" } : null },
-            Training = Training with { NumWorkers = 0, MaxRestarts = 0, RestartBackoffSeconds = 0, StallTimeoutSeconds = 0, JournalOutageTimeoutSeconds = 0, Devices = null },
-        };
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJson())));
-    }
+    /// <summary>The run identity's hash (<see cref="ConfigIdentity"/>).</summary>
+    public string Hash() => ConfigIdentity.Hash(this);
 }
