@@ -66,8 +66,8 @@ public sealed record RunSettings(
         var fine = FineModelOf(config, classes);
         var sampleFlops = PlanOf(config, runIndex).Select(p => FlopCounter.PerSample(p.Compression.ModelConfig(fine)))
             .Select(f => f.Forward + f.Backward).ToList();
-        bool loss = a.Signal == "eval-loss";
-        return new AdaptiveSchedule(loss ? "eval_loss" : config.Training.ResolvedMetric, HigherIsBetter: !loss, BudgetInFlops: a.Budget == "flops",
+        bool loss = a.Signal == AdaptiveSignal.EvalLoss;
+        return new AdaptiveSchedule(loss ? "eval_loss" : config.Training.ResolvedMetric, HigherIsBetter: !loss, BudgetInFlops: a.Budget == AdaptiveBudget.Flops,
             a.MinEpochs, a.Patience, a.Window, a.ExpectedGain, sampleFlops);
     }
 

@@ -28,9 +28,9 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
         var indexes = IndexDirectory(runDirectory);
         return data.Source switch
         {
-            "synthetic" => FromSynthetic(SyntheticCorpus.Generate(Path.Combine(runDirectory, "corpus"), data.Synthetic), indexes),
-            "datafile" => FromDatafiles((data.TrainDatafile!, data.EvalDatafile!, data.LabelCsv!), indexes),
-            "folder" => FromFolder(data.FolderRoot!, data.EvalFraction, indexes),
+            DataSource.Synthetic => FromSynthetic(SyntheticCorpus.Generate(Path.Combine(runDirectory, "corpus"), data.Synthetic), indexes),
+            DataSource.Datafile => FromDatafiles((data.TrainDatafile!, data.EvalDatafile!, data.LabelCsv!), indexes),
+            DataSource.Folder => FromFolder(data.FolderRoot!, data.EvalFraction, indexes),
             _ => throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{data.Source}'"),
         };
     }

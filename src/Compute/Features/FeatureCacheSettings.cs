@@ -1,7 +1,10 @@
+using System.Text.Json.Serialization;
+
 namespace ActorTraining.Compute.Features;
 
 /// <summary>How a cached fbank is stored: float32 (bit-identical to a fresh one) or float16 (half the disk).</summary>
-public enum FeaturePrecision { Float32, Float16 }
+[JsonConverter(typeof(JsonStringEnumConverter<FeaturePrecision>))]
+public enum FeaturePrecision { [JsonStringEnumMemberName("float32")] Float32, [JsonStringEnumMemberName("float16")] Float16 }
 
 /// <summary>
 /// Where the feature cache lives (shared by every pipeline, rank and run that names the same folder), at which precision,

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ActorTraining.Compute.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,8 @@ using static TorchSharp.torch;
 namespace ActorTraining.Compute.Training;
 
 /// <summary>Adam as torch.optim.Adam (L2 weight decay added to the gradient) or AdamW (decoupled decay).</summary>
-public enum AdamVariant { Adam, AdamW }
+[JsonConverter(typeof(JsonStringEnumConverter<AdamVariant>))]
+public enum AdamVariant { [JsonStringEnumMemberName("adam")] Adam, [JsonStringEnumMemberName("adamw")] AdamW }
 
 /// <summary>The AST reference's optimiser settings: betas (0.95, 0.999), weight decay 5e-7, eps 1e-8, Adam.</summary>
 public sealed record AdamSettings(double Beta1 = 0.95, double Beta2 = 0.999, double WeightDecay = 5e-7, double Eps = 1e-8,

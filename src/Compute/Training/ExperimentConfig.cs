@@ -12,7 +12,7 @@ namespace ActorTraining.Compute.Training;
 /// <c>datafile</c> (AST datafile JSON for train and eval plus class_labels_indices.csv) or <c>folder</c>
 /// (a folder per class; <c>EvalFraction</c> of each class held out for evaluation).</summary>
 public sealed record DataConfig(
-    string Source,
+    DataSource Source,
     string? TrainDatafile,
     string? EvalDatafile,
     string? LabelCsv,
@@ -35,7 +35,7 @@ public sealed record DataConfig(
 /// the run's identity). <c>MaxGigabytes</c>: past it, clips not cached are computed each time they are read.
 /// </summary>
 public sealed record FeatureCacheConfig(bool Enabled, string? Directory,
-    [property: JsonConverter(typeof(LowercaseEnum<FeaturePrecision>))] FeaturePrecision Precision, double MaxGigabytes)
+    FeaturePrecision Precision, double MaxGigabytes)
 {
     public static readonly FeatureCacheConfig Default = new(true, null, FeaturePrecision.Float32, 50);
 }
@@ -46,7 +46,13 @@ public sealed record FeatureCacheConfig(bool Enabled, string? Directory,
 /// gen_weight_file.py, or read from <c>data.sample-weights</c> (<paramref name="WeightsFile"/>, the reference's
 /// <c>*_weight.csv</c>, whose content hash <paramref name="WeightsSha256"/> is part of the run's identity).
 /// </summary>
-public sealed record BalancedSampling(string? WeightsFile, string? WeightsSha256);
+public sealed record BalancedSampling(string? WeightsFile, string? WeightsSha256)
+{
+    /// <summary>Balanced by the weights in <paramref name="weightsFile"/>, identified by their content.</summary>
+    public static BalancedSampling Of(string weightsFile) => File.Exists(weightsFile)
+        ? new(weightsFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(weightsFile))))
+        : throw new ConfigException("data.sample-weights", $"{weightsFile}: no such file");
+}
 
 /// <summary>Parameters of <see cref="SyntheticCorpus.Generate"/> when <c>data.source = synthetic</c>.</summary>
 public sealed record SyntheticConfig(int TrainClipsPerClass, int EvalClipsPerClass, int Seed, double MinSeconds, double MaxSeconds);
@@ -112,14 +118,14 @@ public sealed record FrontEndConfig(double FrameShiftMs, double Mean, double Std
 public sealed record TrainingConfig(
     int BatchSize,
     int Seed,
-    string Loss,
+    LossKind Loss,
     string Metric,
     int LrDecayStart,
     int LrDecayStep,
     double LrDecayGamma,
     int NumWorkers,
     int CheckpointEverySteps,
-    string Optimizer = "adam",
+    AdamVariant Optimizer = AdamVariant.Adam,
     int MaxRestarts = 3,
     double RestartBackoffSeconds = 2,
     double StallTimeoutSeconds = 300,
@@ -138,13 +144,13 @@ public sealed record TrainingConfig(
     /// <summary>The node's device list as configured (["cpu"] when unset); <see cref="Runtime.RankDevice.Resolve"/> checks it against what is there.</summary>
     [JsonIgnore] public IReadOnlyList<string> DeviceNames => Devices is { Count: > 0 } d ? d : ["cpu"];
 
-    [JsonIgnore] public AdamSettings AdamSettings => new(Variant: Optimizer == "adamw" ? AdamVariant.AdamW : AdamVariant.Adam);
+    [JsonIgnore] public AdamSettings AdamSettings => new(Variant: Optimizer);
 
-    [JsonIgnore] public LossKind LossKind => Loss == "ce" ? LossKind.CrossEntropy : LossKind.BinaryCrossEntropy;
+    [JsonIgnore] public LossKind LossKind => Loss;
 
     /// <summary>The metric reported and plotted: "map" or "accuracy" (resolves "auto"); SSAST pretraining's pretext accuracy.</summary>
     [JsonIgnore] public string ResolvedMetric => Pretraining is not null ? Model.SsastPretext.ScoreNames[0]
-        : Metric != "auto" ? Metric : Loss == "ce" ? "accuracy" : "map";
+        : Metric != "auto" ? Metric : Loss == LossKind.CrossEntropy ? "accuracy" : "map";
 
     /// <summary>Decoder/spectrogram workers: the configured count, or one per core minus the trainer's.</summary>
     [JsonIgnore] public int ResolvedNumWorkers => NumWorkers > 0 ? NumWorkers : Math.Max(1, Environment.ProcessorCount - 1);
@@ -167,12 +173,12 @@ public sealed record WeightAveragingConfig(int Start, int End)
 /// epochs; what it leaves goes to the next phase as epochs or, with <c>Budget</c> = flops, as the FLOPs they would have
 /// cost. <c>Signal</c>: the run's metric (<c>metric</c>) or the evaluation loss (<c>eval-loss</c>).
 /// </summary>
-public sealed record AdaptiveScheduleConfig(string Signal, string Budget, int MinEpochs, int Patience, int Window, double ExpectedGain)
+public sealed record AdaptiveScheduleConfig(AdaptiveSignal Signal, AdaptiveBudget Budget, int MinEpochs, int Patience, int Window, double ExpectedGain)
 {
     // eval-loss and patience 3: on the real-recordings benchmark, accuracy on 480 clips dipped 2–4 points between epochs
     // and patience 2 on it ended phases on such dips (−4.5 points against the baseline); the loss fell steadily
     // (−1.3, as the fixed schedule). BENCHMARKS.md, (a) on real recordings.
-    public static readonly AdaptiveScheduleConfig Default = new("eval-loss", "flops", 2, 3, 3, 0.5);
+    public static readonly AdaptiveScheduleConfig Default = new(AdaptiveSignal.EvalLoss, AdaptiveBudget.Flops, 2, 3, 3, 0.5);
 
     [JsonIgnore] public PhaseLengthSettings Rule => new(MinEpochs, Patience, Window, ExpectedGain);
 }
@@ -202,11 +208,11 @@ public sealed record ExperimentConfig(
     /// Sized from measured step costs (see configs/default.hocon) to train both runs (curriculum + baseline)
     /// well inside 5 minutes on 2 CPU cores.</summary>
     public static ExperimentConfig Default() => new(
-        new DataConfig("synthetic", null, null, null, null, 0.2,
+        new DataConfig(DataSource.Synthetic, null, null, null, null, 0.2,
             new SyntheticConfig(TrainClipsPerClass: 100, EvalClipsPerClass: 20, Seed: 7, MinSeconds: 1.5, MaxSeconds: 2.5), FeatureCacheConfig.Default),
         new ModelConfig("custom", EmbedDim: 96, Depth: 2, Heads: 4, PatchSize: 16, FStride: 16, TStride: 16, MelBins: 64, TargetLength: 256),
         new FrontEndConfig(FrameShiftMs: 10, Mean: SyntheticMean, Std: SyntheticStd, FreqM: 0, TimeM: 0, Mixup: 0),
-        new TrainingConfig(BatchSize: 16, Seed: 1, Loss: "ce", Metric: "auto", LrDecayStart: 5, LrDecayStep: 1, LrDecayGamma: 0.85,
+        new TrainingConfig(BatchSize: 16, Seed: 1, Loss: LossKind.CrossEntropy, Metric: "auto", LrDecayStart: 5, LrDecayStep: 1, LrDecayGamma: 0.85,
             NumWorkers: 0, CheckpointEverySteps: 0, Devices: ["cpu"]),
         [new PhaseConfig("pool", 4, "max", 8, 5e-4, 20), new PhaseConfig("pool", 2, "max", 6, 5e-4, 20), new PhaseConfig("pool", 1, "max", 6, 5e-4, 20)],
         [[new PhaseConfig("pool", 1, "max", 20, 5e-4, 20)]]);
@@ -249,7 +255,7 @@ public sealed record ExperimentConfig(
     {
         switch (Data.Source)
         {
-            case "synthetic":
+            case DataSource.Synthetic:
                 InRange("data.synthetic.train-clips-per-class", Data.Synthetic.TrainClipsPerClass, 1, 100_000);
                 InRange("data.synthetic.eval-clips-per-class", Data.Synthetic.EvalClipsPerClass, 1, 100_000);
                 if (!(Data.Synthetic.MinSeconds > 0)) throw new ConfigException("data.synthetic.min-seconds", $"must be > 0, got {Data.Synthetic.MinSeconds}");
@@ -257,18 +263,16 @@ public sealed record ExperimentConfig(
                 if (!(Data.Synthetic.MaxSeconds >= Data.Synthetic.MinSeconds))
                     throw new ConfigException("data.synthetic.max-seconds", $"must be >= data.synthetic.min-seconds ({Data.Synthetic.MinSeconds}), got {Data.Synthetic.MaxSeconds}");
                 break;
-            case "datafile":
+            case DataSource.Datafile:
                 Required("data.train", Data.TrainDatafile);
                 Required("data.eval", Data.EvalDatafile);
                 Required("data.labels", Data.LabelCsv);
                 break;
-            case "folder":
+            case DataSource.Folder:
                 Required("data.folder", Data.FolderRoot);
                 if (!(Data.EvalFraction > 0 && Data.EvalFraction < 1))
                     throw new ConfigException("data.eval-fraction", $"must be between 0 and 1 (exclusive), got {Data.EvalFraction}");
                 break;
-            default:
-                throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{Data.Source}'");
         }
 
         if (!(Data.ResolvedCache.MaxGigabytes > 0 && Data.ResolvedCache.MaxGigabytes <= 1e6))
@@ -316,14 +320,12 @@ public sealed record ExperimentConfig(
         if (!(FrontEnd.Mixup >= 0 && FrontEnd.Mixup <= 1)) throw new ConfigException("front-end.mixup", $"must be a probability in [0, 1], got {FrontEnd.Mixup}");
 
         InRange("training.batch-size", Training.BatchSize, 1, 65_536);
-        if (Training.Loss is not ("bce" or "ce")) throw new ConfigException("training.loss", $"must be bce or ce, got '{Training.Loss}'");
         if (Training.Metric is not ("auto" or "map" or "accuracy")) throw new ConfigException("training.metric", $"must be auto, map or accuracy, got '{Training.Metric}'");
         Positive("training.lr-decay.start", Training.LrDecayStart);
         Positive("training.lr-decay.step", Training.LrDecayStep);
         if (!(Training.LrDecayGamma > 0 && Training.LrDecayGamma <= 1)) throw new ConfigException("training.lr-decay.gamma", $"must be in (0, 1], got {Training.LrDecayGamma}");
         InRange("training.num-workers", Training.NumWorkers, 0, 1024);
         NonNegative("training.checkpoint-every-steps", Training.CheckpointEverySteps);
-        if (Training.Optimizer is not ("adam" or "adamw")) throw new ConfigException("training.optimizer", $"must be adam or adamw, got '{Training.Optimizer}'");
         InRange("training.max-restarts", Training.MaxRestarts, 0, 1000);
         if (!(Training.ClipGradNorm >= 0 && double.IsFinite(Training.ClipGradNorm)))
             throw new ConfigException("training.clip-grad-norm", $"must be a finite number at least 0 (0 = off), got {Training.ClipGradNorm}");
@@ -352,10 +354,6 @@ public sealed record ExperimentConfig(
 
         if (Training.Adaptive is { } adaptive)
         {
-            if (adaptive.Signal is not ("metric" or "eval-loss"))
-                throw new ConfigException("training.adaptive.signal", $"must be metric or eval-loss, got '{adaptive.Signal}'");
-            if (adaptive.Budget is not ("flops" or "epochs"))
-                throw new ConfigException("training.adaptive.budget", $"must be flops or epochs, got '{adaptive.Budget}'");
             // the decision about epoch k + 2 is made from epoch k's score, so a phase has at least two epochs
             InRange("training.adaptive.min-epochs", adaptive.MinEpochs, 2, 1_000_000);
             InRange("training.adaptive.patience", adaptive.Patience, 1, 1_000_000);

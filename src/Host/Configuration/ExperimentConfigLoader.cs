@@ -72,14 +72,14 @@ public static class ExperimentConfigLoader
         var training = new TrainingConfig(
             BatchSize: reader.Int("training.batch-size"),
             Seed: reader.Int("training.seed"),
-            Loss: reader.String("training.loss"),
+            Loss: ConfigWord.Parse<LossKind>("training.loss", reader.String("training.loss")),
             Metric: reader.String("training.metric"),
             LrDecayStart: reader.Int("training.lr-decay.start"),
             LrDecayStep: reader.Int("training.lr-decay.step"),
             LrDecayGamma: reader.Double("training.lr-decay.gamma"),
             NumWorkers: reader.Int("training.num-workers"),
             CheckpointEverySteps: reader.Int("training.checkpoint-every-steps"),
-            Optimizer: reader.String("training.optimizer"),
+            Optimizer: ConfigWord.Parse<AdamVariant>("training.optimizer", reader.String("training.optimizer")),
             MaxRestarts: reader.Int("training.max-restarts"),
             RestartBackoffSeconds: reader.Double("training.restart-backoff-seconds"),
             StallTimeoutSeconds: reader.Double("training.stall-timeout-seconds"),
@@ -90,8 +90,8 @@ public static class ExperimentConfigLoader
             {
                 "fixed" => null,
                 "adaptive" => new AdaptiveScheduleConfig(
-                    Signal: reader.String("training.adaptive.signal"),
-                    Budget: reader.String("training.adaptive.budget"),
+                    Signal: ConfigWord.Parse<AdaptiveSignal>("training.adaptive.signal", reader.String("training.adaptive.signal")),
+                    Budget: ConfigWord.Parse<AdaptiveBudget>("training.adaptive.budget", reader.String("training.adaptive.budget")),
                     MinEpochs: reader.Int("training.adaptive.min-epochs"),
                     Patience: reader.Int("training.adaptive.patience"),
                     Window: reader.Int("training.adaptive.window"),
@@ -113,7 +113,7 @@ public static class ExperimentConfigLoader
 
         var config = new ExperimentConfig(
             new DataConfig(
-                Source: reader.String("data.source"),
+                Source: ConfigWord.Parse<DataSource>("data.source", reader.String("data.source")),
                 TrainDatafile: PathValue("data.train"),
                 EvalDatafile: PathValue("data.eval"),
                 LabelCsv: PathValue("data.labels"),
@@ -128,12 +128,7 @@ public static class ExperimentConfigLoader
                 new FeatureCacheConfig(
                     Enabled: reader.Bool("data.cache.enabled"),
                     Directory: PathValue("data.cache.dir"),
-                    Precision: reader.String("data.cache.precision") switch
-                    {
-                        "float32" => FeaturePrecision.Float32,
-                        "float16" => FeaturePrecision.Float16,
-                        var other => throw new ConfigException("data.cache.precision", $"must be float32 or float16, got '{other}'"),
-                    },
+                    Precision: ConfigWord.Parse<FeaturePrecision>("data.cache.precision", reader.String("data.cache.precision")),
                     MaxGigabytes: reader.Double("data.cache.max-gb")),
                 Balanced(reader.String("data.sampler"), PathValue("data.sample-weights"))),
             new ModelConfig(
@@ -174,8 +169,7 @@ public static class ExperimentConfigLoader
         if (sampler == "shuffle")
             return weightsFile is null ? null : throw new ConfigException("data.sample-weights", "is read only with data.sampler = balanced");
         if (weightsFile is null) return new BalancedSampling(null, null);
-        if (!File.Exists(weightsFile)) throw new ConfigException("data.sample-weights", $"{weightsFile}: no such file");
-        return new BalancedSampling(weightsFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(weightsFile))));
+        return BalancedSampling.Of(weightsFile);
     }
 
     /// <summary>Turns `--set key=value` arguments into the overrides dictionary (later duplicates win).</summary>

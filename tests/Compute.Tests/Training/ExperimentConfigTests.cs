@@ -39,14 +39,12 @@ public class ExperimentConfigTests
     public static TheoryData<string, Func<ExperimentConfig, ExperimentConfig>> BadValues => new()
     {
         { "training.batch-size", c => c with { Training = c.Training with { BatchSize = 0 } } },
-        { "training.loss", c => c with { Training = c.Training with { Loss = "mse" } } },
         { "training.lr-decay.gamma", c => c with { Training = c.Training with { LrDecayGamma = 1.5 } } },
         { "model.heads", c => c with { Model = c.Model with { Heads = 5 } } },
         { "model.size", c => c with { Model = c.Model with { Size = "huge" } } },
         { "front-end.mixup", c => c with { FrontEnd = c.FrontEnd with { Mixup = 2 } } },
         { "front-end.std", c => c with { FrontEnd = c.FrontEnd with { Std = 0 } } },
-        { "data.source", c => c with { Data = c.Data with { Source = "ftp" } } },
-        { "data.train", c => c with { Data = c.Data with { Source = "datafile" } } },
+        { "data.train", c => c with { Data = c.Data with { Source = DataSource.Datafile } } },
         { "curriculum[1].method", c => c with { Curriculum = [c.Curriculum[0], c.Curriculum[1] with { Method = "zip" }, c.Curriculum[2]] } },
         { "curriculum[0].factor", c => c with { Curriculum = [c.Curriculum[0] with { Factor = 64 }, c.Curriculum[1], c.Curriculum[2]] } },
         { "curriculum[1].factor", c => c with { Curriculum = [c.Curriculum[0], c.Curriculum[1]] } },
