@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Audio;
 using ActorTraining.Compute.Data;
+using ActorTraining.Compute.Reporting;
 using ActorTraining.Host.Running;
 using ActorTraining.Messages;
 
@@ -44,24 +45,13 @@ public static class PredictCommand
             if (windowSeconds > input)
                 Console.Error.WriteLine($"warning: --window {windowSeconds} s is longer than the model's input ({input} s); each window is cut to its first {input} s");
 
-            var windows = files.Select(f => Windows(f, windowSeconds, hopSeconds)).ToList();
+            var windows = files.Select(f => WindowedScores.Starts(f, windowSeconds, hopSeconds)).ToList();
             var entries = files.SelectMany((f, i) => windows[i].Select(start => new DatasetEntry(f, [], start))).ToList();
             var scores = await CheckpointJob.Run<ClipScores>(path, entries, ScoreOutput.Probabilities, parse.GetValue(CliErrors.Verbose));
-            var rowOf = scores.Positions!.Select((position, row) => (position, row)).ToDictionary(p => p.position, p => scores.Scores[p.row]);
+            var scoreOf = scores.Positions!.Select((position, row) => (position, row)).ToDictionary(p => p.position, p => scores.Scores[p.row]);
             var labels = manifest.Labels;
-            int k = Math.Max(1, parse.GetValue(top)), entry = 0;
-            var results = new List<FileResult>();
-            for (int i = 0; i < files.Count; i++)
-            {
-                var rows = new List<(double Start, float[] Scores)>();
-                foreach (var start in windows[i])
-                    if (rowOf.TryGetValue(entry++, out var s)) rows.Add((start, s));
-                if (rows.Count == 0) { results.Add(new FileResult(files[i], null, [])); continue; }
-                var mean = new float[labels.Count];
-                foreach (var (_, s) in rows)
-                    for (int c = 0; c < mean.Length; c++) mean[c] += s[c] / rows.Count;
-                results.Add(new FileResult(files[i], mean, rows));
-            }
+            int k = Math.Max(1, parse.GetValue(top));
+            var results = WindowedScores.Of(files, windows, scoreOf, labels.Count);
             if (parse.GetValue(json)) PrintJson(results, labels, k, windowSeconds);
             else PrintText(results, labels, k, windowSeconds);
             if (results.All(r => r.Overall is null))
@@ -75,27 +65,10 @@ public static class PredictCommand
         return command;
     }
 
-    sealed record FileResult(string File, float[]? Overall, IReadOnlyList<(double Start, float[] Scores)> Windows);
-
-    /// <summary>Window starts over the recording: 0, hop, 2·hop, … until a window reaches its end (the last one padded).
-    /// A file no longer than one window, or one that cannot be read, is one clip from its start.</summary>
-    static IReadOnlyList<double> Windows(string file, double window, double hop)
-    {
-        double duration;
-        try { duration = AudioDecoder.Decode(file).Length / 16000.0; }
-        catch (AudioDecodeException) { return [0]; } // the pipeline skips it and says so
-        var starts = new List<double> { 0 };
-        for (double s = hop; starts[^1] + window < duration && starts.Count < 1_000_000; s += hop)
-            starts.Add(Math.Round(s, 6));
-        return starts;
-    }
-
-    static IEnumerable<int> Best(float[] scores, int k) => Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(k);
-
     static string Text(float[] scores, LabelSet labels, int k) => string.Join("; ",
-        Best(scores, k).Select(i => $"{labels.DisplayNames[i]} ({labels.Mids[i]}) {scores[i].ToString("F3", CultureInfo.InvariantCulture)}"));
+        WindowedScores.Best(scores, k).Select(i => $"{labels.DisplayNames[i]} ({labels.Mids[i]}) {scores[i].ToString("F3", CultureInfo.InvariantCulture)}"));
 
-    static void PrintText(List<FileResult> results, LabelSet labels, int k, double window)
+    static void PrintText(IReadOnlyList<WindowedScores> results, LabelSet labels, int k, double window)
     {
         foreach (var r in results)
         {
@@ -107,9 +80,9 @@ public static class PredictCommand
         }
     }
 
-    static void PrintJson(List<FileResult> results, LabelSet labels, int k, double window)
+    static void PrintJson(IReadOnlyList<WindowedScores> results, LabelSet labels, int k, double window)
     {
-        JsonArray Top(float[] scores) => new(Best(scores, k).Select(i => (JsonNode)new JsonObject
+        JsonArray Top(float[] scores) => new(WindowedScores.Best(scores, k).Select(i => (JsonNode)new JsonObject
         {
             ["label"] = labels.DisplayNames[i], ["id"] = labels.Mids[i], ["score"] = Math.Round(scores[i], 6),
         }).ToArray());
