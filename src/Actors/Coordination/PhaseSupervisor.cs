@@ -64,7 +64,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             _listener.Tell(new JournalAvailable());
             _settleUntil = DateTime.UtcNow + SettleTime;
             _reporter.Tell(new RunReporter.Epochs(_state)); // epochs a crash kept from the log
-            if (_state.FinalCheckpoint() is { } final && _state.Completed) { _listener.Tell(new RunCompleted(final.Path, final.Sha256)); return; }
+            if (_state.Completed && _state.FinalCheckpoint() is { } final) { _listener.Tell(new RunCompleted(final.Path, final.Sha256)); return; }
             Timers.StartPeriodicTimer("watchdog", new WatchdogTick(), _recovery.WatchdogInterval);
             _watchdog.Progress();
             _log.Info("run {0}: phase {1}, {2} committed checkpoints, {3} evaluated epochs, generation {4}", _settings.RunIndex,
@@ -90,7 +90,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         Command<TrainingProgress>(_ => _roster.IsMember(Sender), p =>
         {
             _watchdog.Progress();
-            _reporter.Tell(new RunReporter.Step(p, _state.StepsBefore(p.Phase)));
+            _reporter.Tell(new RunReporter.Step(p, _state));
             _listener.Tell(p);
         });
         Command<GenerationReady>(r => r.Generation == _roster.Current?.Number, r =>
@@ -203,7 +203,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         switch (e)
         {
             case CheckpointCommitted or WeightsAveraged:
-                Deal();
+                if (e is WeightsAveraged or CheckpointCommitted { EpochComplete: true }) Deal(); // only these add an evaluation
                 AverageIfDue();
                 if (e is CheckpointCommitted) FaultInjection.PauseProcessFrom("supervisor.pause-after-commit");
                 break;

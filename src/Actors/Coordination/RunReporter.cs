@@ -11,8 +11,8 @@ namespace ActorTraining.Actors;
 /// </summary>
 public sealed class RunReporter : ReceiveActor
 {
-    /// <summary>A training step, with the run's steps before its phase (TensorBoard's x axis is the run's step).</summary>
-    public sealed record Step(TrainingProgress Progress, long StepsBefore);
+    /// <summary>A training step, and the run as the journal has it (TensorBoard's x axis is the run's step).</summary>
+    public sealed record Step(TrainingProgress Progress, RunState State);
 
     /// <summary>Writes the evaluated epochs of <paramref name="State"/> not written yet, then tells <paramref name="Announce"/> (if any) to the listener.</summary>
     public sealed record Epochs(RunState State, object? Announce = null);
@@ -24,7 +24,13 @@ public sealed class RunReporter : ReceiveActor
         var log = Context.GetLogger();
         var metrics = new MetricsLog(settings);
         _tensorBoard = new TensorBoardLog(settings);
-        Receive<Step>(s => _tensorBoard.Step(s.Progress, s.StepsBefore, log));
+        (int Phase, long Steps) stepsBefore = (-1, 0); // run steps before the phase in progress
+        Receive<Step>(s =>
+        {
+            // the phases before this one are final once it trains: their steps are taken from the journal once per phase
+            if (stepsBefore.Phase != s.Progress.Phase) stepsBefore = (s.Progress.Phase, s.State.StepsBefore(s.Progress.Phase));
+            _tensorBoard.Step(s.Progress, stepsBefore.Steps, log);
+        });
         Receive<Epochs>(e =>
         {
             _tensorBoard.Epochs(metrics.Write(e.State, log), log);

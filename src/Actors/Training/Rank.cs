@@ -215,9 +215,11 @@ public sealed class Rank : ReceiveActor
         Receive<JoinGeneration>(Join);
         Receive<Begun>(b => b.Ring?.Dispose()); // replaced or aborted while it formed: the state stays, not the ring
         Receive<BeginFailed>(_ => { });           // replaced or aborted meanwhile, and reported then
-        Receive<Stepped>(_ => _stepInFlight = false);
-        Receive<StepFailed>(_ => _stepInFlight = false);
-        Receive<EpochEnded>(_ => _stepInFlight = false);
+        // of a generation replaced or left: the torch thread is free again (block bodies: an expression would make these
+        // Func<T, bool> handlers that report the message unhandled)
+        Receive<Stepped>(_ => { _stepInFlight = false; });
+        Receive<StepFailed>(_ => { _stepInFlight = false; });
+        Receive<EpochEnded>(_ => { _stepInFlight = false; });
         Receive<ExtendPhase>(e =>
         {
             // the next step's all-reduce carries it, so every member ends the epoch the same way

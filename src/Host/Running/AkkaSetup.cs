@@ -8,12 +8,22 @@ using Akka.Remote.Transport.DotNetty;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Distributed;
 using ActorTraining.Messages;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace ActorTraining.Host.Running;
 
 /// <summary>The pieces every actor system of the CLI is built from, as Akka.Hosting extensions.</summary>
 public static class AkkaSetup
 {
+    /// <summary>A host (not started) with the actor system <paramref name="name"/>: the CLI defaults, then <paramref name="configure"/>.</summary>
+    public static IHost Host(string name, bool verbose, Action<AkkaConfigurationBuilder> configure)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddAkka(name, akka => configure(akka.WithCliDefaults(verbose)));
+        return builder.Build();
+    }
+
     /// <summary>Logging through <see cref="CliLogger"/> (INFO with --verbose, else warnings and errors), the control messages'
     /// serializer, the pipeline dispatcher and the fixed settings (actortraining.hocon, embedded).</summary>
     public static AkkaConfigurationBuilder WithCliDefaults(this AkkaConfigurationBuilder akka, bool verbose) => akka

@@ -4,7 +4,6 @@ using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Distributed;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace ActorTraining.Host.Running;
@@ -25,12 +24,8 @@ public static class ClusterNode
 
     public static IHost Build(NodeOptions node, string runDirectory, string runId, string? postgres, RunSecret secret, bool verbose,
         IReadOnlyList<RunSettings> runs, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, RecoverySettings recovery,
-        Func<ActorSystem, IActorRef> listener)
-    {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddAkka(SystemName, akka =>
-        {
-            akka.WithCliDefaults(verbose)
+        Func<ActorSystem, IActorRef> listener) =>
+        AkkaSetup.Host(SystemName, verbose, akka => akka
                 .WithClusterTimings()
                 .WithRunJournal(runDirectory, postgres)
                 .WithRunRemoting(node.Host, node.Port, secret)
@@ -49,8 +44,5 @@ public static class ClusterNode
                     var monitor = listener(system);
                     system.ActorOf(NodeRanks.Props($"{self.Host}:{self.Port}", runsByRank, node.Host, secret.RingKey, runs[0].ConfigHash,
                         registry.Get<RunCoordinator>(), monitor), "ranks");
-                });
-        });
-        return builder.Build();
-    }
+                }));
 }

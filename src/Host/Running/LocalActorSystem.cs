@@ -20,13 +20,7 @@ public sealed class LocalActorSystem : IAsyncDisposable
 
     public static async Task<LocalActorSystem> Start(string name, bool verbose, Action<AkkaConfigurationBuilder>? configure = null)
     {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddAkka(name, akka =>
-        {
-            akka.WithCliDefaults(verbose);
-            configure?.Invoke(akka);
-        });
-        var host = builder.Build();
+        var host = AkkaSetup.Host(name, verbose, akka => configure?.Invoke(akka));
         await host.StartAsync();
         return new LocalActorSystem(host);
     }
