@@ -13,6 +13,7 @@ root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(FeaturesCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
+root.Subcommands.Add(ShardCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(EmbedCommand.Create());

@@ -1,3 +1,5 @@
+using ActorTraining.Compute.Data.Shards;
+
 namespace ActorTraining.Messages;
 
 // The data pipeline of a rank or an evaluator: work items in, prepared samples through, batches out, with back-pressure.
@@ -16,9 +18,11 @@ public interface IPipelineMessage;
 /// <paramref name="MixPath"/>/<paramref name="MixTarget"/> name it. <paramref name="SampleSeed"/> seeds every random
 /// choice made for this sample (mixup λ, SpecAugment masks), derived from (seed, epoch, position) so a resumed run
 /// draws the same numbers. <paramref name="StartSeconds"/>: where in the file the clip begins (a window of a longer recording).
+/// From a shard corpus, <paramref name="Sample"/> (and <paramref name="MixSample"/>, the partner) say which sample;
+/// AudioPath then names it (shard URL#ordinal) and the target is read with the sample.
 /// </summary>
 public sealed record WorkItem(int Epoch, long Position, string AudioPath, float[] Target, string? MixPath,
-    float[]? MixTarget, int SampleSeed, double StartSeconds = 0) : IPipelineMessage;
+    float[]? MixTarget, int SampleSeed, double StartSeconds = 0, ShardSampleRef? Sample = null, ShardSampleRef? MixSample = null) : IPipelineMessage;
 
 /// <summary>Demand, batcher → corpus reader: release <paramref name="Count"/> more work items into the pipeline.</summary>
 public sealed record RequestWork(int Count) : IPipelineMessage;

@@ -33,7 +33,7 @@ public sealed class TrainingDataTests : IDisposable
         Assert.Equal([dog[0], rain[0], rain[4]], data.Eval.Select(e => e.AudioPath));
         Assert.Equal([.. dog.Skip(1), rain[1], rain[2], rain[3], rain[5], rain[6], rain[7]], data.Train.Select(e => e.AudioPath));
         Assert.All(data.Train, e => Assert.Equal(Path.GetFileName(Path.GetDirectoryName(e.AudioPath)), e.Labels.Single()));
-        Assert.StartsWith(TrainingData.IndexDirectory(Path.Combine(_dir, "run")), data.Train.Path);
+        Assert.StartsWith(TrainingData.IndexDirectory(Path.Combine(_dir, "run")), ((CorpusIndex)data.Train).Path);
     }
 
     [Fact]
@@ -53,14 +53,14 @@ public sealed class TrainingDataTests : IDisposable
         using (var first = TrainingData.Load(config, run))
         {
             Assert.Equal(Path.Combine(_dir, "data", "b.wav"), first.Train[1].AudioPath);
-            Assert.Equal(first.Train.Path, first.Eval.Path); // one datafile, one index
-            built = File.GetLastWriteTimeUtc(first.Train.Path);
+            Assert.Equal(((CorpusIndex)first.Train).Path, ((CorpusIndex)first.Eval).Path); // one datafile, one index
+            built = File.GetLastWriteTimeUtc(((CorpusIndex)first.Train).Path);
         }
         Assert.Equal(["data"], Directory.GetDirectories(_dir).Select(Path.GetFileName).Except(["run"]));
         Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "data"), "*index*")); // nothing written beside the datafile
         Thread.Sleep(20);
         using var second = TrainingData.Load(config, run);
-        Assert.Equal(built, File.GetLastWriteTimeUtc(second.Train.Path));
+        Assert.Equal(built, File.GetLastWriteTimeUtc(((CorpusIndex)second.Train).Path));
         Assert.Equal(2, second.Train.Count);
     }
 

@@ -14,7 +14,7 @@ public static class ClipGuard
     public static void Run(WorkItem item, string stage, IActorRef batcher, ILoggingAdapter log, Action work)
     {
         try { work(); }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not Compute.Data.Shards.SourceUnavailableException) // a source away past its timeout fails the pipeline
         {
             // the user reads a sentence; the exception itself is for --verbose (the log at INFO level) and a bug report
             log.Info("{0} failed on {1} (epoch {2}, position {3}): {4}", stage, item.AudioPath, item.Epoch + 1, item.Position, ex);

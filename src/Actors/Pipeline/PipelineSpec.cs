@@ -1,5 +1,6 @@
 using ActorTraining.Compute.Compression;
 using ActorTraining.Compute.Data;
+using ActorTraining.Compute.Data.Shards;
 using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Features;
 
@@ -12,7 +13,8 @@ namespace ActorTraining.Actors;
 /// <paramref name="Share"/> says which positions of each global batch this pipeline reads (a rank's part, an
 /// evaluation shard's batches, or everything). <paramref name="Workers"/> sizes the clip worker pool; <paramref name="PrefetchBatches"/> bounds the
 /// work in flight (see <see cref="Batcher"/>). <paramref name="Cache"/>: where fbanks are kept between epochs, phases
-/// and evaluations (null: computed every time).
+/// and evaluations (null: computed every time). <paramref name="ShardCache"/>: the node's shard cache, when
+/// <paramref name="Entries"/> is a <see cref="ShardCorpus"/>.
 /// </summary>
 public sealed record PipelineSpec(
     IReadOnlyList<DatasetEntry> Entries,
@@ -35,7 +37,8 @@ public sealed record PipelineSpec(
     DataShare Share,
     int PrefetchBatches = 2,
     FeatureCacheSettings? Cache = null,
-    SampleWeights? Weights = null)
+    SampleWeights? Weights = null,
+    ShardCacheSettings? ShardCache = null)
 {
     /// <summary>What a worker does to a clip's fbank to make it an input row.</summary>
     public SamplePreparation Preparation => new(Compression, InputFrames, FreqMask, TimeMask, Mean, Std);

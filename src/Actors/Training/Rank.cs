@@ -402,7 +402,7 @@ public sealed class Rank : ReceiveActor
         _epoch = b.Ready.Epoch;
         var j = _join;
         var settings = Settings;
-        var share = DataShare.Slice(settings.Config.Training.BatchSize, j.Index, j.Members.Count);
+        var share = settings.TrainShare(j.Index, j.Members.Count);
         _batcher = Context.ActorOf(Batcher.Props(settings.Pipeline(j.Phase, training: true, share), Self), $"pipeline-g{j.Generation}");
         Context.Watch(_batcher);
         _batcher.Tell(new StartEpoch(b.Ready.Epoch, b.Ready.Position));

@@ -1,5 +1,6 @@
 using ActorTraining.Compute.Runtime;
 using ActorTraining.Compute.Data;
+using ActorTraining.Compute.Data.Shards;
 using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Features;
 using ActorTraining.Compute.Model;
@@ -77,7 +78,24 @@ public sealed record RunSettings(
 
     /// <summary>The data pipeline of a phase: training (shuffled, augmented) or evaluation (in order, no augmentation), reading <paramref name="share"/>.</summary>
     public PipelineSpec Pipeline(PhasePlan phase, bool training, DataShare share) => PipelineOf(Config, phase, training ? TrainEntries : EvalEntries,
-        Labels, training, Workers, share, FeatureCacheOf(Config, RunDirectory)) with { Weights = training ? TrainWeights : null };
+        Labels, training, Workers, share, FeatureCacheOf(Config, RunDirectory)) with
+        {
+            Weights = training ? TrainWeights : null,
+            ShardCache = Config.Data.Shards is { } shards ? TrainingData.ShardCacheOf(shards) : null,
+        };
+
+    /// <summary>A training rank's share of each global batch: its slice, or on a shard corpus its canonical partitions
+    /// (after checking that the node's shard cache holds the windows they read at once).</summary>
+    public DataShare TrainShare(int rank, int world)
+    {
+        int batch = Config.Training.BatchSize;
+        if (TrainEntries is not ShardCorpus shards) return DataShare.Slice(batch, rank, world);
+        var share = DataShare.Partitioned(batch, rank, world, shards.Interleave);
+        if (Config.Data.Shards is { } config && shards.Shards.Any(s => ShardUrls.IsRemote(s.Url)))
+            ShardCache.For(TrainingData.ShardCacheOf(config)).CheckRoom((long)share.OwnedPartitions * shards.WindowShards * shards.LargestShardBytes,
+                $"the {share.OwnedPartitions} partitions rank {rank} of {world} reads, {shards.WindowShards} shards each");
+        return share;
+    }
 
     SampleWeights? _trainWeights;
 

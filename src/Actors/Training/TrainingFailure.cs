@@ -22,7 +22,7 @@ public static class TrainingFailure
         var e => e.Message.Split('\n')[0].Trim(),
     };
 
-    public static bool IsPermanent(Exception cause) => Unwrap(cause) is CheckpointCorruptException or InvalidDataException
+    public static bool IsPermanent(Exception cause) => Unwrap(cause) is CheckpointCorruptException or InvalidDataException or Compute.Training.ConfigException
         || Unwrap(cause) is IOException io && IsDiskFull(io);
 
     /// <summary>What a failure in <paramref name="component"/> tells the supervisor: <see cref="RunFailed"/> when a person

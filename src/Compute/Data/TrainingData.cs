@@ -1,13 +1,15 @@
+using ActorTraining.Compute.Data.Shards;
 using ActorTraining.Compute.Training;
 
 namespace ActorTraining.Compute.Data;
 
 /// <summary>
-/// The corpora a run trains and evaluates on, loaded as the experiment's data section says, labels checked. Both are
-/// <see cref="CorpusIndex"/> files in the run directory's index folder (memory-mapped, so memory does not grow with
-/// the corpus; a datafile's index is reused on resume while the datafile is unchanged). Dispose to unmap them.
+/// The corpora a run trains and evaluates on, loaded as the experiment's data section says, labels checked. File
+/// corpora are <see cref="CorpusIndex"/> files in the run directory's index folder (memory-mapped, so memory does not
+/// grow with the corpus; a datafile's index is reused on resume while the datafile is unchanged); shard corpora are
+/// <see cref="ShardCorpus"/> (shards and counts; the evaluation set's labels indexed there too). Dispose to unmap them.
 /// </summary>
-public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet Labels, string Fingerprint) : IDisposable
+public sealed record TrainingData(IReadOnlyList<DatasetEntry> Train, IReadOnlyList<DatasetEntry> Eval, LabelSet Labels, string Fingerprint) : IDisposable
 {
     public static string IndexDirectory(string runDirectory) => Path.Combine(runDirectory, "index");
 
@@ -16,13 +18,13 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
     /// nodes of a cluster share it and start at the same time, and one writes the corpus and the indexes while the
     /// others wait and then read them.
     /// </summary>
-    public static TrainingData Load(ExperimentConfig config, string runDirectory)
+    public static TrainingData Load(ExperimentConfig config, string runDirectory, Action<string>? warn = null)
     {
         using var exclusive = RunDirectoryLock.Take(runDirectory);
-        return LoadUnlocked(config, runDirectory);
+        return LoadUnlocked(config, runDirectory, warn);
     }
 
-    static TrainingData LoadUnlocked(ExperimentConfig config, string runDirectory)
+    static TrainingData LoadUnlocked(ExperimentConfig config, string runDirectory, Action<string>? warn)
     {
         var data = config.Data;
         var indexes = IndexDirectory(runDirectory);
@@ -31,9 +33,37 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
             DataSource.Synthetic => FromSynthetic(SyntheticCorpus.Generate(Path.Combine(runDirectory, "corpus"), data.Synthetic), indexes),
             DataSource.Datafile => FromDatafiles((data.TrainDatafile!, data.EvalDatafile!, data.LabelCsv!), indexes),
             DataSource.Folder => FromFolder(data.FolderRoot!, data.EvalFraction, indexes),
+            DataSource.Shards => FromShards(data.Shards!, data.LabelCsv!, indexes, warn ?? Console.Error.WriteLine),
             _ => throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{data.Source}'"),
         };
     }
+
+    /// <summary>The node's shard cache of <paramref name="shards"/>.</summary>
+    public static ShardCacheSettings ShardCacheOf(ShardsConfig shards) =>
+        new(shards.ResolvedCacheDirectory, (long)(shards.CacheMaxGigabytes * 1e9), TimeSpan.FromSeconds(shards.SourceTimeoutSeconds));
+
+    static TrainingData FromShards(ShardsConfig shards, string labelCsv, string indexes, Action<string> warn)
+    {
+        var labels = LabelCsv.Load(labelCsv);
+        var cache = ShardCache.For(ShardCacheOf(shards));
+        ShardCorpus? train = null, eval = null;
+        try
+        {
+            train = ShardCorpus.Load(shards.TrainShards, "data.train-shards", cache, indexes, shards.Partitions, shards.WindowShards, labels, withLabels: false, warn);
+            eval = ShardCorpus.Load(shards.EvalShards, "data.eval-shards", cache, indexes, shards.Partitions, shards.WindowShards, labels, withLabels: true, warn);
+            return new TrainingData(train, eval, labels, ShardFingerprint(train, eval, labels));
+        }
+        catch
+        {
+            train?.Dispose();
+            eval?.Dispose();
+            throw;
+        }
+    }
+
+    static string ShardFingerprint(ShardCorpus train, ShardCorpus eval, LabelSet labels) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            $"shards\n{train.Fingerprint()}\n{eval.Fingerprint()}\n{string.Join("\n", labels.Mids.Zip(labels.DisplayNames, (m, n) => $"{m}\t{n}"))}")));
 
     static TrainingData FromSynthetic(SyntheticCorpusFiles files, string indexes) =>
         FromDatafiles((files.TrainDatafile, files.EvalDatafile, files.LabelCsv), indexes);
@@ -97,7 +127,7 @@ public sealed record TrainingData(CorpusIndex Train, CorpusIndex Eval, LabelSet 
 
     public void Dispose()
     {
-        Train.Dispose();
-        Eval.Dispose();
+        (Train as IDisposable)?.Dispose();
+        (Eval as IDisposable)?.Dispose();
     }
 }

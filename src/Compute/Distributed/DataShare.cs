@@ -1,3 +1,5 @@
+using ActorTraining.Compute.Data.Shards;
+
 namespace ActorTraining.Compute.Distributed;
 
 /// <summary>How a pipeline's share of the epoch is cut out of the global batches.</summary>
@@ -10,6 +12,11 @@ public enum DataShareKind
     /// <summary>Evaluation: shard s of n reads whole batches k ≡ s (mod n), each exactly as one evaluator alone would
     /// form it, so the scores — and the metric — do not depend on how many shards there are.</summary>
     Stripe,
+
+    /// <summary>Training on a shard corpus: rank r of n reads the positions of every global batch that fall in the
+    /// canonical partitions q ≡ r (mod n), so a node reads (and downloads) only its partitions' shards. Every rank takes
+    /// part in every step; how many rows each gets varies a little from batch to batch, and the loss weights follow.</summary>
+    Partitioned,
 }
 
 /// <summary>
@@ -20,7 +27,7 @@ public enum DataShareKind
 /// hole in its batch rather than pulling in the next position, so a batch's positions never depend on what could be
 /// decoded elsewhere — which is what lets each rank read only its own.
 /// </summary>
-public readonly record struct DataShare(int BatchSize, int Rank, int World, DataShareKind Kind)
+public readonly record struct DataShare(int BatchSize, int Rank, int World, DataShareKind Kind, PartitionInterleave? Partitions = null)
 {
     /// <summary>The whole epoch, for one pipeline alone.</summary>
     public static DataShare Whole(int batchSize) => new(batchSize, 0, 1, DataShareKind.Slice);
@@ -28,6 +35,15 @@ public readonly record struct DataShare(int BatchSize, int Rank, int World, Data
     public static DataShare Slice(int batchSize, int rank, int world) => Checked(new(batchSize, rank, world, DataShareKind.Slice));
 
     public static DataShare Stripe(int batchSize, int shard, int shards) => Checked(new(batchSize, shard, shards, DataShareKind.Stripe));
+
+    public static DataShare Partitioned(int batchSize, int rank, int world, PartitionInterleave partitions) =>
+        Checked(new(batchSize, rank, world, DataShareKind.Partitioned, partitions));
+
+    /// <summary>Whether this share reads <paramref name="partition"/> (a partitioned share; every other share reads all).</summary>
+    public bool Owns(int partition) => Kind != DataShareKind.Partitioned || partition % World == Rank;
+
+    /// <summary>The canonical partitions this share reads.</summary>
+    public int OwnedPartitions => Partitions is null ? 0 : Enumerable.Range(0, Partitions.Partitions).Count(Owns);
 
     static DataShare Checked(DataShare s)
     {
@@ -39,10 +55,13 @@ public readonly record struct DataShare(int BatchSize, int Rank, int World, Data
 
     /// <summary>A training share hands its consumer a (possibly empty) batch for every global batch: every rank takes
     /// part in every step. An evaluation stripe hands over only its own batches.</summary>
-    public bool EveryBatch => Kind == DataShareKind.Slice;
+    public bool EveryBatch => Kind != DataShareKind.Stripe;
 
     /// <summary>The most positions this share reads of one batch.</summary>
     public int MostPerBatch => Kind == DataShareKind.Slice ? (BatchSize + World - 1) / World : BatchSize;
+
+    /// <summary>Whether a partitioned share reads <paramref name="position"/> (every other share reads all of its ranges).</summary>
+    public bool ReadsAt(long position) => Kind != DataShareKind.Partitioned || Partitions!.PartitionOf(position) % World == Rank;
 
     /// <summary>This share of an epoch of <paramref name="total"/> positions that starts at <paramref name="origin"/>.</summary>
     public EpochShare Of(long origin, long total) => new(this, origin, total);
@@ -68,6 +87,14 @@ public readonly record struct EpochShare(DataShare Share, long Origin, long Tota
         long start = Origin + batch * B, end = EndOf(batch);
         if (Share.Kind == DataShareKind.Stripe)
             return batch % Share.World == Share.Rank ? (start, end) : (start, start);
+        if (Share.Kind == DataShareKind.Partitioned)
+        {
+            long first = start, last = end - 1;
+            while (first < end && !Share.ReadsAt(first)) first++;
+            if (first == end) return (start, start);
+            while (!Share.ReadsAt(last)) last--;
+            return (first, last + 1);
+        }
         var (offset, count) = new GlobalBatch((int)(end - start), Share.Rank, Share.World).Share();
         return (start + offset, start + offset + count);
     }
@@ -80,6 +107,7 @@ public readonly record struct EpochShare(DataShare Share, long Origin, long Tota
         {
             var (start, end) = Range(k);
             if (position < start) position = start;
+            while (position < end && !Share.ReadsAt(position)) position++;
             if (position < end) return position;
         }
         return Total;

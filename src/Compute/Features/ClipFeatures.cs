@@ -34,6 +34,18 @@ public sealed class ClipFeatures(FbankOptions options, double maxSeconds, Featur
         return fbank;
     }
 
+    /// <summary>The fbank of audio that is not a file of its own (a shard's sample), cached under <paramref name="name"/> and
+    /// <paramref name="stamp"/>; <paramref name="decode"/> gives its waveform when it is not cached.</summary>
+    public CachedFbank Of(string name, SourceStamp stamp, Func<float[]> decode, Action<string>? onCacheFull = null)
+    {
+        if (cache is null) return Compute(decode());
+        var key = _front with { AudioPath = name };
+        if (cache.Read(key, stamp) is { } cached) return cached;
+        var fbank = Compute(decode());
+        if (fbank.Frames > 0) cache.Store(key, stamp, fbank.Values, fbank.Frames, fbank.Samples, onCacheFull);
+        return fbank;
+    }
+
     /// <summary>The fbank of a waveform (rounded as the cache's precision rounds).</summary>
     public CachedFbank Compute(float[] waveform)
     {

@@ -184,7 +184,7 @@ public sealed class FeatureCache
     /// <summary>The entry's file: named by a hash of what determines its values (not of the source's stamp, so a changed clip replaces its old entry).</summary>
     public string PathOf(FeatureKey key)
     {
-        var identity = $"{Path.GetFullPath(key.AudioPath)}\n{key.FrameShiftMs:R}\n{key.MelBins}\n{key.MaxSeconds:R}\n{_settings.Precision}" +
+        var identity = $"{(key.AudioPath.Contains("://") ? key.AudioPath : Path.GetFullPath(key.AudioPath))}\n{key.FrameShiftMs:R}\n{key.MelBins}\n{key.MaxSeconds:R}\n{_settings.Precision}" +
             (key.StartSeconds == 0 ? "" : $"\n{key.StartSeconds:R}"); // a clip from its start keeps the name it always had
         var name = Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes(identity)));
         return Path.Combine(_settings.Directory, name[..2], name + ".fbank");

@@ -4,7 +4,7 @@ namespace ActorTraining.Compute.Training;
 
 /// <summary>data.source: where the clips come from.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<DataSource>))]
-public enum DataSource { [JsonStringEnumMemberName("synthetic")] Synthetic, [JsonStringEnumMemberName("datafile")] Datafile, [JsonStringEnumMemberName("folder")] Folder }
+public enum DataSource { [JsonStringEnumMemberName("synthetic")] Synthetic, [JsonStringEnumMemberName("datafile")] Datafile, [JsonStringEnumMemberName("folder")] Folder, [JsonStringEnumMemberName("shards")] Shards }
 
 /// <summary>training.adaptive.signal: what the adaptive phase scheduler reads an epoch's progress from.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<AdaptiveSignal>))]

@@ -35,7 +35,7 @@ public static class ConfigIdentity
         F("Data", Of(F("Source"), F("TrainDatafile"), F("EvalDatafile"), F("LabelCsv"), F("FolderRoot"), F("EvalFraction"),
             F("Synthetic", Of(F("TrainClipsPerClass"), F("EvalClipsPerClass"), F("Seed"), F("MinSeconds"), F("MaxSeconds"))),
             F("Cache", Of(F("Enabled"), F("Directory"), F("Precision"), F("MaxGigabytes"))),
-            F("Balanced", Of(F("WeightsFile"), F("WeightsSha256"))))),
+            F("Balanced", Of(F("WeightsFile"), F("WeightsSha256"))), F("Shards", Of(F("Partitions"), F("WindowShards"))))),
         F("Model", Of(F("Size"), F("EmbedDim"), F("Depth"), F("Heads"), F("PatchSize"), F("FStride"), F("TStride"), F("MelBins"),
             F("TargetLength"), F("Init", Of(F("Kind"), F("Path"), F("Sha256"))),
             F("Htsat", Of(F("EmbedDim"), F("Depths"), F("Heads"), F("Window"), F("FreqRatio"), F("PatchSize"))), F("PatchTime"))),

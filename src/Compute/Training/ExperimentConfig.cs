@@ -22,7 +22,9 @@ public sealed record DataConfig(
     // omitted when null, as every field added after ConfigIdentity.V1's first runs (see there)
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] FeatureCacheConfig? Cache = null,
     // data.sampler = balanced; null = the plain shuffle
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BalancedSampling? Balanced = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BalancedSampling? Balanced = null,
+    // data.source = shards; null otherwise
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ShardsConfig? Shards = null)
 {
     /// <summary>The cache as configured (the default when unset: on, in the run directory, float32, 50 GB).</summary>
     [JsonIgnore] public FeatureCacheConfig ResolvedCache => Cache ?? FeatureCacheConfig.Default;
@@ -267,6 +269,16 @@ public sealed record ExperimentConfig(
                 Required("data.train", Data.TrainDatafile);
                 Required("data.eval", Data.EvalDatafile);
                 Required("data.labels", Data.LabelCsv);
+                break;
+            case DataSource.Shards:
+                if (Data.Shards is not { } shards || shards.TrainShards.Count == 0) throw new ConfigException("data.train-shards", "is required with data.source = shards (a list of shard URLs)");
+                if (shards.EvalShards.Count == 0) throw new ConfigException("data.eval-shards", "is required with data.source = shards (a list of shard URLs)");
+                Required("data.labels", Data.LabelCsv);
+                InRange("data.partitions", shards.Partitions, 1, 1024);
+                InRange("data.shuffle-window-shards", shards.WindowShards, 1, 64);
+                if (!(shards.CacheMaxGigabytes > 0)) throw new ConfigException("data.shard-cache.max-gb", $"must be > 0, got {shards.CacheMaxGigabytes}");
+                if (!(shards.SourceTimeoutSeconds > 0)) throw new ConfigException("data.shard-cache.source-timeout-seconds", $"must be > 0, got {shards.SourceTimeoutSeconds}");
+                if (Data.Balanced is not null) throw new ConfigException("data.sampler", "balanced is not available with data.source = shards yet (its weights need every clip's labels before the epoch); use shuffle");
                 break;
             case DataSource.Folder:
                 Required("data.folder", Data.FolderRoot);

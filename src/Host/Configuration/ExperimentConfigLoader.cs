@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Data.Shards;
 using System.Globalization;
 using System.Text.Json;
 using ActorTraining.Compute.Features;
@@ -69,6 +70,10 @@ public static class ExperimentConfigLoader
             return string.IsNullOrWhiteSpace(value) ? null : Path.GetFullPath(value, BaseDirectory(key));
         }
 
+        // local shard paths resolve against the file that set them, as every path; URLs stay as given
+        IReadOnlyList<string> ShardList(string key) => reader.List(key)
+            .Select(u => ShardUrls.IsRemote(u) ? u : Path.GetFullPath(u, BaseDirectory(key))).ToArray();
+
         var training = new TrainingConfig(
             BatchSize: reader.Int("training.batch-size"),
             Seed: reader.Int("training.seed"),
@@ -130,7 +135,15 @@ public static class ExperimentConfigLoader
                     Directory: PathValue("data.cache.dir"),
                     Precision: ConfigWord.Parse<FeaturePrecision>("data.cache.precision", reader.String("data.cache.precision")),
                     MaxGigabytes: reader.Double("data.cache.max-gb")),
-                Balanced(reader.String("data.sampler"), PathValue("data.sample-weights"))),
+                Balanced(reader.String("data.sampler"), PathValue("data.sample-weights")),
+                reader.String("data.source") != "shards" ? null : new ShardsConfig(
+                    TrainShards: ShardList("data.train-shards"),
+                    EvalShards: ShardList("data.eval-shards"),
+                    Partitions: reader.Int("data.partitions"),
+                    WindowShards: reader.Int("data.shuffle-window-shards"),
+                    CacheDirectory: PathValue("data.shard-cache.dir"),
+                    CacheMaxGigabytes: reader.Double("data.shard-cache.max-gb"),
+                    SourceTimeoutSeconds: reader.Double("data.shard-cache.source-timeout-seconds"))),
             new ModelConfig(
                 Size: size,
                 EmbedDim: preset?.EmbedDim ?? reader.Int("model.embed-dim"),
@@ -302,6 +315,8 @@ public static class ExperimentConfigLoader
         public IReadOnlyList<int> IntList(string key) => ArrayOf(key, Value(key)).Select((item, i) => ParseInt($"{key}[{i}]", item)).ToArray();
 
         /// <summary>A list of strings, or the single word <paramref name="allowed"/> standing for itself (`devices = auto`).</summary>
+        public IReadOnlyList<string> List(string key) => ArrayOf(key, Value(key)).Select((item, i) => Scalar($"{key}[{i}]", item)).ToArray();
+
         public IReadOnlyList<string> StringList(string key, string allowed)
         {
             var v = Value(key);

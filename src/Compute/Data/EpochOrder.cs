@@ -1,7 +1,6 @@
-using ActorTraining.Compute.Data;
 using ActorTraining.Compute.Training;
 
-namespace ActorTraining.Actors;
+namespace ActorTraining.Compute.Data;
 
 /// <summary>
 /// Which clip an epoch visits at each position: a bijection on [0, count) keyed from (seed, epoch), computed per

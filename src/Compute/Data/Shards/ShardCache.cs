@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ActorTraining.Compute.Data.Shards;
+
+/// <summary>Where a node keeps remote shards: a folder, its byte limit, and how long a source may stay away.</summary>
+public sealed record ShardCacheSettings(string Directory, long MaxBytes, TimeSpan SourceTimeout);
+
+/// <summary>A shard ready to read on this node: its local file and its samples.</summary>
+public sealed record LocalShard(ShardInfo Info, string Path, ShardMembers Members);
+
+/// <summary>
+/// The node's shard cache, one per folder in a process and shared by the node's ranks. A remote shard (HTTP, S3) is
+/// downloaded whole into the folder (<see cref="ShardDownload"/>: atomic, resumed, verified against the index's
+/// SHA-256; a corrupt copy is fetched again, up to three times), then scanned once. Whole shards are evicted in
+/// least-recently-used order to stay under the byte limit; only files this cache names (<c>&lt;hash&gt;.tar</c>) in
+/// its own folder are ever deleted, and a local shard is read where it is, never copied nor deleted.
+/// <see cref="Prefetch"/> starts downloads ahead of use (at most <see cref="ParallelDownloads"/> at a time).
+/// </summary>
+public sealed class ShardCache
+{
+    const int ParallelDownloads = 4;
+    const int CorruptAttempts = 3;
+    static readonly ConcurrentDictionary<string, ShardCache> Caches = new();
+
+    readonly ShardCacheSettings _settings;
+    readonly ConcurrentDictionary<string, Lazy<Task<LocalShard>>> _shards = new();
+    readonly ConcurrentDictionary<string, (long Bytes, long LastUse)> _files = new();
+    readonly SemaphoreSlim _downloads = new(ParallelDownloads);
+    readonly object _evicting = new();
+    long _clock;
+
+    ShardCache(ShardCacheSettings settings)
+    {
+        _settings = settings;
+        System.IO.Directory.CreateDirectory(settings.Directory);
+        foreach (var file in new DirectoryInfo(settings.Directory).EnumerateFiles("*.tar"))
+            if (IsOurs(file.Name)) _files[file.FullName] = (file.Length, file.LastWriteTimeUtc.Ticks - DateTime.UtcNow.Ticks);
+    }
+
+    public static ShardCache For(ShardCacheSettings settings) =>
+        Caches.GetOrAdd(System.IO.Path.GetFullPath(settings.Directory), d => new ShardCache(settings with { Directory = d }));
+
+    public ShardCacheSettings Settings => _settings;
+
+    /// <summary>Bytes of shards held in the folder now.</summary>
+    public long HeldBytes => _files.Values.Sum(f => f.Bytes);
+
+    /// <summary>Refuses, with a sentence, a byte limit below <paramref name="neededBytes"/> (what the shuffle windows being read at once take).</summary>
+    public void CheckRoom(long neededBytes, string why)
+    {
+        if (neededBytes > _settings.MaxBytes)
+            throw new Training.ConfigException("data.shard-cache.max-gb",
+                $"is {_settings.MaxBytes / 1e9:0.###} GB, below the {neededBytes / 1e9:0.###} GB that {why} need at once; raise it, or lower data.shuffle-window-shards or the shard size");
+    }
+
+    /// <summary>The shard, local and scanned; downloads it first when remote and not held. Blocks the calling thread.</summary>
+    public LocalShard Open(ShardInfo shard, CancellationToken cancel = default)
+    {
+        while (true)
+        {
+            var entry = _shards.GetOrAdd(shard.Url, _ => new Lazy<Task<LocalShard>>(() => Load(shard, cancel)));
+            try
+            {
+                var local = entry.Value.GetAwaiter().GetResult();
+                if (ShardUrls.IsRemote(shard.Url))
+                {
+                    if (!File.Exists(local.Path)) { _shards.TryRemove(new(shard.Url, entry)); continue; } // evicted meanwhile
+                    Touch(local.Path);
+                }
+                return local;
+            }
+            catch
+            {
+                _shards.TryRemove(new(shard.Url, entry)); // a failure is not remembered: the next read tries again
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Starts fetching a remote shard in the background (a failure shows when it is opened).</summary>
+    public void Prefetch(ShardInfo shard)
+    {
+        if (!ShardUrls.IsRemote(shard.Url)) return;
+        var entry = _shards.GetOrAdd(shard.Url, _ => new Lazy<Task<LocalShard>>(() => Load(shard, CancellationToken.None)));
+        _ = entry.Value.ContinueWith(t => { if (t.IsFaulted) _shards.TryRemove(new(shard.Url, entry)); }, TaskScheduler.Default);
+    }
+
+    async Task<LocalShard> Load(ShardInfo shard, CancellationToken cancel)
+    {
+        await Task.Yield();
+        if (!ShardUrls.IsRemote(shard.Url))
+        {
+            if (!File.Exists(shard.Url)) throw new ShardSourceException(shard.Url, "no such file");
+            if (shard.Sha256 is { } expected)
+            {
+                await using var read = File.OpenRead(shard.Url);
+                var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(read, cancel));
+                if (actual != expected) throw new ShardCorruptException(shard.Url, $"content does not match the index (SHA-256 {actual[..12]}…, index {expected[..12]}…)");
+            }
+            return Scanned(shard, shard.Url);
+        }
+        var path = PathOf(shard.Url);
+        for (int attempt = 1; ; attempt++)
+        {
+            if (File.Exists(path) && (shard.Sha256 is null || await Matches(path, shard.Sha256, cancel)))
+            {
+                Touch(path);
+                return Scanned(shard, path);
+            }
+            File.Delete(path); // ours, in our folder: a torn or corrupt copy
+            _files.TryRemove(path, out _);
+            await _downloads.WaitAsync(cancel);
+            try
+            {
+                MakeRoom(shard.Bytes, keep: path);
+                var bytes = await ShardDownload.FetchAsync(ShardSource.Of(shard.Url), path, shard.Sha256, _settings.SourceTimeout, cancel);
+                _files[path] = (bytes, Interlocked.Increment(ref _clock));
+                MakeRoom(0, keep: path);
+                return Scanned(shard, path);
+            }
+            catch (ShardCorruptException) when (attempt < CorruptAttempts) { }
+            finally { _downloads.Release(); }
+        }
+    }
+
+    static LocalShard Scanned(ShardInfo shard, string path)
+    {
+        var members = ShardMembers.Scan(path);
+        if (members.Samples.Count == 0) throw new ShardCorruptException(shard.Url, members.Problem ?? "holds no sample");
+        return new LocalShard(shard, path, members);
+    }
+
+    static async Task<bool> Matches(string path, string sha256, CancellationToken cancel)
+    {
+        await using var read = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(read, cancel)) == sha256;
+    }
+
+    void Touch(string path)
+    {
+        if (_files.TryGetValue(path, out var f)) _files[path] = (f.Bytes, Interlocked.Increment(ref _clock));
+    }
+
+    /// <summary>Evicts least-recently-used shards (never <paramref name="keep"/>) until <paramref name="incoming"/> more bytes fit.</summary>
+    void MakeRoom(long incoming, string keep)
+    {
+        lock (_evicting)
+        {
+            long held = HeldBytes;
+            foreach (var (path, _) in _files.Where(f => f.Key != keep).OrderBy(f => f.Value.LastUse).ToList())
+            {
+                if (held + incoming <= _settings.MaxBytes) break;
+                if (!_files.TryRemove(path, out var f)) continue;
+                File.Delete(path); // readers that have it open keep reading: the inode lives until they close it
+                held -= f.Bytes;
+                foreach (var (url, entry) in _shards)
+                    if (ShardUrls.IsRemote(url) && PathOf(url) == path) _shards.TryRemove(new(url, entry));
+            }
+        }
+    }
+
+    string PathOf(string url) => System.IO.Path.Combine(_settings.Directory,
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url)))[..32] + ".tar");
+
+    static bool IsOurs(string name) => name.Length == 36 && name.EndsWith(".tar") && name[..32].All(char.IsAsciiHexDigitLower);
+}
