@@ -32,9 +32,9 @@ public sealed record SamplePrepared(WorkItem Item, float[] Values, float[] Targe
 
 /// <summary>
 /// A work item that could not be prepared (unreadable audio). It still reaches the batcher so ordering moves on;
-/// the file is skipped, counted and listed.
+/// the file is skipped, counted and listed. <paramref name="Shard"/>: the whole shard it is in could not be used (told once).
 /// </summary>
-public sealed record SampleFailed(WorkItem Item, string Reason) : IPipelineMessage;
+public sealed record SampleFailed(WorkItem Item, string Reason, string? Shard = null) : IPipelineMessage;
 
 /// <summary>
 /// A clip shorter than one analysis window, zero-padded to one window and used like any clip (published on the event

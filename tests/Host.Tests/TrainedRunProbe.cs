@@ -37,10 +37,12 @@ public static class TrainedRunProbe
     /// <c>supervisor.pause-after-commit</c>); this looks at the journal while it stands still and either kills it or
     /// lets it go on (SIGCONT) — watching a running process instead overshoots by several commits on a loaded machine.
     /// </summary>
-    public static Commit KillWhen(string workingDirectory, string[] args, string runDir, string? postgres, Func<Commit, bool> when)
+    public static Commit KillWhen(string workingDirectory, string[] args, string runDir, string? postgres, Func<Commit, bool> when,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
         psi.ArgumentList.Add(dll);
         foreach (var arg in args) psi.ArgumentList.Add(arg);
         psi.Environment[FaultInjection.Variable] = "supervisor.pause-after-commit@1";

@@ -39,8 +39,12 @@ public sealed class ClipWorker : ReceiveActor
                 else if (item.MixPath is not null && item.MixTarget is not null) (fbank, target) = Mixed(item, features, log);
                 else fbank = features.Of(item.AudioPath, full => log.Warning(full), item.StartSeconds);
             }
-            catch (Exception ex) when (ex is AudioDecodeException or IOException or UnauthorizedAccessException or DatasetException
-                or ShardSourceException and not SourceUnavailableException)
+            catch (ShardSourceException ex) when (ex is not SourceUnavailableException)
+            {
+                batcher.Tell(new SampleFailed(item, ex.Message, Shard: ex.Url));
+                return;
+            }
+            catch (Exception ex) when (ex is AudioDecodeException or IOException or UnauthorizedAccessException or DatasetException)
             {
                 batcher.Tell(new SampleFailed(item, ex.Message));
                 return;

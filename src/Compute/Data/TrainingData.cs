@@ -46,6 +46,7 @@ public sealed record TrainingData(IReadOnlyList<DatasetEntry> Train, IReadOnlyLi
     {
         var labels = LabelCsv.Load(labelCsv);
         var cache = ShardCache.For(ShardCacheOf(shards));
+        cache.Notice = message => warn($"warning: {message}");
         ShardCorpus? train = null, eval = null;
         try
         {

@@ -26,7 +26,7 @@ public static partial class CliErrors
     };
 
     /// <summary>Errors that are the user's to fix: their messages are sentences we wrote, naming what is wrong.</summary>
-    public static bool IsUserError(Exception e) => e is ConfigException or DatasetException or AudioDecodeException
+    public static bool IsUserError(Exception e) => e is ConfigException or DatasetException or AudioDecodeException or Compute.Data.Shards.ShardSourceException
         or CheckpointCorruptException or InvalidDataException or Actors.RunConfigMismatchException or Actors.JournalUnavailableException
         // the operating system's sentences name the path ("Could not find file '/x'", "Access to the path '/x' is denied")
         or IOException or UnauthorizedAccessException;

@@ -76,7 +76,9 @@ public sealed class RunMonitor : ReceiveActor
         Receive<SampleFailed>(f =>
         {
             // through the display, which ends an open progress line first (else the warning is appended to it on a terminal)
-            if (clips.Skipped.Add(f.Item.AudioPath)) displays[Math.Max(0, shown)].Line($"warning: skipped {f.Item.AudioPath}: {f.Reason}");
+            // a whole shard's samples fail for one reason: said once, each sample still counted
+            if (clips.Skipped.Add(f.Item.AudioPath) && (f.Shard is null || clips.SkippedShards.Add(f.Shard)))
+                displays[Math.Max(0, shown)].Line(f.Shard is null ? $"warning: skipped {f.Item.AudioPath}: {f.Reason}" : $"warning: skipped the samples of {f.Reason}");
         });
         Receive<ClipPadded>(p => clips.Padded.Add(p.Item.AudioPath));
         Receive<ExperimentEnded>(e => outcome.TrySetResult(e));

@@ -27,7 +27,11 @@ public sealed class S3ShardSource : ShardSource
 
     static AmazonS3Client Create()
     {
-        var config = new AmazonS3Config { MaxErrorRetry = 1, Timeout = TimeSpan.FromSeconds(30) }; // retries and backoff are ShardDownload's
+        var config = new AmazonS3Config
+        {
+            MaxErrorRetry = 1, Timeout = TimeSpan.FromSeconds(30), // retries and backoff are ShardDownload's
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED, // a byte range has no whole-object checksum; index.json's SHA-256 checks the shard
+        };
         var endpoint = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_S3") ?? Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
         if (!string.IsNullOrEmpty(endpoint))
         {

@@ -27,6 +27,8 @@ public sealed class ShardCache
     readonly ShardCacheSettings _settings;
     readonly ConcurrentDictionary<string, Lazy<Task<LocalShard>>> _shards = new();
     readonly ConcurrentDictionary<string, (long Bytes, long LastUse)> _files = new();
+    readonly ConcurrentDictionary<string, ShardCorruptException> _broken = new();
+    readonly ConcurrentDictionary<string, DateTime> _noticed = new();
     readonly SemaphoreSlim _downloads = new(ParallelDownloads);
     readonly object _evicting = new();
     long _clock;
@@ -44,6 +46,18 @@ public sealed class ShardCache
 
     public ShardCacheSettings Settings => _settings;
 
+    /// <summary>Hears, at most once a minute per host, that a source failed and is being retried.</summary>
+    public Action<string> Notice { get; set; } = _ => { };
+
+    void Tell(string url, string message)
+    {
+        var host = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Authority : url;
+        var now = DateTime.UtcNow;
+        if (_noticed.TryGetValue(host, out var last) && now - last < TimeSpan.FromMinutes(1)) return;
+        _noticed[host] = now;
+        Notice(message);
+    }
+
     /// <summary>Bytes of shards held in the folder now.</summary>
     public long HeldBytes => _files.Values.Sum(f => f.Bytes);
 
@@ -58,6 +72,7 @@ public sealed class ShardCache
     /// <summary>The shard, local and scanned; downloads it first when remote and not held. Blocks the calling thread.</summary>
     public LocalShard Open(ShardInfo shard, CancellationToken cancel = default)
     {
+        if (_broken.TryGetValue(shard.Url, out var broken)) throw broken; // corrupt at its source: fetched three times already
         while (true)
         {
             var entry = _shards.GetOrAdd(shard.Url, _ => new Lazy<Task<LocalShard>>(() => Load(shard, cancel)));
@@ -71,9 +86,15 @@ public sealed class ShardCache
                 }
                 return local;
             }
+            catch (ShardCorruptException e)
+            {
+                _broken[shard.Url] = e;
+                _shards.TryRemove(new(shard.Url, entry));
+                throw;
+            }
             catch
             {
-                _shards.TryRemove(new(shard.Url, entry)); // a failure is not remembered: the next read tries again
+                _shards.TryRemove(new(shard.Url, entry)); // an unreachable source is not remembered: the next read tries again
                 throw;
             }
         }
@@ -115,7 +136,8 @@ public sealed class ShardCache
             try
             {
                 MakeRoom(shard.Bytes, keep: path);
-                var bytes = await ShardDownload.FetchAsync(ShardSource.Of(shard.Url), path, shard.Sha256, _settings.SourceTimeout, cancel);
+                var bytes = await ShardDownload.FetchAsync(ShardSource.Of(shard.Url), path, shard.Sha256, _settings.SourceTimeout, cancel,
+                    message => Tell(shard.Url, message));
                 _files[path] = (bytes, Interlocked.Increment(ref _clock));
                 MakeRoom(0, keep: path);
                 return Scanned(shard, path);

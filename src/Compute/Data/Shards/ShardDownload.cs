@@ -12,12 +12,21 @@ public static class ShardDownload
 {
     const long RangeBytes = 16L << 20;
 
-    public static async Task<long> FetchAsync(ShardSource source, string destination, string? sha256, TimeSpan timeout, CancellationToken cancel)
+    /// <param name="notice">hears of the first transient failure of each fetch (the download goes on retrying).</param>
+    public static async Task<long> FetchAsync(ShardSource source, string destination, string? sha256, TimeSpan timeout, CancellationToken cancel,
+        Action<string>? notice = null)
     {
         var part = $"{destination}.{Environment.ProcessId}.{Guid.NewGuid():N}.part";
         try
         {
-            long length = await Retrying(source, timeout, () => source.LengthAsync(cancel), cancel);
+            bool told = false;
+            void Tell(TransientSourceException e)
+            {
+                if (told) return;
+                told = true;
+                notice?.Invoke($"{e.Message}; retrying for up to {timeout.TotalSeconds:0} s");
+            }
+            long length = await Retrying(source, timeout, () => source.LengthAsync(cancel), Tell, cancel);
             long have = 0;
             await using (var file = new FileStream(part, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
@@ -30,7 +39,7 @@ public static class ShardDownload
                         await source.CopyRangeAsync(have, count - (have - start), file, n => have += n, cancel);
                         if (have < start + count) throw new TransientSourceException(source.Url, $"ended at byte {have} of {length}");
                         return 0;
-                    }, cancel);
+                    }, Tell, cancel);
                 }
                 await file.FlushAsync(cancel);
             }
@@ -51,7 +60,7 @@ public static class ShardDownload
     }
 
     /// <summary>Runs <paramref name="attempt"/> until it succeeds, a permanent failure, or <paramref name="timeout"/> without progress.</summary>
-    static async Task<T> Retrying<T>(ShardSource source, TimeSpan timeout, Func<Task<T>> attempt, CancellationToken cancel)
+    static async Task<T> Retrying<T>(ShardSource source, TimeSpan timeout, Func<Task<T>> attempt, Action<TransientSourceException> failed, CancellationToken cancel)
     {
         var since = DateTime.UtcNow;
         var delay = TimeSpan.FromMilliseconds(500);
@@ -60,6 +69,7 @@ public static class ShardDownload
             try { return await attempt(); }
             catch (TransientSourceException e)
             {
+                failed(e);
                 if (DateTime.UtcNow - since > timeout)
                     throw new SourceUnavailableException(source.Url, $"unreachable for {timeout.TotalSeconds:0} s ({e.Message[(source.Url.Length + 2)..]}); the same command resumes the run once it is back");
                 await Task.Delay(delay, cancel);
