@@ -142,4 +142,160 @@ public sealed class ShardTrainingTests(ShardCorpusFixture corpus, ITestOutputHel
         output.WriteLine($"resumed on 2 ranks: ‖Δw‖/‖w‖ = {drift:E2} against the uninterrupted 1-rank run");
         Assert.True(drift <= 1e-5, $"the resumed run drifted {drift:E2}");
     }
+
+    /// <summary>The served copy of the shards (a test may damage it), and the number of eval shards in it.</summary>
+    string ServedCopy(string name)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(corpus.Dir, $"served-{name}")).FullName;
+        foreach (var file in Directory.GetFiles(corpus.Shards)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)), overwrite: true);
+        return dir;
+    }
+
+    static int Lines(string text, string part) => text.Split('\n').Count(l => l.Contains(part));
+
+    [Fact]
+    public void AServerStoppedMidEpochAndStartedAgainCostsOneLineAndNothingElse()
+    {
+        // 100 kB/s per response: the first epoch waits for its shards, so the server goes away with downloads under way
+        using var nginx = new NginxServer(ServedCopy("outage"), rateLimit: "100k");
+        var run = Path.Combine(corpus.Dir, "outage");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = corpus.Dir };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "actortraining.dll") }.Concat(TrainArgs(run, corpus.Config("outage", nginx.Url)))) psi.ArgumentList.Add(a);
+        using var child = System.Diagnostics.Process.Start(psi)!;
+        var stdout = new System.Text.StringBuilder();
+        child.OutputDataReceived += (_, e) => { lock (stdout) stdout.AppendLine(e.Data); };
+        child.BeginOutputReadLine();
+        var stderr = child.StandardError.ReadToEndAsync();
+        bool Training() { lock (stdout) return stdout.ToString().Contains("generation 0:"); }
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            while (!(Training() && nginx.Requests > corpus.EvalShards) && DateTime.UtcNow < deadline && !child.HasExited) Thread.Sleep(20);
+            Assert.False(child.HasExited, "training ended before the outage");
+            nginx.Stop();
+            output.WriteLine($"nginx stopped after {nginx.Requests} requests; started again in 4 s");
+            Thread.Sleep(4000);
+            nginx.Start();
+            Assert.True(child.WaitForExit(TimeSpan.FromMinutes(4)), "training did not finish");
+        }
+        finally
+        {
+            if (!child.HasExited) child.Kill(entireProcessTree: true);
+        }
+        child.WaitForExit();
+        var text = stdout + stderr.Result;
+        Assert.True(child.ExitCode == 0, text);
+        Assert.True(Lines(text, "retrying for up to") == 1, text);
+        output.WriteLine(text.Split('\n').First(l => l.Contains("retrying for up to")));
+        AssertSameWeightsAsStraight(run);
+    }
+
+    [Fact]
+    public void AConnectionCutMidShardResumesTheDownloadWithOneLine()
+    {
+        using var nginx = new NginxServer(ServedCopy("cut"));
+        using var proxy = new CuttingProxy(nginx.Port, cutAfterBytes: 40_000, cuts: 3);
+        var run = Path.Combine(corpus.Dir, "cut");
+        var r = Cli.RunIn(corpus.Dir, TimeSpan.FromMinutes(4), TrainArgs(run, corpus.Config("cut", $"http://127.0.0.1:{proxy.Port}")));
+        var text = r.Stdout + r.Stderr;
+        Assert.True(r.ExitCode == 0, text);
+        Assert.Equal(3, proxy.Cut);
+        Assert.Equal(1, Lines(text, "retrying for up to"));
+        output.WriteLine($"{proxy.Cut} connections cut mid-shard; {text.Split('\n').First(l => l.Contains("retrying for up to"))}");
+        AssertSameWeightsAsStraight(run);
+    }
+
+    [Fact]
+    public void AShardReplacedByGarbageIsFetchedAgainThenItsSamplesAreSkippedWithOneLine()
+    {
+        var served = ServedCopy("garbage");
+        var victim = Path.Combine(served, "train-000003.tar");
+        var length = new FileInfo(victim).Length;
+        File.WriteAllBytes(victim, Enumerable.Range(0, (int)length).Select(i => (byte)(i * 31 + 7)).ToArray());
+        using var nginx = new NginxServer(served);
+        var run = Path.Combine(corpus.Dir, "garbage");
+        var r = Cli.RunIn(corpus.Dir, TimeSpan.FromMinutes(4), TrainArgs(run, corpus.Config("garbage", nginx.Url)));
+        var text = r.Stdout + r.Stderr;
+        Assert.True(r.ExitCode == 0, text);
+        var index = ShardIndexFile.Parse(File.ReadAllText(Path.Combine(corpus.Shards, "index.json")), "index.json");
+        int lost = index.Shards.Single(s => s.Name == "train-000003.tar").Samples;
+        output.WriteLine(string.Join("\n", text.Split('\n').Where(l => l.Contains("train-000003.tar"))));
+        var line = Assert.Single(text.Split('\n'), l => l.Contains("train-000003.tar") && l.Contains("warning"));
+        Assert.Contains("content does not match the index", line);
+        Assert.Equal(3, File.ReadAllLines(nginx.AccessLog).Count(l => l.Contains("GET /train-000003.tar")));
+        // every epoch trained the others: 3 epochs, each skipping exactly that shard's samples
+        Assert.Equal(3, Lines(text, $"{lost} files skipped"));
+    }
+
+    [Fact]
+    public void TheCacheKeepsItsLimitEvictsWholeShardsAndFetchesACorruptCopyAgain()
+    {
+        using var nginx = new NginxServer(corpus.Shards);
+        var index = ShardIndexFile.Parse(File.ReadAllText(Path.Combine(corpus.Shards, "index.json")), "index.json");
+        var shards = index.Shards.Where(s => s.Name.StartsWith("train-")).Select(s => new ShardInfo($"{nginx.Url}/{s.Name}", s.Samples, s.Bytes, s.Sha256)).ToList();
+        var folder = Path.Combine(corpus.Dir, "cache-limit");
+        Directory.CreateDirectory(folder);
+        var bystander = Path.Combine(folder, "not-ours.tar");
+        File.WriteAllText(bystander, "a file the cache did not write");
+        long limit = shards.Take(3).Sum(s => s.Bytes) + 1;
+        var cache = ShardCache.For(new ShardCacheSettings(folder, limit, TimeSpan.FromSeconds(10)));
+        foreach (var each in shards.Take(6))
+        {
+            var local = cache.Open(each);
+            Assert.Equal(each.Samples, local.Members.Samples.Count);
+            Assert.True(cache.HeldBytes <= limit, $"{cache.HeldBytes} bytes held, limit {limit}");
+        }
+        var held = Directory.GetFiles(folder, "*.tar").Where(f => f != bystander).ToList();
+        Assert.Equal(3, held.Count); // the three most recent, whole
+        Assert.True(File.Exists(bystander));
+        Assert.Throws<Compute.Training.ConfigException>(() => cache.CheckRoom(limit + 1, "the test's windows"));
+
+        // a copy damaged on disk (found there by a new process's cache: here, a new folder holding it) is fetched again
+        var shard = shards[5];
+        var fresh = Directory.CreateDirectory(Path.Combine(corpus.Dir, "cache-damaged")).FullName;
+        var bytes = File.ReadAllBytes(Path.Combine(folder, ShardCache.FileNameOf(shard.Url)));
+        bytes[bytes.Length / 2] ^= 1;
+        File.WriteAllBytes(Path.Combine(fresh, ShardCache.FileNameOf(shard.Url)), bytes);
+        var gets = File.ReadAllLines(nginx.AccessLog).Length;
+        var reopened = ShardCache.For(new ShardCacheSettings(fresh, limit, TimeSpan.FromSeconds(10))).Open(shard);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(corpus.Shards, Path.GetFileName(shard.Url))), File.ReadAllBytes(reopened.Path));
+        Assert.Contains(File.ReadAllLines(nginx.AccessLog).Skip(gets), l => l.Contains($"GET /{Path.GetFileName(shard.Url)}"));
+    }
+
+    [Fact]
+    public void BadSourcesStopWithOneLineNamingThem()
+    {
+        using var s3 = new SwiftS3Server();
+        s3.Upload(corpus.Shards, "corpus", "audio/shards");
+        var notATar = Directory.CreateDirectory(Path.Combine(corpus.Dir, "not-a-tar")).FullName;
+        File.WriteAllText(Path.Combine(notATar, "train-000000.tar"), "these bytes are no tar archive at all, and there is no index.json");
+        var unused = LoopbackPorts.Free();
+        var wrongSecret = new Dictionary<string, string>(s3.Environment) { ["AWS_SECRET_ACCESS_KEY"] = "not-the-secret" };
+        var cases = new (string Name, string Location, IReadOnlyDictionary<string, string> Environment, string Expected)[]
+        {
+            ("unreachable", $"http://127.0.0.1:{unused}", new Dictionary<string, string>(), $"error: http://127.0.0.1:{unused}/index.json: unreachable for 2 s"),
+            ("forbidden", "s3://corpus/audio/shards", wrongSecret, "error: s3://corpus/audio/shards/index.json: access denied"),
+            ("no-bucket", "s3://nobucket/audio/shards", s3.Environment, "error: s3://nobucket/audio/shards/index.json: no bucket 'nobucket'"),
+            ("no-key", "s3://corpus/elsewhere", s3.Environment, "error: s3://corpus/elsewhere/train-000000.tar: no such key"),
+            ("not-a-tar", notATar, new Dictionary<string, string>(), "error: data.train-shards: none of its"),
+        };
+        foreach (var (name, location, environment, expected) in cases)
+        {
+            var config = corpus.Config($"bad-{name}", location, "data.shard-cache.source-timeout-seconds = 2");
+            if (name == "not-a-tar") File.WriteAllText(config, File.ReadAllText(config).Replace($"train-{{000000..{corpus.TrainShards - 1:D6}}}", "train-000000"));
+            var r = Cli.RunWith(environment, corpus.Dir, TimeSpan.FromMinutes(2), TrainArgs(Path.Combine(corpus.Dir, $"bad-{name}"), config));
+            output.WriteLine($"{name}: exit {r.ExitCode}: {r.Stderr.Trim()}");
+            Assert.Equal(2, r.ExitCode);
+            var errors = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error:")).ToList();
+            Assert.Single(errors);
+            Assert.StartsWith(expected, errors[0]);
+        }
+        var empty = corpus.Config("bad-range", corpus.Shards);
+        File.WriteAllText(empty, File.ReadAllText(empty).Replace("train-{000000..", "train-{900000.."));
+        var range = Cli.RunIn(corpus.Dir, TimeSpan.FromMinutes(2), TrainArgs(Path.Combine(corpus.Dir, "bad-range"), empty));
+        Assert.Equal(2, range.ExitCode);
+        Assert.StartsWith("error: data.train-shards: '", range.Stderr.Trim());
+        Assert.Contains("expands to no shard", range.Stderr);
+        output.WriteLine($"range: {range.Stderr.Trim()}");
+    }
 }

@@ -48,6 +48,7 @@ public sealed class HttpShardSource : ShardSource
         var status = (int)response.StatusCode;
         response.Dispose();
         if (status is 408 or 429 || status >= 500) throw new TransientSourceException(Url, $"HTTP {status} {response.ReasonPhrase}");
+        if (status == 404) throw new ShardNotFoundException(Url, "HTTP 404 Not Found");
         throw new ShardSourceException(Url, $"HTTP {status} {response.ReasonPhrase}");
     }
 }

@@ -44,8 +44,13 @@ public sealed class S3ShardSource : ShardSource
 
     public override async Task<long> LengthAsync(CancellationToken cancel)
     {
-        var meta = await Call(() => Client.Value.GetObjectMetadataAsync(Bucket, Key, cancel));
-        return meta.ContentLength;
+        try { return (await Call(() => Client.Value.GetObjectMetadataAsync(Bucket, Key, cancel))).ContentLength; }
+        catch (ShardNotFoundException)
+        {
+            // a HEAD's 404 has no body to say whether the key or the bucket is missing: ask the bucket
+            await Call(() => Client.Value.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, MaxKeys = 1 }, cancel));
+            throw;
+        }
     }
 
     public override async Task CopyRangeAsync(long offset, long count, Stream destination, Action<long> copied, CancellationToken cancel)
@@ -64,7 +69,8 @@ public sealed class S3ShardSource : ShardSource
         try { return await call(); }
         catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound || e.ErrorCode is "NoSuchKey" or "NoSuchBucket")
         {
-            throw new ShardSourceException(Url, e.ErrorCode == "NoSuchBucket" ? $"no bucket '{Bucket}'" : "no such key");
+            if (e.ErrorCode == "NoSuchBucket") throw new ShardSourceException(Url, $"no bucket '{Bucket}'");
+            throw new ShardNotFoundException(Url, "no such key");
         }
         catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
         {

@@ -28,7 +28,7 @@ public sealed class ShardCache
     readonly ConcurrentDictionary<string, Lazy<Task<LocalShard>>> _shards = new();
     readonly ConcurrentDictionary<string, (long Bytes, long LastUse)> _files = new();
     readonly ConcurrentDictionary<string, ShardCorruptException> _broken = new();
-    readonly ConcurrentDictionary<string, DateTime> _noticed = new();
+    readonly Dictionary<string, DateTime> _noticed = new();
     readonly SemaphoreSlim _downloads = new(ParallelDownloads);
     readonly object _evicting = new();
     long _clock;
@@ -53,8 +53,11 @@ public sealed class ShardCache
     {
         var host = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Authority : url;
         var now = DateTime.UtcNow;
-        if (_noticed.TryGetValue(host, out var last) && now - last < TimeSpan.FromMinutes(1)) return;
-        _noticed[host] = now;
+        lock (_noticed) // downloads run in parallel: one of them tells
+        {
+            if (_noticed.TryGetValue(host, out var last) && now - last < TimeSpan.FromMinutes(1)) return;
+            _noticed[host] = now;
+        }
         Notice(message);
     }
 
@@ -86,14 +89,9 @@ public sealed class ShardCache
                 }
                 return local;
             }
-            catch (ShardCorruptException e)
+            catch (Exception e)
             {
-                _broken[shard.Url] = e;
-                _shards.TryRemove(new(shard.Url, entry));
-                throw;
-            }
-            catch
-            {
+                if (e is ShardCorruptException corrupt) _broken[shard.Url] = corrupt; // the same bytes at the source: told once, not fetched again
                 _shards.TryRemove(new(shard.Url, entry)); // an unreachable source is not remembered: the next read tries again
                 throw;
             }
@@ -103,7 +101,7 @@ public sealed class ShardCache
     /// <summary>Starts fetching a remote shard in the background (a failure shows when it is opened).</summary>
     public void Prefetch(ShardInfo shard)
     {
-        if (!ShardUrls.IsRemote(shard.Url)) return;
+        if (!ShardUrls.IsRemote(shard.Url) || _broken.ContainsKey(shard.Url)) return;
         var entry = _shards.GetOrAdd(shard.Url, _ => new Lazy<Task<LocalShard>>(() => Load(shard, CancellationToken.None)));
         _ = entry.Value.ContinueWith(t => { if (t.IsFaulted) _shards.TryRemove(new(shard.Url, entry)); }, TaskScheduler.Default);
     }
@@ -143,6 +141,11 @@ public sealed class ShardCache
                 return Scanned(shard, path);
             }
             catch (ShardCorruptException) when (attempt < CorruptAttempts) { }
+            catch (ShardCorruptException e)
+            {
+                _broken[shard.Url] = e;
+                throw;
+            }
             finally { _downloads.Release(); }
         }
     }
@@ -183,8 +186,10 @@ public sealed class ShardCache
         }
     }
 
-    string PathOf(string url) => System.IO.Path.Combine(_settings.Directory,
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url)))[..32] + ".tar");
+    string PathOf(string url) => System.IO.Path.Combine(_settings.Directory, FileNameOf(url));
+
+    /// <summary>The name a remote shard has in a cache folder: a hash of its URL.</summary>
+    public static string FileNameOf(string url) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url)))[..32] + ".tar";
 
     static bool IsOurs(string name) => name.Length == 36 && name.EndsWith(".tar") && name[..32].All(char.IsAsciiHexDigitLower);
 }

@@ -90,10 +90,9 @@ public sealed class ShardCorpus : IReadOnlyList<DatasetEntry>, IDisposable
             shards = Described(urls, cache.Settings.SourceTimeout, warn) ?? Scanned(urls, cache, warn);
             new ShardIndexFile(ShardIndexFile.FormatName, shards.Select(s => new ShardIndexEntry(s.Url, s.Samples, s.Bytes, s.Sha256)).ToList()).Write(known);
         }
+        if (shards.All(s => s.Samples == 0)) throw new DatasetException(key, $"none of its {shards.Count} shard(s) holds a sample (the lines above say why)");
         CorpusIndex? labels = withLabels ? LabelsOf(shards, cache, indexDirectory, labelSet, warn) : null;
-        var corpus = new ShardCorpus(shards, partitions, windowShards, labels);
-        if (corpus.Count == 0) throw new DatasetException(key, "the shards hold no sample");
-        return corpus;
+        return new ShardCorpus(shards, partitions, windowShards, labels);
     }
 
     static IReadOnlyList<ShardInfo>? Read(string known, IReadOnlyList<string> urls)
@@ -133,7 +132,7 @@ public sealed class ShardCorpus : IReadOnlyList<DatasetEntry>, IDisposable
             ShardDownload.FetchAsync(ShardSource.Of(url), temp, null, timeout, CancellationToken.None).GetAwaiter().GetResult();
             return File.ReadAllText(temp);
         }
-        catch (ShardSourceException e) when (e is not (TransientSourceException or SourceUnavailableException)) { return null; }
+        catch (ShardNotFoundException) { return null; }
         finally { File.Delete(temp); }
     }
 

@@ -71,7 +71,7 @@ public static class ShardDownload
             {
                 failed(e);
                 if (DateTime.UtcNow - since > timeout)
-                    throw new SourceUnavailableException(source.Url, $"unreachable for {timeout.TotalSeconds:0} s ({e.Message[(source.Url.Length + 2)..]}); the same command resumes the run once it is back");
+                    throw new SourceUnavailableException(source.Url, $"unreachable for {timeout.TotalSeconds:0} s ({e.Message[(source.Url.Length + 2)..].Replace("unreachable: ", "")}); the same command resumes the run once it is back");
                 await Task.Delay(delay, cancel);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
             }

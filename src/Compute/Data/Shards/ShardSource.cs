@@ -45,3 +45,6 @@ public class ShardSourceException(string url, string reason, Exception? inner = 
 
 /// <summary>A failure worth retrying (connection refused or cut, server error, timeout).</summary>
 public sealed class TransientSourceException(string url, string reason, Exception? inner = null) : ShardSourceException(url, reason, inner);
+
+/// <summary>No object at the URL (HTTP 404, S3 NoSuchKey, no such file): for an optional file such as index.json, absent.</summary>
+public sealed class ShardNotFoundException(string url, string reason) : ShardSourceException(url, reason);
