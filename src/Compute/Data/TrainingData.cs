@@ -34,7 +34,7 @@ public sealed record TrainingData(IReadOnlyList<DatasetEntry> Train, IReadOnlyLi
             DataSource.Datafile => FromDatafiles((data.TrainDatafile!, data.EvalDatafile!, data.LabelCsv!), indexes),
             DataSource.Folder => FromFolder(data.FolderRoot!, data.EvalFraction, indexes),
             DataSource.Shards => FromShards(data.Shards!, data.LabelCsv!, indexes, warn ?? Console.Error.WriteLine),
-            _ => throw new ConfigException("data.source", $"must be synthetic, datafile or folder, got '{data.Source}'"),
+            _ => throw new ConfigException("data.source", $"must be synthetic, datafile, folder or shards, got '{data.Source}'"),
         };
     }
 

@@ -118,7 +118,7 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
     [InlineData("training.max-restarts = many", "training.max-restarts", "must be an integer")]
     [InlineData("training.optimizer = sgd", "training.optimizer", "adam or adamw")]
     [InlineData("training.loss = mse", "training.loss", "must be bce or ce, got 'mse'")]
-    [InlineData("data.source = ftp", "data.source", "must be synthetic, datafile or folder, got 'ftp'")]
+    [InlineData("data.source = ftp", "data.source", "must be synthetic, datafile, folder or shards, got 'ftp'")]
     [InlineData("data.cache.precision = float8", "data.cache.precision", "must be float32 or float16, got 'float8'")]
     [InlineData("training { phase-scheduler = adaptive, adaptive.budget = hours }", "training.adaptive.budget", "must be flops or epochs, got 'hours'")]
     [InlineData("data.sampler = weighted", "data.sampler", "shuffle or balanced")]
