@@ -2,7 +2,7 @@
 """webdataset_fbank.py <mel-bins> <shard>...: WebDataset's loop (tarfile, members grouped by key up to the first dot)
 around the AST reference's _wav2fbank (torchaudio.load, downmix, resample to 16 kHz, kaldi.fbank) on one thread: the
 whole per-clip work, one pass. Prints one line like ShardBench."""
-import io, re, sys, tarfile, time
+import os, re, sys, tarfile, tempfile, time
 import torch, torchaudio
 
 torch.set_num_threads(1)
@@ -25,8 +25,14 @@ def samples(path):
         if current is not None:
             yield current
 
+scratch = tempfile.mkdtemp()
+
 def fbank(data, ext):
-    wave, rate = torchaudio.load(io.BytesIO(data), format=ext)
+    # webdataset.autodecode's torch_audio: the member written to a temporary file, then torchaudio.load
+    path = os.path.join(scratch, f"file.{ext}")
+    with open(path, "wb") as f:
+        f.write(data)
+    wave, rate = torchaudio.load(path)
     wave = wave.mean(0, keepdim=True)
     if rate != 16000:
         wave = torchaudio.functional.resample(wave, rate, 16000)

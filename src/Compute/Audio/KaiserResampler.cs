@@ -27,6 +27,7 @@ public static class KaiserResampler
         if (fromRate == toRate || waveform.Length == 0) return waveform;
         int gcd = Gcd(fromRate, toRate), orig = fromRate / gcd, next = toRate / gcd;
         var (kernel, width) = Kernels.GetOrAdd((orig, next), key => Build(key.Item1, key.Item2));
+        Runtime.SerialTorch.OnThisThread();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var x = torch.tensor(waveform).reshape(1, 1, -1);
