@@ -25,6 +25,8 @@ public sealed record ShardIndexFile(
                 throw new DatasetException(where, $"not a shard index (format '{index?.Format}', expected '{FormatName}')");
             foreach (var s in index.Shards)
                 if (string.IsNullOrEmpty(s.Name) || s.Samples < 0 || s.Bytes < 0) throw new DatasetException(where, $"shard entry '{s.Name}' is incomplete");
+            if (index.Shards.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                throw new DatasetException(where, $"lists {twice.Key} {twice.Count()} times");
             return index;
         }
         catch (JsonException e) { throw new DatasetException(where, $"not JSON: {e.Message}"); }
