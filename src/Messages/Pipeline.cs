@@ -1,12 +1,13 @@
 using ActorTraining.Compute.Data.Shards;
+using ActorTraining.Compute.Features;
 
 namespace ActorTraining.Messages;
 
 // The data pipeline of a rank or an evaluator: work items in, prepared samples through, batches out, with back-pressure.
 
 /// <summary>
-/// A message of the data pipeline (corpus reader → clip workers, which decode, compute the fbank and compress →
-/// batcher → rank or evaluator). These carry
+/// A message of the data pipeline (corpus reader → decoders → spectrogram workers → compressors → batcher → rank or
+/// evaluator). These carry
 /// audio and spectrograms as float[] and are meant to stay inside one node: the whole chain of one trainer is
 /// co-located, so they never cross the network. Never a tensor — tensors live only inside one actor's handler.
 /// </summary>
@@ -26,6 +27,15 @@ public sealed record WorkItem(int Epoch, long Position, string AudioPath, float[
 
 /// <summary>Demand, batcher → corpus reader: release <paramref name="Count"/> more work items into the pipeline.</summary>
 public sealed record RequestWork(int Count) : IPipelineMessage;
+
+/// <summary>
+/// Decoder → spectrogram stage: a clip's 16 kHz mono waveform (mixed with its partner when mixup chose one) and its
+/// target. <paramref name="CacheAs"/>: where its fbank is kept in the feature cache (null for a mixed clip, never cached).
+/// </summary>
+public sealed record DecodedClip(WorkItem Item, float[] Waveform, float[] Target, FeatureEntry? CacheAs) : IPipelineMessage;
+
+/// <summary>Decoder (a feature-cache hit) or spectrogram stage → compressor: the clip's fbank at the phase's front end, and its target.</summary>
+public sealed record ClipSpectrogram(WorkItem Item, CachedFbank Fbank, float[] Target) : IPipelineMessage;
 
 /// <summary>A clip ready for the model: row-major [InputFrames, MelBins] values (compressed, padded or cut, augmented, normalised) and its target.</summary>
 public sealed record SamplePrepared(WorkItem Item, float[] Values, float[] Target) : IPipelineMessage;

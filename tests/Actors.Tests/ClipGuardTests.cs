@@ -22,7 +22,7 @@ public sealed class ClipGuardTests(ITestOutputHelper output) : TestKit(output: o
             var (train, _, labels) = TestCorpus.Synthetic(folder, clipsPerClass: 1);
             var spec = TestCorpus.Spec(train, labels, workers: 1, training: false, factor: 2);
             var batcher = CreateTestProbe();
-            var worker = Sys.ActorOf(ClipWorker.Props(spec, batcher.Ref));
+            var worker = PipelineStages.Start(Sys, Sys, spec, batcher.Ref);
             float[] target = new float[labels.Count];
             target[0] = 1;
 
@@ -30,10 +30,10 @@ public sealed class ClipGuardTests(ITestOutputHelper output) : TestKit(output: o
             worker.Tell(new WorkItem(0, 0, train[0].AudioPath, target, train[1].AudioPath, [], 7));
             var failed = batcher.ExpectMsg<SampleFailed>(TimeSpan.FromSeconds(20));
             Assert.Equal(0, failed.Item.Position);
-            Assert.StartsWith("preparing failed on an internal error", failed.Reason);
+            Assert.StartsWith("decoding failed on an internal error", failed.Reason);
             Assert.DoesNotContain("Exception", failed.Reason);
 
-            // the same worker still prepares the next clip: pooled by 2 to the phase's 64 frames of 64 mel bins
+            // the same stages still prepare the next clip: pooled by 2 to the phase's 64 frames of 64 mel bins
             worker.Tell(new WorkItem(0, 1, train[1].AudioPath, target, null, null, 7));
             var prepared = batcher.ExpectMsg<SamplePrepared>(TimeSpan.FromSeconds(20));
             Assert.Equal((1L, 64 * 64), (prepared.Item.Position, prepared.Values.Length));

@@ -8,8 +8,8 @@ using ActorTraining.Messages;
 namespace ActorTraining.Actors;
 
 /// <summary>
-/// The pipeline's front door and last stage. It creates the chain upstream of it (reader → a pool of
-/// <see cref="ClipWorker"/>s, each taking a clip all the way to a prepared input) as its children, so the whole chain of one consumer lives on one node, and it
+/// The pipeline's front door and last stage. It creates the chain upstream of it (reader → decoders → spectrogram
+/// workers → compressors, <see cref="PipelineStages"/>) as its children, so the whole chain of one consumer lives on one node, and it
 /// controls the flow: it asks the reader for work only while fewer than <see cref="PipelineSpec.InFlightLimit"/>
 /// items are between the reader and a formed batch (in any stage, waiting for reordering, or in ready batches),
 /// and sends batches only against the consumer's <see cref="RequestBatches"/> demand. Memory is therefore bounded
@@ -46,10 +46,7 @@ public sealed class Batcher : ReceiveActor
         _consumer = consumer;
         _sampleSize = spec.InputFrames * spec.MelBins;
 
-        var dispatcher = Context.System.Dispatchers.HasDispatcher(PipelineDispatcher.Id) ? PipelineDispatcher.Id : Dispatchers.DefaultDispatcherId;
-        var workers = Math.Max(1, spec.Workers);
-        var clips = Context.ActorOf(ClipWorker.Props(spec, Self).WithDispatcher(dispatcher).WithRouter(new RoundRobinPool(workers)), "clips");
-        _reader = Context.ActorOf(CorpusReader.Props(spec, clips), "reader");
+        _reader = Context.ActorOf(CorpusReader.Props(spec, PipelineStages.Start(Context, Context.System, spec, Self)), "reader");
 
         Receive<StartEpoch>(s =>
         {

@@ -7,11 +7,11 @@ using ActorTraining.Compute.Features;
 namespace ActorTraining.Actors;
 
 /// <summary>
-/// What one data pipeline (corpus reader → clip workers → batcher) produces: which clips, in which
+/// What one data pipeline (corpus reader → decoders → spectrogram workers → compressors → batcher) produces: which clips, in which
 /// order (shuffled per epoch from <paramref name="Seed"/>, or as listed), with which front end (frame shift and mel
 /// bins; the phase's <see cref="Compression"/>), at which input length, normalised how, augmented or not, in batches of what size.
 /// <paramref name="Share"/> says which positions of each global batch this pipeline reads (a rank's part, an
-/// evaluation shard's batches, or everything). <paramref name="Workers"/> sizes the clip worker pool; <paramref name="PrefetchBatches"/> bounds the
+/// evaluation shard's batches, or everything). <paramref name="Workers"/> sizes each stage's pool; <paramref name="PrefetchBatches"/> bounds the
 /// work in flight (see <see cref="Batcher"/>). <paramref name="Cache"/>: where fbanks are kept between epochs, phases
 /// and evaluations (null: computed every time). <paramref name="ShardCache"/>: the node's shard cache, when
 /// <paramref name="Entries"/> is a <see cref="ShardCorpus"/>.
@@ -40,6 +40,10 @@ public sealed record PipelineSpec(
     SampleWeights? Weights = null,
     ShardCacheSettings? ShardCache = null)
 {
+    /// <summary>A stage's access to the phase's front end and the feature cache (one per actor: not thread-safe).</summary>
+    public ClipFeatures Features() => new(new FbankOptions(FrameShiftMs: Compression.FrameShiftMs(BaseFrameShiftMs), MelBins: MelBins),
+        MaxSeconds, Cache is { } settings ? FeatureCache.For(settings) : null);
+
     /// <summary>What a worker does to a clip's fbank to make it an input row.</summary>
     public SamplePreparation Preparation => new(Compression, InputFrames, FreqMask, TimeMask, Mean, Std);
 

@@ -21,28 +21,36 @@ public sealed class ClipFeatures(FbankOptions options, double maxSeconds, Featur
     public float[] Decode(string path, double startSeconds = 0) =>
         AudioDecoder.Decode(path, startSeconds == 0 ? _decode : _decode with { StartSeconds = startSeconds });
 
+    /// <summary>Where the clip's fbank is cached (its key, and its source's stamp taken now, before it is decoded: a clip
+    /// edited meanwhile is stale at its next read), from <paramref name="startSeconds"/> into the file; null without a cache.</summary>
+    public FeatureEntry? EntryOf(string path, double startSeconds = 0)
+    {
+        if (cache is null) return null;
+        var full = Path.GetFullPath(path);
+        return new(_front with { AudioPath = full, StartSeconds = startSeconds }, SourceStamp.Of(full));
+    }
+
+    /// <summary>Where the fbank of audio that is not a file of its own (a shard's sample) is cached: under
+    /// <paramref name="name"/> and <paramref name="stamp"/>; null without a cache.</summary>
+    public FeatureEntry? EntryOf(string name, SourceStamp stamp) => cache is null ? null : new(_front with { AudioPath = name }, stamp);
+
+    /// <summary>The cached fbank of <paramref name="entry"/>, or null.</summary>
+    public CachedFbank? Cached(FeatureEntry? entry) => entry is null ? null : cache!.Read(entry.Key, entry.Stamp);
+
+    /// <summary>Keeps <paramref name="fbank"/> under <paramref name="entry"/> (not an empty one). <paramref name="onCacheFull"/> hears once that the cache is full.</summary>
+    public void Store(FeatureEntry? entry, CachedFbank fbank, Action<string>? onCacheFull = null)
+    {
+        if (entry is not null && fbank.Frames > 0) cache!.Store(entry.Key, entry.Stamp, fbank.Values, fbank.Frames, fbank.Samples, onCacheFull);
+    }
+
     /// <summary>The clip's fbank (cached or computed), from <paramref name="startSeconds"/> into the file (a window of a
     /// longer recording). <paramref name="onCacheFull"/> hears once that the cache is full.</summary>
     public CachedFbank Of(string path, Action<string>? onCacheFull = null, double startSeconds = 0)
     {
-        if (cache is null) return Compute(Decode(path, startSeconds));
-        var key = _front with { AudioPath = Path.GetFullPath(path), StartSeconds = startSeconds };
-        var stamp = SourceStamp.Of(key.AudioPath);
-        if (cache.Read(key, stamp) is { } cached) return cached;
+        var entry = EntryOf(path, startSeconds);
+        if (Cached(entry) is { } cached) return cached;
         var fbank = Compute(Decode(path, startSeconds));
-        if (fbank.Frames > 0) cache.Store(key, stamp, fbank.Values, fbank.Frames, fbank.Samples, onCacheFull);
-        return fbank;
-    }
-
-    /// <summary>The fbank of audio that is not a file of its own (a shard's sample), cached under <paramref name="name"/> and
-    /// <paramref name="stamp"/>; <paramref name="decode"/> gives its waveform when it is not cached.</summary>
-    public CachedFbank Of(string name, SourceStamp stamp, Func<float[]> decode, Action<string>? onCacheFull = null)
-    {
-        if (cache is null) return Compute(decode());
-        var key = _front with { AudioPath = name };
-        if (cache.Read(key, stamp) is { } cached) return cached;
-        var fbank = Compute(decode());
-        if (fbank.Frames > 0) cache.Store(key, stamp, fbank.Values, fbank.Frames, fbank.Samples, onCacheFull);
+        Store(entry, fbank, onCacheFull);
         return fbank;
     }
 
@@ -57,3 +65,6 @@ public sealed class ClipFeatures(FbankOptions options, double maxSeconds, Featur
     /// <summary>A clip of <paramref name="samples"/> samples is shorter than one analysis window and was zero-padded to one.</summary>
     public bool IsPadded(long samples) => _extractor.IsPadded(samples);
 }
+
+/// <summary>A clip's place in the feature cache: its key (source, front end) and its source's stamp.</summary>
+public sealed record FeatureEntry(FeatureKey Key, SourceStamp Stamp);
