@@ -298,4 +298,23 @@ public sealed class ShardTrainingTests(ShardCorpusFixture corpus, ITestOutputHel
         Assert.Contains("expands to no shard", range.Stderr);
         output.WriteLine($"range: {range.Stderr.Trim()}");
     }
+
+    [Fact]
+    public void WithoutAnIndexTheShardsAreScannedToTheSameCountsOnceAndKept()
+    {
+        var bare = ServedCopy("bare");
+        File.Delete(Path.Combine(bare, "index.json"));
+        using var nginx = new NginxServer(bare);
+        var labels = Compute.Data.LabelCsv.Load(corpus.Labels);
+        var patterns = new[] { $"{nginx.Url}/train-{{000000..{corpus.TrainShards - 1:D6}}}.tar" };
+        var indexes = Path.Combine(corpus.Dir, "bare-index");
+        var cache = ShardCache.For(new ShardCacheSettings(Path.Combine(corpus.Dir, "cache-bare"), 1L << 30, TimeSpan.FromSeconds(10)));
+        using var scanned = ShardCorpus.Load(patterns, "data.train-shards", cache, indexes, 4, 2, labels, withLabels: false, _ => { });
+        var index = ShardIndexFile.Parse(File.ReadAllText(Path.Combine(corpus.Shards, "index.json")), "index.json");
+        Assert.Equal(index.Shards.Where(s => s.Name.StartsWith("train-")).Select(s => (s.Samples, s.Bytes)), scanned.Shards.Select(s => (s.Samples, s.Bytes)));
+        var requests = nginx.Requests;
+        using var again = ShardCorpus.Load(patterns, "data.train-shards", cache, indexes, 4, 2, labels, withLabels: false, _ => { });
+        Assert.Equal(requests, nginx.Requests); // the counts were kept in the run's index folder: nothing fetched again
+        Assert.Equal(scanned.Count, again.Count);
+    }
 }
