@@ -317,4 +317,17 @@ public sealed class ShardTrainingTests(ShardCorpusFixture corpus, ITestOutputHel
         Assert.Equal(requests, nginx.Requests); // the counts were kept in the run's index folder: nothing fetched again
         Assert.Equal(scanned.Count, again.Count);
     }
+
+    [Fact]
+    public void ACacheTooSmallForTheWindowsReadAtOnceStopsTheRunWithASentence()
+    {
+        using var nginx = new NginxServer(corpus.Shards);
+        var config = corpus.Config("small-cache", nginx.Url, "data.shard-cache.max-gb = 0.0002");
+        var r = Cli.RunIn(corpus.Dir, TimeSpan.FromMinutes(2), TrainArgs(Path.Combine(corpus.Dir, "small-cache"), config));
+        var error = Assert.Single(r.Stderr.Split('\n'), l => l.StartsWith("error:"));
+        output.WriteLine(error);
+        Assert.Equal(1, r.ExitCode); // the run failed, at once: no restart can make the cache larger
+        Assert.StartsWith("error: data.shard-cache.max-gb: is 0.0002 GB, below the 0.00", error);
+        Assert.DoesNotContain("restarts", error);
+    }
 }

@@ -35,6 +35,10 @@ public sealed class CorpusReader : ReceiveActor
         _decoders = decoders;
         _shards = spec.Entries as ShardCorpus;
         _cache = _shards is not null && spec.ShardCache is { } settings ? ShardCache.For(settings) : null;
+        // a cache too small for the windows read at once fails the pipeline with a sentence (a ConfigException: the run stops)
+        if (_cache is not null && _shards!.Shards.Any(s => ShardUrls.IsRemote(s.Url)) && spec.Share.Kind == DataShareKind.Partitioned)
+            _cache.CheckRoom((long)spec.Share.OwnedPartitions * _shards.WindowShards * _shards.LargestShardBytes,
+                $"the {spec.Share.OwnedPartitions} partitions rank {spec.Share.Rank} of {spec.Share.World} reads, {_shards.WindowShards} shards each,");
         Receive<StartEpoch>(s =>
         {
             _epoch = s.Epoch;

@@ -84,17 +84,11 @@ public sealed record RunSettings(
             ShardCache = Config.Data.Shards is { } shards ? TrainingData.ShardCacheOf(shards) : null,
         };
 
-    /// <summary>A training rank's share of each global batch: its slice, or on a shard corpus its canonical partitions
-    /// (after checking that the node's shard cache holds the windows they read at once).</summary>
+    /// <summary>A training rank's share of each global batch: its slice, or on a shard corpus its canonical partitions.</summary>
     public DataShare TrainShare(int rank, int world)
     {
         int batch = Config.Training.BatchSize;
-        if (TrainEntries is not ShardCorpus shards) return DataShare.Slice(batch, rank, world);
-        var share = DataShare.Partitioned(batch, rank, world, shards.Interleave);
-        if (Config.Data.Shards is { } config && shards.Shards.Any(s => ShardUrls.IsRemote(s.Url)))
-            ShardCache.For(TrainingData.ShardCacheOf(config)).CheckRoom((long)share.OwnedPartitions * shards.WindowShards * shards.LargestShardBytes,
-                $"the {share.OwnedPartitions} partitions rank {rank} of {world} reads, {shards.WindowShards} shards each");
-        return share;
+        return TrainEntries is ShardCorpus shards ? DataShare.Partitioned(batch, rank, world, shards.Interleave) : DataShare.Slice(batch, rank, world);
     }
 
     SampleWeights? _trainWeights;

@@ -37,12 +37,17 @@ public static class TrainingFailure
     static NonFiniteStep? NonFiniteOf(Exception cause) => Unwrap(cause) is NonFiniteStepFailure failure ? failure.Step : null;
 
     /// <summary>
-    /// The failure inside task wrappers. Of several ranks failing together, the one that did not merely see its ring
+    /// The failure inside task and actor-creation wrappers. Of several ranks failing together, the one that did not merely see its ring
     /// break says what happened (the others failed because it closed its end).
     /// </summary>
-    public static Exception Unwrap(Exception cause) => cause is AggregateException { InnerExceptions.Count: > 0 } aggregate
-        ? Unwrap(aggregate.InnerExceptions.FirstOrDefault(e => Unwrap(e) is not Compute.Distributed.RingBrokenException) ?? aggregate.InnerExceptions[0])
-        : cause;
+    public static Exception Unwrap(Exception cause) => cause switch
+    {
+        AggregateException { InnerExceptions.Count: > 0 } aggregate =>
+            Unwrap(aggregate.InnerExceptions.FirstOrDefault(e => Unwrap(e) is not Compute.Distributed.RingBrokenException) ?? aggregate.InnerExceptions[0]),
+        // a stage that could not start says why (Akka wraps its constructor's exception twice)
+        Akka.Actor.ActorInitializationException or TypeLoadException or System.Reflection.TargetInvocationException when cause.InnerException is { } inner => Unwrap(inner),
+        _ => cause,
+    };
 
     static bool IsDiskFull(IOException io) =>
         (io.HResult & 0xFFFF) is DiskFull or DiskQuota || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);

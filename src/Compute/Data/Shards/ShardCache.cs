@@ -70,7 +70,7 @@ public sealed class ShardCache
     {
         if (neededBytes > _settings.MaxBytes)
             throw new Training.ConfigException("data.shard-cache.max-gb",
-                $"is {_settings.MaxBytes / 1e9:0.###} GB, below the {neededBytes / 1e9:0.###} GB that {why} need at once; raise it, or lower data.shuffle-window-shards or the shard size");
+                $"is {_settings.MaxBytes / 1e9:G3} GB, below the {neededBytes / 1e9:G3} GB that {why} need at once; raise it, or lower data.shuffle-window-shards or the shard size");
     }
 
     /// <summary>The shard, local and scanned; downloads it first when remote and not held. Blocks the calling thread.</summary>
