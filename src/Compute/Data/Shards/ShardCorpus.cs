@@ -176,7 +176,7 @@ public sealed class ShardCorpus : IReadOnlyList<DatasetEntry>, IDisposable
                 IReadOnlyList<string> ids = [];
                 if (local is not null && i < local.Members.Samples.Count)
                 {
-                    try { ids = ShardSample.Read(local.Path, shard.Url, local.Members.Samples[i], labelSet).Labels; }
+                    try { ids = ShardSample.LabelsOf(local.Path, shard.Url, local.Members.Samples[i], labelSet); }
                     catch (DatasetException e) { warn($"{e.Message}: skipped"); }
                 }
                 writer.Add($"{shard.Url}#{i}", ids);

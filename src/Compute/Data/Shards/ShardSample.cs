@@ -17,15 +17,28 @@ public sealed record ShardSample(string Key, string AudioExtension, byte[] Audio
     /// <paramref name="shardUrl"/> and the key.</summary>
     public static ShardSample Read(string path, string shardUrl, ShardSampleSpans spans, LabelSet labels)
     {
-        string where = $"{shardUrl}: sample '{spans.Key}'";
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12);
+        var (audio, ids) = Checked(file, shardUrl, spans, labels);
+        return new ShardSample(spans.Key, Normal(audio.Extension), Bytes(file, audio, $"{shardUrl}: sample '{spans.Key}'"), ids);
+    }
+
+    /// <summary>The sample's labels alone (its audio member found, not read), checked as <see cref="Read"/> checks them.</summary>
+    public static IReadOnlyList<string> LabelsOf(string path, string shardUrl, ShardSampleSpans spans, LabelSet labels)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12);
+        return Checked(file, shardUrl, spans, labels).Labels;
+    }
+
+    static (MemberSpan Audio, IReadOnlyList<string> Labels) Checked(FileStream file, string shardUrl, ShardSampleSpans spans, LabelSet labels)
+    {
+        string where = $"{shardUrl}: sample '{spans.Key}'";
         var audio = AudioExtensions.Select(e => spans.Members.FirstOrDefault(m => Normal(m.Extension) == e)).FirstOrDefault(m => m.Extension is not null);
         if (audio.Extension is null) audio = spans.Members.FirstOrDefault(m => Normal(m.Extension) is not ("json" or "cls" or "txt")); // decoded by its bytes, whatever its name
         if (audio.Extension is null) throw new DatasetException(where, $"has no audio member (members: {string.Join(", ", spans.Members.Select(m => m.Extension))})");
         var ids = Labels(file, spans, where);
         foreach (var id in ids)
             if (labels.IndexOf(id) < 0) throw new DatasetException(where, $"label '{id}' is not in the label list ({labels.Count} classes)");
-        return new ShardSample(spans.Key, Normal(audio.Extension), Bytes(file, audio, where), ids);
+        return (audio, ids);
 
         IReadOnlyList<string> Labels(FileStream file, ShardSampleSpans spans, string where)
         {
