@@ -51,6 +51,10 @@ public sealed class SwiftS3Server : IDisposable
                 bind_ip = 127.0.0.1
                 bind_port = {{Port}}
                 workers = 0
+                # the suite runs test classes side by side on 2 cores: the proxy's default 0.5 s to reach a storage
+                # server ran out under that load and became 503 SlowDown for an upload
+                conn_timeout = 10
+                node_timeout = 60
                 log_level = WARNING
                 swift_dir = {{etc}}
                 [pipeline:main]
@@ -117,9 +121,19 @@ public sealed class SwiftS3Server : IDisposable
     public void Upload(string folder, string bucket, string prefix)
     {
         using var s3 = Client();
-        s3.PutBucketAsync(bucket).GetAwaiter().GetResult();
+        Retrying(() => s3.PutBucketAsync(bucket));
         foreach (var file in Directory.GetFiles(folder))
-            s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = $"{prefix}/{Path.GetFileName(file)}", FilePath = file, UseChunkEncoding = false }).GetAwaiter().GetResult();
+            Retrying(() => s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = $"{prefix}/{Path.GetFileName(file)}", FilePath = file, UseChunkEncoding = false }));
+    }
+
+    /// <summary>A fresh Swift answers 503 SlowDown while its account and container databases are first created: bounded retries.</summary>
+    static void Retrying<T>(Func<Task<T>> call)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try { call().GetAwaiter().GetResult(); return; }
+            catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && attempt < 10) { Thread.Sleep(500 * attempt); }
+        }
     }
 
     public void Dispose()
