@@ -2,7 +2,7 @@ namespace ActorTraining.Compute.Data.Shards;
 
 /// <summary>A read-only stream whose every read fails with a <see cref="TimeoutException"/> after <paramref name="timeout"/>
 /// without a byte: a network stream that stalls (a half-open connection) becomes a retry instead of a hang.</summary>
-sealed class StallGuard(Stream inner, TimeSpan timeout) : Stream
+sealed class StallGuard(Stream inner, TimeSpan timeout) : ReadOnlyStream
 {
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default)
     {
@@ -12,16 +12,6 @@ sealed class StallGuard(Stream inner, TimeSpan timeout) : Stream
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { throw new TimeoutException($"no byte for {timeout.TotalSeconds:0} s"); }
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
