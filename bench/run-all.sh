@@ -45,6 +45,7 @@ usage: bench/run-all.sh [options]
   --decay-start N       lr x 0.85 after every epoch from this one of a phase on (default 1000: none; the recipe's is 5)
   --allow-busy          run even if the machine is not quiet
   --host-dll PATH       use this built actortraining.dll instead of building src/Host (e.g. another checkout)
+  --cache-precision P   data.cache.precision of every (a) run: float32 or float16 (default: configs/default.hocon's)
 EOF
 }
 
@@ -52,7 +53,7 @@ command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
-htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000
+htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000; cache_precision=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;
@@ -86,6 +87,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup="$2"; shift 2 ;;
     --specaugment) specaugment="$2"; shift 2 ;;
     --decay-start) decay_start="$2"; shift 2 ;;
+    --cache-precision) cache_precision="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run-all: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -200,6 +202,7 @@ data {
   train = "$train"
   eval = "$eval_file"
   labels = "$labels"
+$([ -n "$cache_precision" ] && printf '  cache {\n    precision = %s\n  }\n' "$cache_precision")
 }
 $(model_hocon)
 front-end {
