@@ -78,8 +78,8 @@ public sealed class ClipDecoder : ReceiveActor
         var target = clips.Target(read);
         if (item.MixSample is not { } mix)
         {
-            var (name, stamp) = clips.CacheIdentity(sample, read);
-            Single(item, _features.EntryOf(name, stamp), target, () => _features.Decode(clips.AudioFile(read)));
+            var (name, stamp, shard) = clips.CacheIdentity(sample, read);
+            Single(item, _features.EntryOf(name, stamp, shard), target, () => _features.Decode(clips.AudioFile(read)));
             return;
         }
         var wave = _features.Decode(clips.AudioFile(read));

@@ -18,7 +18,7 @@ public sealed class SpectrogramWorker : ReceiveActor
         Receive<DecodedClip>(clip => ClipGuard.Run(clip.Item, "computing the spectrogram", batcher, log, () =>
         {
             var fbank = features.Compute(clip.Waveform);
-            features.Store(clip.CacheAs, fbank, full => log.Warning(full));
+            features.Store(clip.CacheAs, fbank, notice => log.Warning(notice));
             compressors.Tell(new ClipSpectrogram(clip.Item, fbank, clip.Target));
         }));
     }

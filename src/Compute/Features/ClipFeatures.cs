@@ -31,26 +31,26 @@ public sealed class ClipFeatures(FbankOptions options, double maxSeconds, Featur
     }
 
     /// <summary>Where the fbank of audio that is not a file of its own (a shard's sample) is cached: under
-    /// <paramref name="name"/> and <paramref name="stamp"/>; null without a cache.</summary>
-    public FeatureEntry? EntryOf(string name, SourceStamp stamp) => cache is null ? null : new(_front with { AudioPath = name }, stamp);
+    /// <paramref name="name"/> and <paramref name="stamp"/>, in the packs of <paramref name="group"/> (its shard); null without a cache.</summary>
+    public FeatureEntry? EntryOf(string name, SourceStamp stamp, string group) => cache is null ? null : new(_front with { AudioPath = name, Group = group }, stamp);
 
     /// <summary>The cached fbank of <paramref name="entry"/>, or null.</summary>
     public CachedFbank? Cached(FeatureEntry? entry) => entry is null ? null : cache!.Read(entry.Key, entry.Stamp);
 
-    /// <summary>Keeps <paramref name="fbank"/> under <paramref name="entry"/> (not an empty one). <paramref name="onCacheFull"/> hears once that the cache is full.</summary>
-    public void Store(FeatureEntry? entry, CachedFbank fbank, Action<string>? onCacheFull = null)
+    /// <summary>Keeps <paramref name="fbank"/> under <paramref name="entry"/> (not an empty one). <paramref name="onNotice"/> hears what the cache has to say, each thing once.</summary>
+    public void Store(FeatureEntry? entry, CachedFbank fbank, Action<string>? onNotice = null)
     {
-        if (entry is not null && fbank.Frames > 0) cache!.Store(entry.Key, entry.Stamp, fbank.Values, fbank.Frames, fbank.Samples, onCacheFull);
+        if (entry is not null && fbank.Frames > 0) cache!.Store(entry.Key, entry.Stamp, fbank.Values, fbank.Frames, fbank.Samples, onNotice);
     }
 
     /// <summary>The clip's fbank (cached or computed), from <paramref name="startSeconds"/> into the file (a window of a
-    /// longer recording). <paramref name="onCacheFull"/> hears once that the cache is full.</summary>
-    public CachedFbank Of(string path, Action<string>? onCacheFull = null, double startSeconds = 0)
+    /// longer recording). <paramref name="onNotice"/> hears what the cache has to say, each thing once.</summary>
+    public CachedFbank Of(string path, Action<string>? onNotice = null, double startSeconds = 0)
     {
         var entry = EntryOf(path, startSeconds);
         if (Cached(entry) is { } cached) return cached;
         var fbank = Compute(Decode(path, startSeconds));
-        Store(entry, fbank, onCacheFull);
+        Store(entry, fbank, onNotice);
         return fbank;
     }
 

@@ -41,12 +41,12 @@ public sealed class ShardClips(ShardCorpus corpus, ShardCache cache, LabelSet la
         return _written;
     }
 
-    /// <summary>What the sample's fbank is cached under: a name and a stamp that changes when the shard does.</summary>
-    public (string Name, SourceStamp Stamp) CacheIdentity(ShardSampleRef sample, ShardSample read)
+    /// <summary>What the sample's fbank is cached under: a name, a stamp that changes when the shard does, and its shard (whose samples share packs).</summary>
+    public (string Name, SourceStamp Stamp, string Group) CacheIdentity(ShardSampleRef sample, ShardSample read)
     {
         var shard = corpus.Shards[sample.Shard];
         long tag = shard.Sha256 is { } sha ? Convert.ToInt64(sha[..15], 16) : shard.Bytes;
-        return ($"{shard.Url}#{read.Key}", new SourceStamp(read.Audio.Length, tag));
+        return ($"{shard.Url}#{read.Key}", new SourceStamp(read.Audio.Length, tag), shard.Url);
     }
 
     public void Dispose()
