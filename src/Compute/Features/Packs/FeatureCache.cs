@@ -23,7 +23,7 @@ namespace ActorTraining.Compute.Features;
 /// </summary>
 public sealed class FeatureCache : IDisposable
 {
-    const int MostActivePacks = 4, MostOpenPacks = 16, UncoveredPacksBeforeMerge = 256;
+    const int MostActivePacks = 4, MostOpenPacks = 16, UncoveredPacksBeforeMerge = 256, MostEntriesPerMerge = 1 << 20;
     static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(2), TouchEvery = TimeSpan.FromSeconds(30);
     static readonly ConcurrentDictionary<string, FeatureCache> Open = new();
 
@@ -189,10 +189,10 @@ public sealed class FeatureCache : IDisposable
                 {
                     var pack = Register(writer.Name);
                     Remember(entry with { Pack = pack.Id });
-                    pack.IndexRead += PackIndexEntry.Bytes;
-                    pack.End = writer.Length;
+                    (pack.IndexRead, pack.End) = (writer.IndexLength, writer.Length);
                 }
             }
+            RefreshDue(); // a process that only writes still starts merges
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)
@@ -346,6 +346,8 @@ public sealed class FeatureCache : IDisposable
                 foreach (var (pack, cover) in _mergedPacks.Zip(mapped.Packs)) (pack!.IndexRead, pack.End) = (cover.IndexBytes, Math.Max(pack.End, cover.PackBytes));
             }
             foreach (var pack in _byId) pack.Gone = !lengths.ContainsKey(pack.Name + ".pack");
+            if (force) // writers killed before they could delete their live file
+                foreach (var live in lengths.Keys.Where(f => f.EndsWith(".live") && f != _writer + ".live")) Gone(live[..^5]);
             foreach (var (file, length) in lengths)
             {
                 if (!file.EndsWith(".idx")) continue;
@@ -391,10 +393,11 @@ public sealed class FeatureCache : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return 0; }
     }
 
-    /// <summary>Whether the writer of <paramref name="pack"/> is gone (its live file is not held). Under _gate.</summary>
-    bool WriterGone(string pack)
+    /// <summary>Whether the writer of <paramref name="pack"/> is gone (its live file is not held; a gone writer's is deleted). Under _gate.</summary>
+    bool WriterGone(string pack) => Gone(pack[..pack.LastIndexOf('-')]);
+
+    bool Gone(string writer)
     {
-        var writer = pack[..pack.LastIndexOf('-')];
         if (_writerGone.TryGetValue(writer, out var gone) && gone) return true;
         var live = Path.Combine(_packs, writer + ".live");
         try
@@ -477,16 +480,22 @@ public sealed class FeatureCache : IDisposable
                 var name = Path.GetFileNameWithoutExtension(file.Name);
                 if (!File.Exists(Path.Combine(_packs, name + ".pack"))) continue;
                 long from = covered.TryGetValue(name, out var c) ? c.IndexBytes : 0, end = c?.PackBytes ?? 0;
-                var bytes = File.ReadAllBytes(file.FullName);
-                long whole = bytes.Length - bytes.Length % PackIndexEntry.Bytes;
+                long whole = file.Length - file.Length % PackIndexEntry.Bytes;
                 number[name] = packs.Count;
-                for (long at = from; at < whole; at += PackIndexEntry.Bytes)
-                    if (PackIndexEntry.Read(bytes.AsSpan((int)at)) is { } entry)
-                    {
-                        fresh.Add(entry with { Pack = packs.Count });
-                        end = Math.Max(end, entry.Offset + entry.Length);
-                    }
-                packs.Add(new PackCoverage(name, Math.Max(whole, from), end));
+                if (whole > from && fresh.Count < MostEntriesPerMerge) // past the budget, a pack keeps its coverage until the next merge
+                {
+                    var bytes = new byte[whole - from];
+                    using (var handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+                        whole = from + RandomAccess.Read(handle, bytes, from) / PackIndexEntry.Bytes * PackIndexEntry.Bytes;
+                    for (long at = 0; at < whole - from; at += PackIndexEntry.Bytes)
+                        if (PackIndexEntry.Read(bytes.AsSpan((int)at)) is { } entry)
+                        {
+                            fresh.Add(entry with { Pack = packs.Count });
+                            end = Math.Max(end, entry.Offset + entry.Length);
+                        }
+                    from = whole;
+                }
+                packs.Add(new PackCoverage(name, from, end));
             }
             fresh.Sort((a, b) => a.Key != b.Key ? a.Key.CompareTo(b.Key) : b.IsNewerThan(a) ? 1 : a.IsNewerThan(b) ? -1 : 0);
             var oldEntries = old is null ? [] : old.Entries().Where(e => e is { } x && number.ContainsKey(old.Packs[x.Pack].Name))

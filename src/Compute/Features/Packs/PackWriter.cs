@@ -10,13 +10,13 @@ namespace ActorTraining.Compute.Features;
 public sealed class PackWriter : IDisposable
 {
     readonly SafeFileHandle _pack, _index;
-    long _indexLength;
 
     PackWriter(string name, string path, SafeFileHandle pack, SafeFileHandle index) => (Name, PackPath, _pack, _index) = (name, path, pack, index);
 
     public string Name { get; }
     public string PackPath { get; }
     public long Length { get; private set; }
+    public long IndexLength { get; private set; }
 
     /// <summary>A new, empty pack in <paramref name="folder"/>; opened shared (a reader's lock and this one's keep it from eviction).</summary>
     public static PackWriter Create(string folder, string name)
@@ -39,17 +39,17 @@ public sealed class PackWriter : IDisposable
             RandomAccess.Write(_pack, payload, Length + PackRecord.HeaderBytes);
             Span<byte> bytes = stackalloc byte[PackIndexEntry.Bytes];
             entry.Write(bytes);
-            RandomAccess.Write(_index, bytes, _indexLength);
+            RandomAccess.Write(_index, bytes, IndexLength);
         }
         catch
         {
             // a failed append (disk full) leaves no partial record that later appends would follow
             RandomAccess.SetLength(_pack, Length);
-            RandomAccess.SetLength(_index, _indexLength);
+            RandomAccess.SetLength(_index, IndexLength);
             throw;
         }
         Length += entry.Length;
-        _indexLength += PackIndexEntry.Bytes;
+        IndexLength += PackIndexEntry.Bytes;
         return entry;
     }
 
