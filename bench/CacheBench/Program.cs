@@ -5,6 +5,8 @@ using ActorTraining.Compute.Features;
 // read DIR MEL PRECISION CLIPS FRAMES    a fresh process: the cache's open time, then every clip read (CPU time per clip)
 // many DIR PACKS PER_PACK                PACKS packs of PER_PACK tiny records (64 mel × 1 frame, float16), then a merge
 // open DIR PACKS PER_PACK LOOKUPS        a fresh process on that folder: open time, first hit, random hits per second, memory
+// merge DIR                              merges the folder's indexes until every entry is covered
+// index DATAFILE DIR                     builds the datafile's corpus index in DIR as `train` does: time, entries, peak memory
 // Uses only FeatureCache.For / Store / Read, so the same source builds against the per-clip cache (bench/cache/run.sh).
 var process = Process.GetCurrentProcess();
 switch (args[0])
@@ -42,6 +44,14 @@ switch (args[0])
         break;
     }
 #if !PER_CLIP // the pack cache's own: units (Group) and merges
+    case "index":
+    {
+        var clock = Stopwatch.StartNew();
+        using var index = ActorTraining.Compute.Data.CorpusIndex.OfDatafile(args[1], args[2]);
+        Console.WriteLine($"index: {index.Count} entries in {clock.Elapsed.TotalSeconds:F1} s; peak RSS {Resident("VmHWM:") / 1024} MB, " +
+                          $"index file {Directory.GetFiles(args[2]).Sum(f => new FileInfo(f).Length) / 1e6:F0} MB");
+        break;
+    }
     case "many":
     {
         string dir = args[1];
@@ -60,6 +70,15 @@ switch (args[0])
         Console.WriteLine($"many: {(long)packs * perPack} records in {packs} packs written in {written:F1} s " +
                           $"({(long)packs * perPack / written:F0} stores/s), last merge {clock.Elapsed.TotalSeconds:F1} s; " +
                           $"{Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Length} files");
+        break;
+    }
+    case "merge":
+    {
+        var clock = Stopwatch.StartNew();
+        var cache = FeatureCache.For(new FeatureCacheSettings(args[1], FeaturePrecision.Float16, 1L << 40));
+        double open = clock.Elapsed.TotalSeconds;
+        cache.Merge();
+        Console.WriteLine($"merge: opened in {open:F1} s, merged in {clock.Elapsed.TotalSeconds - open:F1} s");
         break;
     }
     case "open":

@@ -207,6 +207,12 @@ public sealed class FeatureCacheTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(rounded, computed.Values);
         Assert.Equal(rounded, served.Values);
         Assert.Equal(PackRecord.HeaderBytes + computed.Frames * 64 * 2, cache.Locate(Key(clip))!.Value.Length);
+        var scalar = Uncached(clip).Values.Select(v => (float)(Half)v); // the vectorised rounding is the scalar cast's, bit for bit
+        Assert.Equal(scalar, served.Values);
+        var edges = new[] { 0f, -0f, 1e-8f, -6.1e-5f, 65504f, 65520f, 1e6f, float.Epsilon, float.NaN, float.PositiveInfinity, 0.33333334f, 2049f, 2051f };
+        var rounded16 = edges.ToArray();
+        FeatureCache.RoundToPrecision(rounded16, FeaturePrecision.Float16);
+        Assert.Equal(edges.Select(v => BitConverter.SingleToInt32Bits((float)(Half)v)), rounded16.Select(BitConverter.SingleToInt32Bits));
         var worst = Uncached(clip).Values.Zip(served.Values, (a, b) => Math.Abs(a - b) / Math.Max(1e-3f, Math.Abs(a))).Max();
         output.WriteLine($"float16: largest relative rounding {worst:E2}");
         Assert.InRange(worst, 0, 1e-3);

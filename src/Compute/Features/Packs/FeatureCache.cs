@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.IO.Hashing;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -23,7 +24,7 @@ namespace ActorTraining.Compute.Features;
 /// </summary>
 public sealed class FeatureCache : IDisposable
 {
-    const int MostActivePacks = 4, MostOpenPacks = 16, UncoveredPacksBeforeMerge = 256, MostEntriesPerMerge = 1 << 20;
+    const int MostActivePacks = 16, MostOpenPacks = 16, UncoveredPacksBeforeMerge = 256, MostEntriesPerMerge = 1 << 18;
     static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(2), TouchEvery = TimeSpan.FromSeconds(30);
     static readonly ConcurrentDictionary<string, FeatureCache> Open = new();
 
@@ -135,7 +136,7 @@ public sealed class FeatureCache : IDisposable
                 var bytes = MemoryMarshal.AsBytes(halves.AsSpan());
                 if (RandomAccess.Read(handle, bytes, at) != bytes.Length) return Damaged(entry, pack);
                 hash = XxHash3.HashToUInt64(bytes);
-                for (int i = 0; i < halves.Length; i++) values[i] = (float)halves[i];
+                TensorPrimitives.ConvertToSingle(halves, values);
             }
             if (hash != record.PayloadHash) return Damaged(entry, pack);
             Interlocked.Increment(ref _hits);
@@ -328,6 +329,8 @@ public sealed class FeatureCache : IDisposable
             if (!force && DateTime.UtcNow - _refreshed < RefreshEvery) return;
             _refreshed = DateTime.UtcNow;
         }
+        int known;
+        lock (_gate) known = _byId.Count; // a pack registered after the listing was taken is not gone
         var listing = new DirectoryInfo(_packs).EnumerateFiles().ToList();
         var lengths = listing.ToDictionary(f => f.Name, f => f.Length);
         var newest = NewestMerged();
@@ -343,9 +346,11 @@ public sealed class FeatureCache : IDisposable
                 _recent.Clear();
                 foreach (var pack in _byId) pack.IndexRead = 0;
                 _mergedPacks = mapped.Packs.Select(p => Register(p.Name)).ToArray<PackState?>();
-                foreach (var (pack, cover) in _mergedPacks.Zip(mapped.Packs)) (pack!.IndexRead, pack.End) = (cover.IndexBytes, Math.Max(pack.End, cover.PackBytes));
+                foreach (var pack in _byId) pack.Covered = 0;
+                foreach (var (pack, cover) in _mergedPacks.Zip(mapped.Packs))
+                    (pack!.IndexRead, pack.Covered, pack.End) = (cover.IndexBytes, cover.IndexBytes, Math.Max(pack.End, cover.PackBytes));
             }
-            foreach (var pack in _byId) pack.Gone = !lengths.ContainsKey(pack.Name + ".pack");
+            foreach (var pack in _byId.Take(known)) pack.Gone = !lengths.ContainsKey(pack.Name + ".pack");
             if (force) // writers killed before they could delete their live file
                 foreach (var live in lengths.Keys.Where(f => f.EndsWith(".live") && f != _writer + ".live")) Gone(live[..^5]);
             foreach (var (file, length) in lengths)
@@ -353,44 +358,42 @@ public sealed class FeatureCache : IDisposable
                 if (!file.EndsWith(".idx")) continue;
                 var pack = Register(file[..^4]);
                 long whole = length - length % PackIndexEntry.Bytes;
-                if (whole > pack.IndexRead)
+                if (whole > pack.IndexRead) ReadIndex(pack, whole);
+                if (whole > pack.Covered)
                 {
-                    uncovered += ReadIndex(pack, whole);
+                    uncovered += (whole - pack.Covered) / PackIndexEntry.Bytes;
                     uncoveredPacks++;
                 }
                 if (lengths.TryGetValue(pack.Name + ".pack", out var packLength) && packLength > pack.End && !pack.Name.StartsWith(_writer + "-") && WriterGone(pack.Name))
                     torn.Add(pack);
             }
-            uncovered = _recent.Count;
         }
         foreach (var pack in torn) Recover(pack);
         long threshold = Math.Clamp((_merged?.Count ?? 0) / 16, 65536, 262144);
         if ((uncovered >= threshold || uncoveredPacks >= UncoveredPacksBeforeMerge) && Monitor.TryEnter(_merging))
         {
             Monitor.Exit(_merging);
-            Task.Run(Merge);
+            Task.Run(() => TryMerge(wait: false));
         }
     }
 
-    /// <summary>Reads a pack's index entries from where this process stopped to <paramref name="until"/>. Under _gate. Returns the entries read.</summary>
-    long ReadIndex(PackState pack, long until)
+    /// <summary>Reads a pack's index entries from where this process stopped to <paramref name="until"/>. Under _gate.</summary>
+    void ReadIndex(PackState pack, long until)
     {
         try
         {
             using var handle = File.OpenHandle(Path.ChangeExtension(pack.Path, ".idx"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             var bytes = new byte[until - pack.IndexRead];
             int read = RandomAccess.Read(handle, bytes, pack.IndexRead);
-            long count = 0;
-            for (int at = 0; at + PackIndexEntry.Bytes <= read; at += PackIndexEntry.Bytes, count++)
+            for (int at = 0; at + PackIndexEntry.Bytes <= read; at += PackIndexEntry.Bytes)
                 if (PackIndexEntry.Read(bytes.AsSpan(at)) is { } entry)
                 {
                     Remember(entry with { Pack = pack.Id });
                     pack.End = Math.Max(pack.End, entry.Offset + entry.Length);
                 }
             pack.IndexRead += read - read % PackIndexEntry.Bytes;
-            return count;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return 0; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>Whether the writer of <paramref name="pack"/> is gone (its live file is not held; a gone writer's is deleted). Under _gate.</summary>
@@ -458,17 +461,33 @@ public sealed class FeatureCache : IDisposable
             .Select(p => (Path: p, Generation: long.TryParse(Path.GetFileNameWithoutExtension(p)["merged-".Length..], out var g) ? g : -1))
             .Where(m => m.Generation >= 0).OrderByDescending(m => m.Generation).Cast<(string, long)?>().FirstOrDefault();
 
-    /// <summary>
-    /// Writes the next merged index: the newest one's entries (of packs still there) and every index entry written since,
-    /// one per key. Taken by one process at a time (the merge lock); another process's attempt passes. A refresh starts
-    /// it in the background when much is not covered; tools and tests call it directly.
-    /// </summary>
+    /// <summary>Merges until every index entry written so far is covered, waiting for a merge under way (tools, tests, benchmarks).</summary>
     public void Merge()
+    {
+        while (true)
+        {
+            long before = _merged?.Generation ?? 0;
+            lock (_merging) TryMerge(wait: true);
+            Refresh(force: true);
+            lock (_gate)
+                if (_byId.All(p => p.Gone || p.IndexRead <= p.Covered) || (_merged?.Generation ?? 0) == before) return; // covered, or no progress (the disk refused)
+        }
+    }
+
+    /// <summary>
+    /// Writes the next merged index: the newest one's entries (of packs still there) and the index entries written since,
+    /// one per key (at most <see cref="MostEntriesPerMerge"/> new ones: memory stays flat; the rest is the next merge's).
+    /// Taken by one process at a time (the merge lock); a refresh starts it in the background when much is not covered,
+    /// and another process's attempt then passes.
+    /// </summary>
+    void TryMerge(bool wait)
     {
         if (!Monitor.TryEnter(_merging)) return;
         try
         {
-            using var exclusive = new FileStream(Path.Combine(_settings.Directory, "merge.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
+            using var exclusive = MergeLock(wait);
+            if (exclusive is null) return;
+            foreach (var torn in Directory.EnumerateFiles(_settings.Directory, "merged-*.tmp")) File.Delete(torn); // a merging process was killed
             var newest = NewestMerged();
             using var old = newest is { } n ? MergedIndex.Open(n.Path, n.Generation) : null;
             var covered = old?.Packs.ToDictionary(p => p.Name) ?? [];
@@ -519,7 +538,18 @@ public sealed class FeatureCache : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException) { } // another process merges, or the disk refused: the next refresh tries again
         finally { Monitor.Exit(_merging); }
-        Refresh(force: true);
+        if (!wait) Refresh(force: true);
+    }
+
+    FileStream? MergeLock(bool wait)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
+        while (true)
+        {
+            try { return new FileStream(Path.Combine(_settings.Directory, "merge.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1); }
+            catch (IOException) when (wait && DateTime.UtcNow < deadline) { Thread.Sleep(50); }
+            catch (IOException) { return null; }
+        }
     }
 
     static IEnumerable<PackIndexEntry> MergeSorted(IEnumerable<PackIndexEntry> a, List<PackIndexEntry> b)
@@ -591,13 +621,15 @@ public sealed class FeatureCache : IDisposable
     public static void RoundToPrecision(float[] values, FeaturePrecision precision)
     {
         if (precision != FeaturePrecision.Float16) return;
-        for (int i = 0; i < values.Length; i++) values[i] = (float)(Half)values[i];
+        var halves = new Half[values.Length];
+        TensorPrimitives.ConvertToHalf(values, halves);
+        TensorPrimitives.ConvertToSingle(halves, values);
     }
 
     static byte[] HalfBytes(float[] values)
     {
         var halves = new Half[values.Length];
-        for (int i = 0; i < values.Length; i++) halves[i] = (Half)values[i];
+        TensorPrimitives.ConvertToHalf(values, halves);
         return MemoryMarshal.AsBytes(halves.AsSpan()).ToArray();
     }
 
@@ -638,6 +670,7 @@ public sealed class FeatureCache : IDisposable
         public string Name { get; } = name;
         public string Path { get; } = path;
         public long IndexRead { get; set; }
+        public long Covered { get; set; } // index bytes the mapped merged index covers
         public long End { get; set; }
         public bool Gone { get; set; }
         public SafeFileHandle? Handle { get; set; }

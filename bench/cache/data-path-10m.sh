@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The whole data path at 10 M clips (issue 28): an AST datafile of 10 000 000 entries naming 1 000 real tiny clips
+# (0.2 s WAV) in turn. Prints the corpus index's build time and peak memory (CacheBench index, as `train` builds it),
+# then `train` from it (feature cache on, in packs), killed -9 at its first mid-epoch commit and resumed: the resumed
+# process's time from start to its first trained batch, its resident memory then and its peak after 20 s more of
+# training — beside the same for a datafile of the 1 000 clips alone.
+#   bench/cache/data-path-10m.sh [work-dir]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; repo="$here/../.."
+work="${1:-$(mktemp -d)}"; mkdir -p "$work"
+dotnet build "$repo/src/Host/Host.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+dotnet build "$repo/bench/CacheBench/CacheBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+dll="$repo/src/Host/bin/Release/net10.0/actortraining.dll"
+bench="$repo/bench/CacheBench/bin/Release/net10.0/ActorTraining.CacheBench.dll"
+/usr/bin/python3 - "$work" <<'PY'
+import json, math, os, struct, sys
+work = sys.argv[1]; clips = os.path.join(work, "clips"); os.makedirs(clips, exist_ok=True)
+labels = ["/t/rising_tones", "/t/falling_tones", "/t/up_chirps", "/t/down_chirps", "/t/fast_pulses", "/t/slow_pulses"]
+for i in range(1000):
+    path = os.path.join(clips, f"c{i:04d}.wav"); n = 3200  # 0.2 s at 16 kHz
+    f0 = 300 + 50 * (i % 6)
+    pcm = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * f0 * t / 16000))) for t in range(n))
+    with open(path, "wb") as w:
+        w.write(b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16) + b"data" + struct.pack("<I", len(pcm)) + pcm)
+def datafile(name, count):
+    with open(os.path.join(work, name), "w") as w:
+        w.write('{"data": [\n')
+        for i in range(count):
+            w.write(('' if i == 0 else ',\n') + f'{{"wav": "clips/c{i % 1000:04d}.wav", "labels": "{labels[i % 6]}"}}')
+        w.write('\n]}\n')
+datafile("tiny.json", 1000)
+if not os.path.exists(os.path.join(work, "ten-million.json")): datafile("ten-million.json", 10_000_000)
+with open(os.path.join(work, "labels.csv"), "w") as w:
+    w.write("index,mid,display_name\n" + "".join(f"{i},{m},{m}\n" for i, m in enumerate(labels)))
+PY
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -rf "$work/index"; dotnet "$bench" index "$work/ten-million.json" "$work/index"
+status_kb() { awk -v f="$2:" '$1 == f {print $2}' /proc/$1/status 2>/dev/null || echo 0; }
+run() { # name, train datafile
+  cat > "$work/$1.hocon" <<H
+data { source = datafile, train = "$2", eval = "$work/tiny.json", labels = "$work/labels.csv" }
+model.target-length = 64
+training { batch-size = 64, checkpoint-every-steps = 2, seed = 1 }
+curriculum = [ { method = pool, factor = 1, epochs = 1 } ]
+compare = []
+H
+  rm -rf "$work/$1" "$work/$1-trace"
+  local start=$(date +%s%3N)
+  ACTORTRAINING_FAULTS="supervisor.pause-after-commit@1" ACTORTRAINING_TRACE="$work/$1-trace" dotnet "$dll" train --config "$work/$1.hocon" --run-dir "$work/$1" > "$work/$1.first.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 3000); do [ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" = "T" ] && break; sleep 0.2; done
+  echo "$1: first run to its first commit $(( $(date +%s%3N) - start )) ms (index built, clips decoded and cached)"
+  kill -9 $pid; wait $pid 2>/dev/null || true
+  start=$(date +%s%3N)
+  ACTORTRAINING_TRACE="$work/$1-trace" dotnet "$dll" train --config "$work/$1.hocon" --run-dir "$work/$1" > "$work/$1.resume.log" 2>&1 &
+  pid=$!; local first="" rss_first=0 peak=0
+  for _ in $(seq 1 3000); do
+    first=$(cat "$work/$1-trace"/*.jsonl 2>/dev/null | /usr/bin/python3 -c "
+import json,sys
+ms=[json.loads(l)['UnixMs'] for l in sys.stdin if l.strip().endswith('}') and json.loads(l)['Pid']==$pid]
+print(min(ms) if ms else '')")
+    [ -n "$first" ] && break; sleep 0.05
+  done
+  rss_first=$(status_kb $pid VmRSS)
+  sleep 20
+  peak=$(status_kb $pid VmHWM)
+  kill -9 $pid; wait $pid 2>/dev/null || true
+  echo "$1: resumed at $(grep -o 'from position [0-9]*' "$work/$1.resume.log" | head -1); process start to first trained batch $(( first - start )) ms; RSS then $((rss_first / 1024)) MB; peak RSS after 20 s more training $((peak / 1024)) MB"
+}
+run one-thousand "$work/tiny.json"
+run ten-million "$work/ten-million.json"
