@@ -75,7 +75,7 @@ public sealed record TrainingData(IReadOnlyList<DatasetEntry> Train, IReadOnlyLi
     {
         var labels = LabelCsv.Load(files.LabelCsv);
         return Checked(() => CorpusIndex.OfDatafile(files.Train, indexes), () => CorpusIndex.OfDatafile(files.Eval, indexes), labels,
-            files.Train, files.Eval, FolderOf(files.Train), FolderOf(files.Eval));
+            files.Train, files.Eval, FolderOf(files.Train), FolderOf(files.Eval), indexes);
     }
 
     static string FolderOf(string file) => Path.GetDirectoryName(Path.GetFullPath(file))!;
@@ -94,21 +94,25 @@ public sealed record TrainingData(IReadOnlyList<DatasetEntry> Train, IReadOnlyLi
             var evalIndices = Enumerable.Range(0, evalCount).Select(i => (int)(i * stride)).ToHashSet();
             for (int i = 0; i < clips.Count; i++) (evalIndices.Contains(i) ? eval : train).Add(clips[i], [name]);
         }
-        return Checked(() => train.Complete(), () => eval.Complete(), labels, "training corpus", "evaluation corpus", root, root);
+        return Checked(() => train.Complete(), () => eval.Complete(), labels, "training corpus", "evaluation corpus", root, root, indexes);
     }
 
-    /// <summary>Opens both corpora and checks them against the labels; nothing stays mapped if either fails.</summary>
+    /// <summary>Opens both corpora and checks them against the labels (or finds in <paramref name="indexes"/> that a start on
+    /// the same indexes did); nothing stays mapped if either fails.</summary>
     static TrainingData Checked(Func<CorpusIndex> openTrain, Func<CorpusIndex> openEval, LabelSet labels, string trainSource, string evalSource,
-        string trainBase, string evalBase)
+        string trainBase, string evalBase, string indexes)
     {
         CorpusIndex? train = null, eval = null;
         try
         {
             train = openTrain();
             eval = openEval();
-            var result = new TrainingData(train, eval, labels, CorpusFingerprint.Of([(train, trainBase), (eval, evalBase)], labels));
+            (CorpusIndex, string)[] corpora = [(train, trainBase), (eval, evalBase)];
+            if (CheckedCorpusMemo.Read(indexes, corpora, labels) is { } known) return new TrainingData(train, eval, labels, known);
+            var result = new TrainingData(train, eval, labels, CorpusFingerprint.Of(corpora, labels));
             result.CheckLabels(trainSource, train);
             result.CheckLabels(evalSource, eval);
+            CheckedCorpusMemo.Write(indexes, corpora, labels, result.Fingerprint);
             return result;
         }
         catch
