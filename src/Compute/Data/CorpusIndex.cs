@@ -49,6 +49,7 @@ public sealed unsafe class CorpusIndex : IReadOnlyList<DatasetEntry>, IDisposabl
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _base = p + _view.PointerOffset;
+        Runtime.MappedPages.ReadAtRandom(p, (long)_view.SafeMemoryMappedViewHandle.ByteLength); // epochs read entries in a shuffled order
         try
         {
             if (!new ReadOnlySpan<byte>(_base, 8).SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a corpus index (bad magic)");

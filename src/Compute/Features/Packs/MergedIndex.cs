@@ -45,6 +45,7 @@ public sealed unsafe class MergedIndex : IDisposable
         var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         byte* start = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
+        Runtime.MappedPages.ReadAtRandom(start, (long)view.SafeMemoryMappedViewHandle.ByteLength); // binary searches touch pages here and there
         start += view.PointerOffset;
         long length = stream.Length;
         var header = new ReadOnlySpan<byte>(start, HeaderBytes);
