@@ -26,7 +26,7 @@ public sealed record DataConfig(
     // data.source = shards; null otherwise
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ShardsConfig? Shards = null)
 {
-    /// <summary>The cache as configured (the default when unset: on, in the run directory, float32, 50 GB).</summary>
+    /// <summary>The cache as configured (the default when unset: on, in the run directory, float16, 50 GB).</summary>
     [JsonIgnore] public FeatureCacheConfig ResolvedCache => Cache ?? FeatureCacheConfig.Default;
 }
 
@@ -39,7 +39,7 @@ public sealed record DataConfig(
 public sealed record FeatureCacheConfig(bool Enabled, string? Directory,
     FeaturePrecision Precision, double MaxGigabytes)
 {
-    public static readonly FeatureCacheConfig Default = new(true, null, FeaturePrecision.Float32, 50);
+    public static readonly FeatureCacheConfig Default = new(true, null, FeaturePrecision.Float16, 50);
 }
 
 /// <summary>
@@ -467,4 +467,15 @@ public sealed record ExperimentConfig(
 
     /// <summary>The run identity's hash (<see cref="ConfigIdentity"/>).</summary>
     public string Hash() => ConfigIdentity.Hash(this);
+
+    /// <summary>
+    /// This configuration as the run recorded with <paramref name="recordedHash"/> started it: a run started while a float32
+    /// cache was the default keeps float32 (its inputs were rounded no other way); any other difference is the caller's to refuse.
+    /// </summary>
+    public ExperimentConfig AsStarted(string recordedHash)
+    {
+        if (recordedHash == Hash() || Data.ResolvedCache.Precision != FeaturePrecision.Float16) return this;
+        var float32 = this with { Data = Data with { Cache = Data.ResolvedCache with { Precision = FeaturePrecision.Float32 } } };
+        return float32.Hash() == recordedHash ? float32 : this;
+    }
 }

@@ -66,7 +66,7 @@ public static class TrainCommand
         // a fresh run directory has no journal to check against
         if (postgres is not null || File.Exists(Path.Combine(runDir, PersistenceConfig.JournalFile)))
             await using (var reader = await LocalActorSystem.Start("journal-check", verbose, akka => akka.WithRunJournal(runDir, postgres)))
-                await RecordedRun.RefuseOtherConfiguration(reader.System, runId, runDir, postgres, experiment.Hash());
+                experiment = await RecordedRun.RefuseOtherConfiguration(reader.System, runId, runDir, postgres, experiment);
         using var secret = secretFile is not null ? RunSecret.Load(Path.GetFullPath(secretFile)) : RunSecret.LoadOrCreate(Path.Combine(runDir, RunSecret.FileName));
         using var data = TrainingData.Load(experiment, runDir);
         Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}, data {data.Fingerprint[..12]}");

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence;
 using ActorTraining.Actors;
+using ActorTraining.Compute.Training;
 using ActorTraining.Messages;
 
 namespace ActorTraining.Host.Running;
@@ -56,10 +57,14 @@ public static class RecordedRun
     /// supervisor would refuse it too, but only after the corpus was loaded (minutes for a large one) and, for the
     /// synthetic corpus, written into the run directory.
     /// </summary>
-    public static async Task RefuseOtherConfiguration(ActorSystem system, string runId, string runDirectory, string? postgres, string configHash)
+    /// <returns>The configuration to run: <paramref name="experiment"/> as the run started it (<see cref="ExperimentConfig.AsStarted"/>).</returns>
+    public static async Task<ExperimentConfig> RefuseOtherConfiguration(ActorSystem system, string runId, string runDirectory, string? postgres, ExperimentConfig experiment)
     {
         var state = await Read(system, PhaseSupervisor.IdOf(runId, 0), runDirectory, postgres);
-        if (state.ConfigHash is { } recorded && RunFingerprint.Parse(recorded).Config != configHash)
-            throw new RunConfigMismatchException(recorded, configHash);
+        if (state.ConfigHash is not { } recorded) return experiment;
+        var started = experiment.AsStarted(RunFingerprint.Parse(recorded).Config);
+        if (RunFingerprint.Parse(recorded).Config != started.Hash()) throw new RunConfigMismatchException(recorded, started.Hash());
+        if (started != experiment) Console.WriteLine("this run started with a float32 feature cache (the default then) and keeps it");
+        return started;
     }
 }

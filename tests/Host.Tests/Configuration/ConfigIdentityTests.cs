@@ -1,3 +1,4 @@
+using ActorTraining.Compute.Features;
 using ActorTraining.Compute.Training;
 using ActorTraining.Host.Configuration;
 
@@ -6,7 +7,8 @@ namespace ActorTraining.Host.Tests.Configuration;
 /// <summary>
 /// The run identity is resumed against: these hashes were computed by the build before the identity became its own
 /// type (main at 91d3d2a), so every run directory of that build resumes. A field added to the configuration, or listed
-/// in the identity, must leave all of them as they are.
+/// in the identity, must leave all of them as they are. Those runs started with a float32 feature cache, the default
+/// then; with float16 the default now, the same configuration resumes them as they started (<see cref="ExperimentConfig.AsStarted"/>).
 /// </summary>
 public sealed class ConfigIdentityTests
 {
@@ -32,7 +34,23 @@ public sealed class ConfigIdentityTests
     public void TheIdentityOfEveryKindOfRunIsTheOneItsRunDirectoryWasStartedWith(string? fixture, string[] set, string hash)
     {
         var file = fixture is null ? null : Path.Combine(AppContext.BaseDirectory, "fixtures", fixture, "experiment.hocon");
-        Assert.Equal(hash, ExperimentConfigLoader.Load(file, ExperimentConfigLoader.ParseOverrides(set)).Hash());
+        var config = ExperimentConfigLoader.Load(file, ExperimentConfigLoader.ParseOverrides(set));
+        var started = config.AsStarted(hash);
+        Assert.Equal(hash, started.Hash());
+        // the float32 runs of earlier builds keep float32; a run that said float16 keeps it
+        Assert.Equal(set.Contains("data.cache.precision=float16") ? FeaturePrecision.Float16 : FeaturePrecision.Float32, started.Data.ResolvedCache.Precision);
+    }
+
+    [Fact]
+    public void ANewRunWithTheDefaultsHasAFloat16CacheAndNeverTakesFloat32ForAnotherRunsHash()
+    {
+        var config = ExperimentConfigLoader.Load(null, ExperimentConfigLoader.ParseOverrides([]));
+        Assert.Equal(FeaturePrecision.Float16, config.Data.ResolvedCache.Precision);
+        Assert.Equal("9ab706628ba415d26b63aa42fb221aefafa6edf39c0a8ec6e32f2cc29194f305", config.Hash()); // the pinned float16 run's
+        Assert.Same(config, config.AsStarted(config.Hash()));
+        Assert.Same(config, config.AsStarted("f18c06ac1d5d9ee8e15516749354fda53d89d81b9490b34fbb6d0042a7f4df42")); // another run's: refused by the caller
+        var explicitFloat32 = ExperimentConfigLoader.Load(null, ExperimentConfigLoader.ParseOverrides(["data.cache.precision=float32"]));
+        Assert.Same(explicitFloat32, explicitFloat32.AsStarted(config.Hash())); // float32 never becomes float16
     }
 
     [Fact]
