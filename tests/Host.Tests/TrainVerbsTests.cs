@@ -220,8 +220,8 @@ public sealed class TrainVerbsTests(TrainedRunFixture run, ITestOutputHelper out
         var windows = json.GetProperty("windows").EnumerateArray().ToList();
         Assert.Equal(46, windows.Count);
         var overall = Scores(json.GetProperty("overall"));
-        foreach (var (id, score) in overall)
-            Assert.Equal(windows.Average(w => Scores(w.GetProperty("top"))[id]), score, 5);
+        foreach (var (id, score) in overall) // every score printed to 6 decimals: the mean of rounded ones is within 1e-6 of the rounded mean
+            Assert.InRange(Math.Abs(windows.Average(w => Scores(w.GetProperty("top"))[id]) - score), 0, 1.01e-6);
 
         // a window is the clip cut out at its start: the decoder seeks, the features are the cut-out's
         foreach (var (index, start) in new[] { (0, 0.0), (10, 12.8) })

@@ -5,7 +5,7 @@ namespace ActorTraining.Compute.Features;
 /// which .NET takes for <see cref="FileShare.None"/>; it works across processes and, through the NFS lock manager,
 /// across nodes). Every process that writes to the folder reserves its bytes here before it writes them, so the limit
 /// holds for the folder whoever wrote. A process that died between a reservation and its write leaves the count a
-/// record high until the next process opens the folder and counts the files again.
+/// record high until a process opens the folder while no other writer lives and counts the files again.
 /// </summary>
 public sealed class CacheSpace(string path)
 {

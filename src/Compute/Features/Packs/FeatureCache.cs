@@ -65,8 +65,10 @@ public sealed class FeatureCache : IDisposable
         if (Directory.EnumerateDirectories(settings.Directory, "??").Any(d => Directory.EnumerateFiles(d, "*.fbank").Any()))
             _legacy = $"{settings.Directory} holds a per-clip feature cache of an earlier version (??/*.fbank): it is not read nor " +
                       "counted against data.cache.max-gb; delete those folders to free their space";
-        Refresh(force: true);
-        _bytes = _space.Change(_ => { long counted = CountFiles(); return (counted, counted); }); // what the folder really holds
+        Refresh(force: true); // also removes the live files of dead writers
+        // counted again from the files when no other writer lives (one that does may have reserved bytes it has not written yet)
+        bool alone = !Directory.EnumerateFiles(_packs, "*.live").Any(f => Path.GetFileNameWithoutExtension(f) != _writer);
+        _bytes = _space.Change(now => { long counted = alone || now < 0 ? CountFiles() : now; return (counted, counted); });
     }
 
     /// <summary>The process's cache for a folder (created on first use); settings of a later call with the same folder must agree.</summary>
