@@ -148,6 +148,8 @@ public sealed class FeatureCacheTests(ITestOutputHelper output) : IDisposable
         var packs = Path.Combine(_files.PathOf("foreign"), "packs");
         File.WriteAllText(Path.Combine(packs, "notes.txt"), "mine");
         File.WriteAllText(Path.Combine(packs, "someone-1-ab-00001.idx"), "not an index either");
+        File.WriteAllText(Path.Combine(packs, "notes.pack"), "a pack of no writer's, longer than its index");
+        File.WriteAllText(Path.Combine(packs, "notes.idx"), "");
         File.WriteAllText(Path.Combine(_files.PathOf("foreign"), "merged-00000009.idx"), "nor a merged index");
 
         var reader = Open("foreign");

@@ -399,7 +399,7 @@ public sealed class FeatureCache : IDisposable
     }
 
     /// <summary>Whether the writer of <paramref name="pack"/> is gone (its live file is not held; a gone writer's is deleted). Under _gate.</summary>
-    bool WriterGone(string pack) => Gone(pack[..pack.LastIndexOf('-')]);
+    bool WriterGone(string pack) => pack.LastIndexOf('-') is > 0 and var dash && Gone(pack[..dash]); // a name not of a writer's pack: never checked
 
     bool Gone(string writer)
     {
