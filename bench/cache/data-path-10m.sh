@@ -13,27 +13,7 @@ dotnet build "$repo/src/Host/Host.csproj" -c Release -v quiet -nologo -clp:Error
 dotnet build "$repo/bench/CacheBench/CacheBench.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
 dll="$repo/src/Host/bin/Release/net10.0/actortraining.dll"
 bench="$repo/bench/CacheBench/bin/Release/net10.0/ActorTraining.CacheBench.dll"
-/usr/bin/python3 - "$work" <<'PY'
-import json, math, os, struct, sys
-work = sys.argv[1]; clips = os.path.join(work, "clips"); os.makedirs(clips, exist_ok=True)
-labels = ["/t/rising_tones", "/t/falling_tones", "/t/up_chirps", "/t/down_chirps", "/t/fast_pulses", "/t/slow_pulses"]
-for i in range(1000):
-    path = os.path.join(clips, f"c{i:04d}.wav"); n = 3200  # 0.2 s at 16 kHz
-    f0 = 300 + 50 * (i % 6)
-    pcm = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * f0 * t / 16000))) for t in range(n))
-    with open(path, "wb") as w:
-        w.write(b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16) + b"data" + struct.pack("<I", len(pcm)) + pcm)
-def datafile(name, count):
-    with open(os.path.join(work, name), "w") as w:
-        w.write('{"data": [\n')
-        for i in range(count):
-            w.write(('' if i == 0 else ',\n') + f'{{"wav": "clips/c{i % 1000:04d}.wav", "labels": "{labels[i % 6]}"}}')
-        w.write('\n]}\n')
-datafile("tiny.json", 1000)
-if not os.path.exists(os.path.join(work, "ten-million.json")): datafile("ten-million.json", 10_000_000)
-with open(os.path.join(work, "labels.csv"), "w") as w:
-    w.write("index,mid,display_name\n" + "".join(f"{i},{m},{m}\n" for i, m in enumerate(labels)))
-PY
+/usr/bin/python3 "$repo/bench/corpus/make_tiny.py" "$work" --entries 10000000 --name ten-million
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -rf "$work/index"; dotnet "$bench" index "$work/ten-million.json" "$work/index"
 status_kb() { awk -v f="$2:" '$1 == f {print $2}' /proc/$1/status 2>/dev/null || echo 0; }

@@ -9,22 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; repo="$here/../.."
 work="${1:-$(mktemp -d)}"; mkdir -p "$work"
 dotnet build "$repo/src/Host/Host.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
 dll="$repo/src/Host/bin/Release/net10.0/actortraining.dll"
-/usr/bin/python3 - "$work" <<'PY'
-import json, math, os, struct, sys
-work = sys.argv[1]; clips = os.path.join(work, "clips"); os.makedirs(clips, exist_ok=True)
-labels = ["/t/rising_tones", "/t/falling_tones", "/t/up_chirps", "/t/down_chirps", "/t/fast_pulses", "/t/slow_pulses"]
-data = []
-for i in range(1000):
-    path = os.path.join(clips, f"c{i:04d}.wav"); n = 3200  # 0.2 s at 16 kHz
-    f0 = 300 + 50 * (i % 6)
-    pcm = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * f0 * t / 16000))) for t in range(n))
-    with open(path, "wb") as w:
-        w.write(b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16) + b"data" + struct.pack("<I", len(pcm)) + pcm)
-    data.append({"wav": path, "labels": labels[i % 6]})
-json.dump({"data": data}, open(os.path.join(work, "tiny.json"), "w"))
-with open(os.path.join(work, "labels.csv"), "w") as w:
-    w.write("index,mid,display_name\n" + "".join(f"{i},{m},{m}\n" for i, m in enumerate(labels)))
-PY
+/usr/bin/python3 "$repo/bench/corpus/make_tiny.py" "$work"
 dotnet "$dll" shard "$work/tiny.json" --out "$work/one" --name tiny --shard-mb 1000 >&2
 rm -f "$work/shards/index.json"
 dotnet "$dll" shard "$work/tiny.json" --out "$work/shards" --name eval --shard-mb 1000 >&2
