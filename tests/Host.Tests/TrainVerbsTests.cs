@@ -135,7 +135,7 @@ public sealed class TrainVerbsTests(TrainedRunFixture run, ITestOutputHelper out
         var r = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(1), "export", "--checkpoint", run.FinalCheckpoint, "--format", "onnx", "--out", file);
         output.WriteLine(r.Stdout + r.Stderr);
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("ONNX opset 17, input 'input' float32 [batch, 256, 64]", r.Stdout);
+        Assert.Contains("ONNX opset 17, input 'input_values' float32 [batch, 256, 64]", r.Stdout);
         Assert.Contains("output 'logits' [batch, 6]", r.Stdout);
         Assert.True(new FileInfo(file).Length > 100_000); // the weights are in it (dim 96, depth 2: ~0.9 MB)
     }

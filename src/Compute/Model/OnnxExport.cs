@@ -5,10 +5,10 @@ using static TorchSharp.torch;
 namespace ActorTraining.Compute.Model;
 
 /// <summary>
-/// An <see cref="AstModel"/> as an ONNX model (opset <see cref="Opset"/>, IR version 8): input <c>input</c> float32
+/// An <see cref="AstModel"/> as an ONNX model (opset <see cref="Opset"/>, IR version 8): input <c>input_values</c> float32
 /// [batch, TargetLength, MelBins] — the normalised fbank the model trains on, (x − mean) / (2·std) — output
-/// <c>logits</c> [batch, NumClasses]. The graph is written node by node from <see cref="AstModel.forward"/>: patch
-/// Conv, cls/dist tokens expanded to the batch, positional embedding, per block LayerNormalization, the fused qkv
+/// <c>logits</c> [batch, NumClasses] — the names of Hugging Face's ONNX exports (optimum, transformers.js).
+/// The graph is written node by node from <see cref="AstModel.forward"/>: patch Conv, cls/dist tokens expanded to the batch, positional embedding, per block LayerNormalization, the fused qkv
 /// projection split into heads, softmax attention with the 1/√d scale, GELU as 0.5·x·(1 + erf(x/√2)) (exact, as
 /// torch's default), the MLP, and the head on the mean of the final cls and dist tokens. Weights are initializers in
 /// raw little-endian float32 (a base model, 87 M parameters, is one 350 MB file; ONNX's 2 GB protobuf limit is far).
@@ -17,6 +17,7 @@ namespace ActorTraining.Compute.Model;
 public static class OnnxExport
 {
     public const int Opset = 17; // LayerNormalization is in the standard domain from 17
+    public const string InputName = "input_values", OutputName = "logits";
     const int FloatType = 1, Int64Type = 7;
 
     public static void Write(string path, AstModel model)
@@ -32,12 +33,12 @@ public static class OnnxExport
             graph.Node("LayerNormalization", [x, W(prefix + ".weight"), W(prefix + ".bias")], a => a.Int("axis", -1).Float("epsilon", eps));
 
         // [B, T, F] → [B, 1, F, T] → patches [B, D, f, t] → tokens [B, f·t, D] (frequency-major, as flatten(2) in timm)
-        var image = graph.Node("Transpose", [graph.Node("Unsqueeze", ["input", graph.Int64s("axes1", 1)])], a => a.Ints("perm", 0, 1, 3, 2));
+        var image = graph.Node("Transpose", [graph.Node("Unsqueeze", [InputName, graph.Int64s("axes1", 1)])], a => a.Ints("perm", 0, 1, 3, 2));
         var patches = graph.Node("Conv", [image, W("v.patch_embed.proj.weight"), W("v.patch_embed.proj.bias")],
             a => a.Ints("kernel_shape", c.PatchF, c.PatchT).Ints("strides", c.FStride, c.TStride));
         var tokens = graph.Node("Transpose", [graph.Node("Reshape", [patches, graph.Int64s("patch_shape", 0, c.EmbedDim, -1)])], a => a.Ints("perm", 0, 2, 1));
         // cls and dist expanded to the batch: shape [B, 2, D] from the input's first dimension
-        var batch = graph.Node("Gather", [graph.Node("Shape", ["input"]), graph.Int64s("first", 0)], a => a.Int("axis", 0));
+        var batch = graph.Node("Gather", [graph.Node("Shape", [InputName]), graph.Int64s("first", 0)], a => a.Int("axis", 0));
         var special = graph.Node("Expand", [graph.Node("Concat", [W("v.cls_token"), W("v.dist_token")], a => a.Int("axis", 1)),
             graph.Node("Concat", [batch, graph.Int64s("two_dim", 2, c.EmbedDim)], a => a.Int("axis", 0))]);
         var x = graph.Node("Add", [graph.Node("Concat", [special, tokens], a => a.Int("axis", 1)), W("v.pos_embed")]);
@@ -72,7 +73,7 @@ public static class OnnxExport
         var dist = graph.Node("Gather", [x, graph.Int64Scalar("dist_index", 1)], a => a.Int("axis", 1));
         var pooled = graph.Node("Mul", [graph.Node("Add", [cls, dist]), half]);
         var logits = Linear(LayerNorm(pooled, "mlp_head.0", 1e-5f), "mlp_head.1");
-        graph.Node("Identity", [logits], output: "logits");
+        graph.Node("Identity", [logits], output: OutputName);
 
         var model_ = new ProtoWriter()
             .Varint(1, 8) // ir_version
@@ -80,6 +81,7 @@ public static class OnnxExport
             .String(3, typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "")
             .Message(7, graph.Build("ast", c))
             .Message(8, new ProtoWriter().String(1, "").Varint(2, Opset));
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var temporary = path + ".tmp";
         File.WriteAllBytes(temporary, model_.ToArray());
         File.Move(temporary, path, overwrite: true);
@@ -171,8 +173,8 @@ public static class OnnxExport
             foreach (var node in _nodes) graph.Message(1, node);
             graph.String(2, name);
             foreach (var initializer in _initializers) graph.Message(5, initializer);
-            graph.Message(11, ValueInfo("input", "batch", c.TargetLength, c.MelBins));
-            graph.Message(12, ValueInfo("logits", "batch", c.NumClasses));
+            graph.Message(11, ValueInfo(InputName, "batch", c.TargetLength, c.MelBins));
+            graph.Message(12, ValueInfo(OutputName, "batch", c.NumClasses));
             return graph;
         }
 

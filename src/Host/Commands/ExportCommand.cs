@@ -14,8 +14,8 @@ public static class ExportCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint file written by train (a full-resolution phase's)", Required = true };
         var format = new Option<string>("--format")
         {
-            Description = "hf: a Hugging Face folder (config.json, model.safetensors, preprocessor_config.json) of ASTForAudioClassification; " +
-                "onnx: an ONNX model file (opset 17) from the normalised fbank to the logits",
+            Description = "hf: a Hugging Face folder of ASTForAudioClassification (config.json, model.safetensors, preprocessor_config.json, " +
+                "and onnx/model.onnx as transformers.js and optimum load it); onnx: one ONNX model file (opset 17) from the normalised fbank to the logits",
             Required = true,
         };
         format.AcceptOnlyFromAmong("hf", "onnx");
@@ -39,13 +39,14 @@ public static class ExportCommand
             if (parse.GetValue(format) == "onnx")
             {
                 OnnxExport.Write(target, model);
-                Console.WriteLine($"{target}: ONNX opset {OnnxExport.Opset}, input 'input' float32 [batch, {c.TargetLength}, {c.MelBins}] " +
-                    $"(fbank normalised as (x − {experiment.FrontEnd.Mean}) / (2 · {experiment.FrontEnd.Std})), output 'logits' [batch, {c.NumClasses}]");
+                Console.WriteLine($"{target}: ONNX opset {OnnxExport.Opset}, input '{OnnxExport.InputName}' float32 [batch, {c.TargetLength}, {c.MelBins}] " +
+                    $"(fbank normalised as (x − {experiment.FrontEnd.Mean}) / (2 · {experiment.FrontEnd.Std})), output '{OnnxExport.OutputName}' [batch, {c.NumClasses}]");
                 return 0;
             }
             HuggingFaceAst.Write(target, model, manifest.DisplayNames,
                 new HuggingFaceAst.FeatureExtractor(new FbankOptions().SampleRate, experiment.FrontEnd.Mean, experiment.FrontEnd.Std));
-            Console.WriteLine($"{target}: config.json, model.safetensors, preprocessor_config.json " +
+            OnnxExport.Write(Path.Combine(target, "onnx", "model.onnx"), model);
+            Console.WriteLine($"{target}: config.json, model.safetensors, preprocessor_config.json, onnx/model.onnx " +
                 $"(ASTForAudioClassification, {c.NumClasses} classes, {c.TargetLength} frames × {c.MelBins} mel)");
             if (experiment.FrontEnd.FrameShiftMs != 10)
                 Console.Error.WriteLine($"warning: the model was trained on fbanks with a {experiment.FrontEnd.FrameShiftMs} ms frame shift; " +

@@ -17,7 +17,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output) : IDisposable
     {
         using var session = new InferenceSession(path);
         var x = new DenseTensor(input.contiguous().data<float>().ToArray(), input.shape.Select(d => (int)d).ToArray());
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", x)]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, x)]);
         return results.Single(r => r.Name == "logits").AsEnumerable<float>().ToArray();
     }
 
@@ -63,7 +63,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output) : IDisposable
         var path = Path.Combine(_dir.FullName, "io.onnx");
         OnnxExport.Write(path, model);
         using var session = new InferenceSession(path);
-        Assert.Equal([-1, 128, 64], session.InputMetadata["input"].Dimensions);
+        Assert.Equal([-1, 128, 64], session.InputMetadata["input_values"].Dimensions);
         Assert.Equal([-1, 5], session.OutputMetadata["logits"].Dimensions);
         Assert.Equal("actortraining", session.ModelMetadata.ProducerName);
     }
