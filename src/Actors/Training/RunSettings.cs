@@ -45,7 +45,7 @@ public sealed record RunSettings(
         var m = config.Model;
         if (m.Htsat is { } htsat) return htsat.Geometry(classes, m.MelBins, m.TargetLength);
         var (dim, depth, heads) = ModelConfig.Preset(m.Size) ?? (m.EmbedDim, m.Depth, m.Heads);
-        return new ModelGeometry(new AstConfig(dim, depth, heads, classes, m.MelBins, m.TargetLength, m.PatchSize, m.ResolvedPatchTime, m.FStride, m.TStride),
+        return new ModelGeometry(new AstConfig(dim, depth, heads, classes, m.MelBins, m.TargetLength, m.PatchSize, m.ResolvedPatchTime, m.FStride, m.TStride, m.Pooling),
             null, config.Training.Pretraining);
     }
 

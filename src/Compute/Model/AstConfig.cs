@@ -1,11 +1,15 @@
+using System.Text.Json.Serialization;
+
 namespace ActorTraining.Compute.Model;
 
 /// <summary>
 /// Geometry of an Audio Spectrogram Transformer: width, depth, heads, classes, and the input/patch layout.
 /// Input is [T = TargetLength, F = MelBins]; frequency is the patch grid's height, time its width (as AST).
+/// <paramref name="Pooling"/>: what the head reads (absent from a checkpoint's head at its default).
 /// </summary>
 public sealed record AstConfig(int EmbedDim, int Depth, int Heads, int NumClasses, int MelBins = 128,
-    int TargetLength = 1024, int PatchF = 16, int PatchT = 16, int FStride = 10, int TStride = 10)
+    int TargetLength = 1024, int PatchF = 16, int PatchT = 16, int FStride = 10, int TStride = 10,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] AstPooling Pooling = AstPooling.Cls)
 {
     /// <summary>Patch rows along frequency: (MelBins − PatchF) / FStride + 1 (conv output size, floor).</summary>
     public int FDim => (MelBins - PatchF) / FStride + 1;
@@ -23,7 +27,7 @@ public sealed record AstConfig(int EmbedDim, int Depth, int Heads, int NumClasse
     /// <summary>"AST (embed …, …)": with the class count, or without it for a model that has no classifier (SSAST pretraining).</summary>
     public string Describe(bool classes) =>
         $"AST (embed {EmbedDim}, depth {Depth}, heads {Heads}, {MelBins} mel × {TargetLength} frames, patches {PatchF}×{PatchT} " +
-        $"stride {FStride}/{TStride}{(classes ? $", {NumClasses} classes" : "")})";
+        $"stride {FStride}/{TStride}{(classes ? $", {NumClasses} classes" : "")}{(classes && Pooling == AstPooling.MeanTokens ? ", mean-tokens pooling" : "")})";
 
     public static AstConfig Tiny(int numClasses) => new(192, 12, 3, numClasses);
     public static AstConfig Small(int numClasses) => new(384, 12, 6, numClasses);

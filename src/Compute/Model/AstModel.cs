@@ -38,8 +38,9 @@ public sealed class AstModel : AudioModel
         return mlp_head.forward(Embed(input)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The clip's representation before the head, [B, EmbedDim]: the mean of the normalised cls and dist tokens
-    /// (the reference's (x[:, 0] + x[:, 1]) / 2; transformers' pooler_output).</summary>
+    /// <summary>The clip's representation before the head, [B, EmbedDim], from the normalised tokens: the mean of cls and
+    /// dist (the reference's (x[:, 0] + x[:, 1]) / 2; transformers' pooler_output), or with <see cref="AstPooling.MeanTokens"/>
+    /// the mean of the patch tokens (SSAST's ft_avgtok: torch.mean(x[:, cls_token_num:, :], dim=1)).</summary>
     public override Tensor Embed(Tensor input)
     {
         if (input.dim() != 3 || input.shape[1] != Config.TargetLength || input.shape[2] != Config.MelBins)
@@ -47,6 +48,7 @@ public sealed class AstModel : AudioModel
                 $"AstModel expects [B, {Config.TargetLength}, {Config.MelBins}] (B, TargetLength, MelBins), got [{string.Join(", ", input.shape)}]");
         using var _ = NewDisposeScope();
         var tokens = v.forward(input.unsqueeze(1).transpose(2, 3)); // [B, 1, F, T]
+        if (Config.Pooling == AstPooling.MeanTokens) return tokens[.., 2..].mean([1]).MoveToOuterDisposeScope();
         using var n = new ScalarScope();
         return tokens[.., 0].Plus(tokens[.., 1]).div(n.Of(2.0)).MoveToOuterDisposeScope();
     }

@@ -8,12 +8,18 @@ public static class AstWeights
 {
     /// <summary>
     /// Loads an AST state dict saved by the reference (.pth via torch.save, with or without DataParallel's
-    /// `module.` prefix) or a .safetensors file. Keys and shapes must match the model exactly.
+    /// `module.` prefix) or a .safetensors file. Keys and shapes must match the model exactly, but for timm's ImageNet
+    /// heads <c>v.head</c> / <c>v.head_dist</c>, which the reference's model carries and never uses.
     /// </summary>
     public static void LoadPyTorch(AstModel model, string pthOrSafetensors)
     {
-        Assign(model, ReadStateDict(pthOrSafetensors), pthOrSafetensors);
+        var state = ReadStateDict(pthOrSafetensors).Where(kv => !IsUnusedTimmHead(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assign(model, state, pthOrSafetensors);
     }
+
+    /// <summary>timm's ImageNet classifier heads inside the reference's <c>v</c> (its forward reads <c>mlp_head</c>).</summary>
+    public static bool IsUnusedTimmHead(string key) =>
+        key.StartsWith("v.head.", StringComparison.Ordinal) || key.StartsWith("v.head_dist.", StringComparison.Ordinal);
 
     public static void SaveSafetensors(AstModel model, string path) => SafetensorsFile.Write(path, model.state_dict());
 

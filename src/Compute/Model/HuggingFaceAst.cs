@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using ActorTraining.Compute.Training;
 using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Model;
@@ -190,6 +191,9 @@ public static partial class HuggingFaceAst
         var c = model.Config;
         if (c.PatchF != c.PatchT)
             throw new ArgumentException($"the model's patches are {c.PatchF}×{c.PatchT}; transformers' AST has square patches only (one patch_size)");
+        if (c.Pooling != AstPooling.Cls)
+            throw new ArgumentException($"the model pools {ConfigWord.Of(c.Pooling)} (model.pooling); transformers' ASTForAudioClassification " +
+                "pools the cls and distillation tokens, so its logits would not be this model's. Export --format onnx, whose graph pools as the model does");
         if (labels.Count != c.NumClasses)
             throw new ArgumentException($"{labels.Count} labels for a model of {c.NumClasses} classes");
         Directory.CreateDirectory(folder);

@@ -8,9 +8,10 @@ namespace ActorTraining.Compute.Model;
 /// An <see cref="AstModel"/> as an ONNX model (opset <see cref="Opset"/>, IR version 8): input <c>input_values</c> float32
 /// [batch, TargetLength, MelBins] — the normalised fbank the model trains on, (x − mean) / (2·std) — output
 /// <c>logits</c> [batch, NumClasses] — the names of Hugging Face's ONNX exports (optimum, transformers.js).
-/// The graph is written node by node from <see cref="AstModel.forward"/>: patch Conv, cls/dist tokens expanded to the batch, positional embedding, per block LayerNormalization, the fused qkv
-/// projection split into heads, softmax attention with the 1/√d scale, GELU as 0.5·x·(1 + erf(x/√2)) (exact, as
-/// torch's default), the MLP, and the head on the mean of the final cls and dist tokens. Weights are initializers in
+/// The graph is written node by node from <see cref="AstModel.forward"/>: patch Conv, cls/dist tokens expanded to the
+/// batch, positional embedding, per block LayerNormalization, the fused qkv projection split into heads, softmax
+/// attention with the 1/√d scale, GELU as 0.5·x·(1 + erf(x/√2)) (exact, as torch's default), the MLP, and the head on
+/// the model's pooling (the mean of the final cls and dist tokens, or of the patch tokens). Weights are initializers in
 /// raw little-endian float32 (a base model, 87 M parameters, is one 350 MB file; ONNX's 2 GB protobuf limit is far).
 /// TorchSharp has no exporter; this is written against onnx.proto (ModelProto, GraphProto, NodeProto, TensorProto).
 /// </summary>
@@ -69,9 +70,18 @@ public static class OnnxExport
             x = graph.Node("Add", [x, Linear(gelu, $"{p}.mlp.fc2")]);
         }
         x = LayerNorm(x, "v.norm", 1e-6f);
-        var cls = graph.Node("Gather", [x, graph.Int64Scalar("cls_index", 0)], a => a.Int("axis", 1));
-        var dist = graph.Node("Gather", [x, graph.Int64Scalar("dist_index", 1)], a => a.Int("axis", 1));
-        var pooled = graph.Node("Mul", [graph.Node("Add", [cls, dist]), half]);
+        string pooled;
+        if (c.Pooling == AstPooling.MeanTokens)
+        {
+            var patchTokens = graph.Node("Slice", [x, graph.Int64s("patches_start", 2), graph.Int64s("patches_end", long.MaxValue), graph.Int64s("token_axis", 1)]);
+            pooled = graph.Node("ReduceMean", [patchTokens], a => a.Ints("axes", 1).Int("keepdims", 0));
+        }
+        else
+        {
+            var cls = graph.Node("Gather", [x, graph.Int64Scalar("cls_index", 0)], a => a.Int("axis", 1));
+            var dist = graph.Node("Gather", [x, graph.Int64Scalar("dist_index", 1)], a => a.Int("axis", 1));
+            pooled = graph.Node("Mul", [graph.Node("Add", [cls, dist]), half]);
+        }
         var logits = Linear(LayerNorm(pooled, "mlp_head.0", 1e-5f), "mlp_head.1");
         graph.Node("Identity", [logits], output: OutputName);
 

@@ -92,11 +92,10 @@ public static class PretrainedStart
             // an SSAST pretraining checkpoint (YuanGongND/ssast): its encoder, as the reference's fine-tuning stage takes it;
             // its grid is the pretraining input over the patch (no overlap while pretraining), which it records
             int gridF = (int)(inputF.to_type(ScalarType.Int64).item<long>() / kernel.shape[2]), gridT = (int)(inputT.to_type(ScalarType.Int64).item<long>() / kernel.shape[3]);
-            return new Source(raw.Where(kv => kv.Key.StartsWith("v.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), gridF, gridT, path);
+            return new Source(raw.Where(kv => kv.Key.StartsWith("v.", StringComparison.Ordinal) && !AstWeights.IsUnusedTimmHead(kv.Key))
+                .ToDictionary(kv => kv.Key, kv => kv.Value), gridF, gridT, path);
         }
-        var state = raw
-            .Where(kv => !kv.Key.StartsWith("v.head.", StringComparison.Ordinal) && !kv.Key.StartsWith("v.head_dist.", StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        var state = raw.Where(kv => !AstWeights.IsUnusedTimmHead(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
         if (!state.TryGetValue("v.pos_embed", out var pos))
             throw new InvalidDataException($"{path}: not an AST state dict (no v.pos_embed); for ImageNet DeiT weights use deit:, for a Hugging Face folder hf:");
         long tokens = pos.shape[1] - 2;

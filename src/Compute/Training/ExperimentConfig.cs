@@ -77,7 +77,9 @@ public sealed record ModelConfig(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] HtsatModelConfig? Htsat = null,
     // model.patch-time: the patch's time side when it differs from model.patch-size (SSAST's frame patches, 128 × 2);
     // 0 = square
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int PatchTime = 0)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int PatchTime = 0,
+    // model.pooling: what an AST's head reads
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] Model.AstPooling Pooling = Model.AstPooling.Cls)
 {
     /// <summary>The patch's time side: <c>model.patch-time</c>, or the square patch's.</summary>
     [JsonIgnore] public int ResolvedPatchTime => PatchTime > 0 ? PatchTime : PatchSize;

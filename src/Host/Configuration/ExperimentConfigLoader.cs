@@ -59,7 +59,7 @@ public static class ExperimentConfigLoader
         if (architecture is not ("ast" or "htsat"))
             throw new ConfigException("model.architecture", $"must be ast or htsat, got '{architecture}'");
         if (architecture == "htsat")
-            foreach (var key in new[] { "model.size", "model.embed-dim", "model.depth", "model.heads", "model.patch-size", "model.patch-time", "model.fstride", "model.tstride" })
+            foreach (var key in new[] { "model.size", "model.embed-dim", "model.depth", "model.heads", "model.patch-size", "model.patch-time", "model.fstride", "model.tstride", "model.pooling" })
                 if (layers.Any(l => l.Config.HasPath(key)))
                     throw new ConfigException(key, $"is an AST key; with model.architecture = htsat the sizes are model.htsat's ({key.Replace("model.", "model.htsat.")} where there is one)");
 
@@ -115,6 +115,8 @@ public static class ExperimentConfigLoader
                 var other => throw new ConfigException("training.objective", $"must be supervised or ssast-pretrain, got '{other}'"),
             });
         var phaseDefaults = (Lr: reader.Double("training.lr"), Warmup: reader.Int("training.warmup-steps"));
+        if (training.Pretraining is not null && layers.Any(l => l.Config.HasPath("model.pooling")))
+            throw new ConfigException("model.pooling", "is the classifier's; SSAST pretraining (training.objective = ssast-pretrain) has no classifier. Set it for the fine-tuning run");
 
         var config = new ExperimentConfig(
             new DataConfig(
@@ -151,6 +153,7 @@ public static class ExperimentConfigLoader
                 Heads: preset?.Heads ?? reader.Int("model.heads"),
                 PatchSize: reader.Int("model.patch-size"),
                 PatchTime: reader.Int("model.patch-time"),
+                Pooling: ConfigWord.Parse<AstPooling>("model.pooling", reader.String("model.pooling")),
                 FStride: reader.Int("model.fstride"),
                 TStride: reader.Int("model.tstride"),
                 MelBins: reader.Int("model.mel-bins"),

@@ -85,6 +85,17 @@ public sealed class HuggingFaceAstTests(Xunit.Abstractions.ITestOutputHelper out
     }
 
     [Fact]
+    public void AMeanTokensModelIsRefusedForTransformersWhichPoolsTheClsTokens()
+    {
+        using var model = new AstModel(Config with { Pooling = AstPooling.MeanTokens });
+        var folder = Path.Combine(Path.GetTempPath(), $"hf-mean-tokens-{Guid.NewGuid():N}");
+        var error = Assert.Throws<ArgumentException>(() => HuggingFaceAst.Write(folder, model, ["a", "b", "c", "d", "e"], new(16000, -4.27, 4.57)));
+        Assert.Contains("mean-tokens", error.Message);
+        Assert.Contains("--format onnx", error.Message);
+        Assert.False(Directory.Exists(folder));
+    }
+
+    [Fact]
     public void ABareASTModelFolderGivesTheBackboneAndTheHeadFromTheSeed()
     {
         using var scope = NewDisposeScope();

@@ -57,6 +57,16 @@ public sealed class OnnxExportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void MeanTokensPoolingExportsToo()
+    {
+        using var scope = NewDisposeScope();
+        var config = new AstConfig(64, 2, 2, 5, MelBins: 128, TargetLength: 64, FStride: 16, TStride: 16, Pooling: AstPooling.MeanTokens);
+        using var model = new AstModel(config);
+        AstWeights.LoadPyTorch(model, AstFixtures.Path("ssast_finetune.pth", "ssast"));
+        Assert.True(MaxError(model, AstFixtures.ReadNpy("input.npy", "ssast"), "mean-tokens") <= 1e-4);
+    }
+
+    [Fact]
     public void TheModelDeclaresItsInputsOutputsAndOpset()
     {
         using var model = new AstModel(new AstConfig(64, 1, 2, 5, MelBins: 64, TargetLength: 128, FStride: 16, TStride: 16));

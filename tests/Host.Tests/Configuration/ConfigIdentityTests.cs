@@ -54,6 +54,17 @@ public sealed class ConfigIdentityTests
     }
 
     [Fact]
+    public void MeanTokensPoolingIsAnotherRunAndClsSaidExplicitlyIsTheDefaultsRun()
+    {
+        var defaults = ExperimentConfigLoader.Load(null, ExperimentConfigLoader.ParseOverrides([]));
+        var cls = ExperimentConfigLoader.Load(null, ExperimentConfigLoader.ParseOverrides(["model.pooling=cls"]));
+        var mean = ExperimentConfigLoader.Load(null, ExperimentConfigLoader.ParseOverrides(["model.pooling=mean-tokens"]));
+        Assert.Equal(defaults.Hash(), cls.Hash());
+        Assert.Equal(ActorTraining.Compute.Model.AstPooling.MeanTokens, mean.Model.Pooling);
+        Assert.NotEqual(defaults.Hash(), mean.Hash());
+    }
+
+    [Fact]
     public void OnlyTheListedFieldsAreInTheIdentity()
     {
         var config = ExperimentConfig.Default();
