@@ -78,6 +78,29 @@ public sealed class HtsatTrainingTests(ITestOutputHelper output) : IDisposable
         AssertSameEnd(straight, killed, phase: 1, epoch: 1, output);
     }
 
+    [Fact]
+    public void AnHtsatStartsFromTheReferencesLightningCheckpoint()
+    {
+        string? checkpoint = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && checkpoint is null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "tests", "fixtures", "htsat", "htsat_lightning.ckpt")))
+                checkpoint = Path.Combine(dir.FullName, "tests", "fixtures", "htsat", "htsat_lightning.ckpt");
+        Assert.NotNull(checkpoint);
+        var config = Path.Combine(_dir, "from-reference.hocon");
+        // the fixture's geometry (embed 8, depths 2/2/2/2, heads 1/2/2/4, 64 mel); 6 synthetic classes, the checkpoint's 5
+        File.WriteAllText(config, Experiment.Replace("architecture = htsat", $"architecture = htsat\n  init = \"htsat:{checkpoint}\"")
+            .Replace("{ method = pool, factor = 2, epochs = 2, lr = 1e-3, warmup-steps = 4 }", "")
+            .Replace("{ method = pool, factor = 1, epochs = 2, lr = 1e-3, warmup-steps = 4 }", "{ method = pool, factor = 1, epochs = 1, lr = 1e-3, warmup-steps = 4 }"));
+        var run = Train(_dir, Path.Combine(_dir, "from-reference"), config);
+        output.WriteLine(run.Stdout + run.Stderr);
+        Assert.Contains($"model.init = htsat:{checkpoint}; its token-semantic head has 5 classes, the run 6: tscam_conv starts from the seed", run.Stdout + run.Stderr);
+
+        var ast = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "train", "--run-dir", Path.Combine(_dir, "ast"), "--set", $"model.init=htsat:{checkpoint}");
+        Assert.NotEqual(0, ast.ExitCode);
+        Assert.Contains("model.init", ast.Stderr);
+        Assert.Contains("an HTS-AT's weights; set model.architecture = htsat", ast.Stderr);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, true); } catch (IOException) { }

@@ -117,7 +117,9 @@ public sealed class TrainingSession : IDisposable
         {
             // Phase 0 starts from pretrained weights (the head from the run's seed when theirs does not fit)
             IReadOnlyList<string> notes = [];
-            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => PretrainedStart.Build(settings.FineModel.AstOnly("model.init"), config.AstOnly("model.init"), init, out notes)));
+            model = device.Place(TorchRng.Seeded(settings.Config.Training.Seed, () => init.Kind == ModelInitKind.Htsat
+                ? HtsatStart.Build(settings.FineModel.Htsat!, config.Htsat!, init, out notes)
+                : (AudioModel)PretrainedStart.Build(settings.FineModel.AstOnly("model.init"), config.AstOnly("model.init"), init, out notes)));
             origin = $"{init}{(notes.Count > 0 ? "; " + string.Join("; ", notes) : "")}";
         }
         else

@@ -16,10 +16,12 @@ public enum ModelInitKind
     HuggingFace,
     /// <summary>One of our own checkpoint files.</summary>
     Checkpoint,
+    /// <summary>A reference HTS-AT checkpoint (RetroCirce/HTS-Audio-Transformer: a Lightning <c>.ckpt</c> or a plain state dict).</summary>
+    Htsat,
 }
 
 /// <summary>
-/// <c>model.init = deit:&lt;file&gt; | ast:&lt;file&gt; | hf:&lt;folder&gt; | checkpoint:&lt;file&gt;</c> (absent or <c>none</c>: weights
+/// <c>model.init = deit:&lt;file&gt; | ast:&lt;file&gt; | hf:&lt;folder&gt; | checkpoint:&lt;file&gt; | htsat:&lt;file&gt;</c> (absent or <c>none</c>: weights
 /// drawn from the run's seed). <paramref name="Sha256"/> is the content's hash, taken when the configuration is read:
 /// it is part of the run's identity (the path is not — the same weights moved elsewhere are the same run), and the
 /// trainer refuses a file whose content changed since (a resumed run would otherwise restart phase 0 elsewhere).
@@ -28,7 +30,7 @@ public sealed record ModelInit(ModelInitKind Kind, string Path, string Sha256)
 {
     public const string Key = "model.init";
     static readonly (string Prefix, ModelInitKind Kind)[] Prefixes =
-        [("deit:", ModelInitKind.DeiT), ("ast:", ModelInitKind.Ast), ("hf:", ModelInitKind.HuggingFace), ("checkpoint:", ModelInitKind.Checkpoint)];
+        [("deit:", ModelInitKind.DeiT), ("ast:", ModelInitKind.Ast), ("hf:", ModelInitKind.HuggingFace), ("checkpoint:", ModelInitKind.Checkpoint), ("htsat:", ModelInitKind.Htsat)];
 
     /// <summary>The files whose bytes are the weights: the folder's config.json and weights for hf, else the file.</summary>
     [JsonIgnore] public IReadOnlyList<string> ContentFiles => Kind == ModelInitKind.HuggingFace
@@ -57,7 +59,7 @@ public sealed record ModelInit(ModelInitKind Kind, string Path, string Sha256)
             var init = new ModelInit(kind, path, "");
             return init with { Sha256 = init.ContentHash() };
         }
-        throw new ConfigException(Key, $"must be none, deit:<file>, ast:<file>, hf:<folder> or checkpoint:<file>, got '{v}'");
+        throw new ConfigException(Key, $"must be none, deit:<file>, ast:<file>, hf:<folder>, checkpoint:<file> or htsat:<file>, got '{v}'");
     }
 
     /// <summary>SHA-256 over the content files in order (streamed: a base model's 350 MB are read once, ~1 s).</summary>

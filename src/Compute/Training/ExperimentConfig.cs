@@ -292,10 +292,12 @@ public sealed record ExperimentConfig(
         if (!(Data.ResolvedCache.MaxGigabytes > 0 && Data.ResolvedCache.MaxGigabytes <= 1e6))
             throw new ConfigException("data.cache.max-gb", $"must be > 0 (gigabytes; data.cache.enabled = false turns the cache off), got {Data.ResolvedCache.MaxGigabytes}");
 
+        if (Model.Htsat is null && Model.Init is { Kind: ActorTraining.Compute.Model.ModelInitKind.Htsat })
+            throw new ConfigException("model.init", $"{Model.Init}: an HTS-AT's weights; set model.architecture = htsat to train from them");
         if (Model.Htsat is { } htsat)
         {
-            if (Model.Init is not null)
-                throw new ConfigException("model.init", "pretrained starts are read for AST models; an HTS-AT starts from training.seed (model.init = none)");
+            if (Model.Init is { Kind: not ActorTraining.Compute.Model.ModelInitKind.Htsat })
+                throw new ConfigException("model.init", $"{Model.Init}: an AST's weights; an HTS-AT starts from htsat:<file> (a reference HTS-AT checkpoint) or from training.seed (none)");
             InRange("model.htsat.embed-dim", htsat.EmbedDim, 1, 4096);
             InRange("model.htsat.window", htsat.Window, 1, 64);
             InRange("model.htsat.freq-ratio", htsat.FreqRatio, 1, 64);

@@ -1,0 +1,90 @@
+using static TorchSharp.torch;
+
+namespace ActorTraining.Compute.Model;
+
+/// <summary>
+/// <c>model.init = htsat:&lt;file&gt;</c>: an HTS-AT run's first weights from a reference checkpoint — a released
+/// Lightning <c>.ckpt</c> (HTSAT_AudioSet_Saved_*.ckpt: <c>state_dict</c>, every key under <c>sed_model.</c>) or a plain
+/// state dict of HTSAT_Swin_Transformer. Left behind: torchlibrosa's front end (this model reads our fbank), the
+/// resolution buffers (attn_mask, relative_position_index: computed here for each phase) and the unused <c>head</c>. A
+/// token-semantic head of another class count keeps its seeded initialisation, with a note, as <c>ast:</c> does.
+/// </summary>
+public static class HtsatStart
+{
+    const string LightningPrefix = "sed_model.";
+    static readonly string[] FrontEnd = ["spectrogram_extractor.", "logmel_extractor."];
+    static readonly string[] Head = ["tscam_conv."];
+
+    /// <summary>The first phase's model: <paramref name="fine"/> from the seed's draw, loaded, carried to <paramref name="phase"/> when coarser.</summary>
+    public static HtsatModel Build(HtsatConfig fine, HtsatConfig phase, ModelInit init, out IReadOnlyList<string> notes)
+    {
+        var model = new HtsatModel(fine);
+        try
+        {
+            notes = Load(model, init);
+            if (phase == fine) return model;
+            var coarse = PhaseTransfer.Transfer(model, phase);
+            model.Dispose();
+            return coarse;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads <paramref name="init"/> into <paramref name="model"/> after checking its content is the one configured.</summary>
+    public static IReadOnlyList<string> Load(HtsatModel model, ModelInit init)
+    {
+        var hash = init.ContentHash();
+        if (hash != init.Sha256)
+            throw new InvalidDataException($"{init.Path}: {ModelInit.Key} changed since the run was configured (SHA-256 {hash[..12]}, the run's {init.Sha256[..12]}); " +
+                "start a new run directory to train from the new weights");
+        return Load(model, init.Path);
+    }
+
+    public static IReadOnlyList<string> Load(HtsatModel model, string path)
+    {
+        using var scope = NewDisposeScope();
+        var raw = PyTorchStateDict.Read(path);
+        bool lightning = raw.Keys.Any(k => k.StartsWith(LightningPrefix, StringComparison.Ordinal));
+        var source = raw
+            .Where(kv => !lightning || kv.Key.StartsWith(LightningPrefix, StringComparison.Ordinal))
+            .Select(kv => (Key: lightning ? kv.Key[LightningPrefix.Length..] : kv.Key, kv.Value))
+            .Where(kv => !FrontEnd.Any(kv.Key.StartsWith) && !kv.Key.StartsWith("head.", StringComparison.Ordinal)
+                && !kv.Key.EndsWith(".attn_mask", StringComparison.Ordinal) && !kv.Key.EndsWith(".relative_position_index", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        var destination = model.state_dict();
+        var unexpected = source.Keys.Where(k => !destination.ContainsKey(k)).ToList();
+        var missing = destination.Keys.Where(k => !source.ContainsKey(k)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new InvalidDataException($"{path}: not an HTS-AT of the run's depths ({Describe(model.Config)}; model.htsat): " +
+                $"missing [{string.Join(", ", missing.Take(6))}{(missing.Count > 6 ? ", …" : "")}], unexpected [{string.Join(", ", unexpected.Take(6))}{(unexpected.Count > 6 ? ", …" : "")}]");
+
+        var notes = new List<string>();
+        var headShape = source["tscam_conv.weight"].shape;
+        bool headFits = headShape.SequenceEqual(destination["tscam_conv.weight"].shape);
+        if (!headFits)
+        {
+            if (headShape[1] != destination["tscam_conv.weight"].shape[1] || headShape[2] != destination["tscam_conv.weight"].shape[2])
+                throw new InvalidDataException($"{path}: 'tscam_conv.weight' has shape [{string.Join(", ", headShape)}], the run's model needs " +
+                    $"[{string.Join(", ", destination["tscam_conv.weight"].shape)}] ({Describe(model.Config)}; model.htsat, model.mel-bins)");
+            notes.Add($"its token-semantic head has {headShape[0]} classes, the run {model.Config.NumClasses}: tscam_conv starts from the seed");
+        }
+        foreach (var (key, value) in source)
+        {
+            if (!headFits && Head.Any(key.StartsWith)) continue;
+            if (!value.shape.SequenceEqual(destination[key].shape))
+                throw new InvalidDataException($"{path}: '{key}' has shape [{string.Join(", ", value.shape)}], the run's model needs " +
+                    $"[{string.Join(", ", destination[key].shape)}] ({Describe(model.Config)}; model.htsat, model.mel-bins)");
+        }
+        using var noGrad = no_grad();
+        foreach (var (key, value) in source)
+            if (headFits || !Head.Any(key.StartsWith)) destination[key].copy_(value.to(destination[key].dtype));
+        return notes;
+    }
+
+    static string Describe(HtsatConfig c) =>
+        $"embed {c.EmbedDim}, depths [{string.Join(", ", c.Depths)}], heads [{string.Join(", ", c.Heads)}], window {c.Window}, {c.MelBins} mel";
+}
