@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
+using ActorTraining.Compute.Audio;
+using ActorTraining.Compute.Features;
 using ActorTraining.Compute.Model;
+using ActorTraining.Compute.Tests.Features;
 using static TorchSharp.torch;
 
 namespace ActorTraining.Compute.Tests.Model;
@@ -24,6 +27,50 @@ public sealed class HuggingFaceAstTests(Xunit.Abstractions.ITestOutputHelper out
         var folder = Path.Combine(_dir.FullName, name);
         HuggingFaceAst.Write(folder, model, Labels, new HuggingFaceAst.FeatureExtractor(16000, -4.27, 4.57));
         return folder;
+    }
+
+    /// <summary>
+    /// transformers' own ASTForAudioClassification and ASTFeatureExtractor (tests/fixtures/hf/make_fixture.py runs them
+    /// unchanged) on our export of the upstream AST fixture model: the committed export is what we write today, byte for
+    /// byte; transformers' logits from it are ours; its feature extractor on a waveform gives our fbank, padded and normalised.
+    /// ACTORTRAINING_WRITE_HF_FIXTURE=folder writes the export there (the fixture's first step).
+    /// </summary>
+    [Fact]
+    public void TransformersOwnCodeLoadsOurExportAndComputesOurLogitsAndFeatures()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Trained();
+        var folder = Environment.GetEnvironmentVariable("ACTORTRAINING_WRITE_HF_FIXTURE") is { Length: > 0 } fixture
+            ? fixture : Path.Combine(_dir.FullName, "for-transformers");
+        HuggingFaceAst.Write(folder, model, Labels, new HuggingFaceAst.FeatureExtractor(16000, -4.27, 4.57));
+        foreach (var file in new[] { "config.json", "model.safetensors", "preprocessor_config.json" })
+            Assert.True(File.ReadAllBytes(Path.Combine(folder, file)).AsSpan().SequenceEqual(File.ReadAllBytes(AstFixtures.Path(file, "hf/export"))),
+                $"{file} differs from tests/fixtures/hf/export/{file}, the file transformers ran");
+
+        model.eval();
+        using (no_grad())
+        {
+            var expected = AstFixtures.ReadNpy("logits.npy", "hf");
+            double error = (model.forward(AstFixtures.ReadNpy("input.npy")) - expected).abs().max().item<float>();
+            output.WriteLine($"logits: max |ours − transformers' ASTForAudioClassification| = {error:E2} over values up to {expected.abs().max().item<float>():F2}");
+            Assert.True(error <= 1e-4);
+        }
+
+        var wave = AudioDecoder.Decode(AstFixtures.Path("chirp.wav", "fbank"));
+        using var fbank = new FbankExtractor(new FbankOptions(10, Config.MelBins)).Compute(wave);
+        var ours = AstPreprocessing.Normalize(AstPreprocessing.PadOrCut(fbank, Config.TargetLength), -4.27, 4.57);
+        var theirs = AstFixtures.ReadNpy("features.npy", "hf");
+        Assert.Equal(theirs.shape, ours.shape);
+        // the bounds of FbankParityTests over 2·std: 1e-3 log-mel above −10 log-mel; below it, torchaudio's own float32
+        // FFT rounding (its float32 against its float64 on this clip, manifest.json) half again on top
+        double scale = 2 * 4.57, floor = (FbankParityTests.FloorLogMel + 4.27) / scale;
+        double selfError = JsonNode.Parse(File.ReadAllText(AstFixtures.Path("manifest.json", "fbank")))!["fixtures"]!.AsArray()
+            .Single(f => f!["npy"]!.GetValue<string>() == "chirp.fs10.npy")!["torchaudio_f32_error"]!.GetValue<double>();
+        var difference = (ours - theirs).abs();
+        double above = difference.masked_select(theirs > floor).max().item<float>(), worst = difference.max().item<float>();
+        output.WriteLine($"features: max |ours − ASTFeatureExtractor| = {above:E2} above the floor, {worst:E2} in all cells (normalised units)");
+        Assert.True(above <= FbankParityTests.Tolerance / scale);
+        Assert.True(worst <= (FbankParityTests.Tolerance + 1.5 * selfError) / scale);
     }
 
     [Fact]
