@@ -152,6 +152,24 @@ public sealed class TrainVerbsTests(TrainedRunFixture run, ITestOutputHelper out
     }
 
     [Fact]
+    public void AMeanTokensModelTrainsExportsToOnnxAndIsRefusedForTransformersInOneLine()
+    {
+        var runDir = Path.Combine(run.Dir, "mean-tokens");
+        var train = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(3), "train", "--config", run.Config, "--run-dir", runDir,
+            "--set", "model.pooling=mean-tokens", "--set", "curriculum=[ { method = pool, factor = 1, epochs = 1 } ]");
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        var checkpoint = Directory.GetFiles(Path.Combine(runDir, "checkpoints"), "r0-p0-*-end*.ckpt").Single();
+        var hf = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(1), "export", "--checkpoint", checkpoint, "--format", "hf", "--out", Path.Combine(run.Dir, "mean-hf"));
+        output.WriteLine(hf.Stderr);
+        Assert.NotEqual(0, hf.ExitCode);
+        Assert.Single(hf.Stderr.Trim().Split('\n'));
+        Assert.Contains("pools mean-tokens (model.pooling)", hf.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(run.Dir, "mean-hf")));
+        var onnx = Cli.RunIn(run.Dir, TimeSpan.FromMinutes(1), "export", "--checkpoint", checkpoint, "--format", "onnx", "--out", Path.Combine(run.Dir, "mean.onnx"));
+        Assert.True(onnx.ExitCode == 0, onnx.Stderr);
+    }
+
+    [Fact]
     public void TensorBoardHoldsEveryEpochOfTheMetricsLogEveryStepAndEachPhase()
     {
         var folder = Path.Combine(run.RunDir, "tensorboard", "r0 pool-max 2→1");

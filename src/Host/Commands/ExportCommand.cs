@@ -43,8 +43,13 @@ public static class ExportCommand
                     $"(fbank normalised as (x − {experiment.FrontEnd.Mean}) / (2 · {experiment.FrontEnd.Std})), output '{OnnxExport.OutputName}' [batch, {c.NumClasses}]");
                 return 0;
             }
-            HuggingFaceAst.Write(target, model, manifest.DisplayNames,
-                new HuggingFaceAst.FeatureExtractor(new FbankOptions().SampleRate, experiment.FrontEnd.Mean, experiment.FrontEnd.Std));
+            // what transformers' AST cannot compute (rectangular patches, mean-tokens pooling) is refused before anything is written
+            try
+            {
+                HuggingFaceAst.Write(target, model, manifest.DisplayNames,
+                    new HuggingFaceAst.FeatureExtractor(new FbankOptions().SampleRate, experiment.FrontEnd.Mean, experiment.FrontEnd.Std));
+            }
+            catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
             OnnxExport.Write(Path.Combine(target, "onnx", "model.onnx"), model);
             Console.WriteLine($"{target}: config.json, model.safetensors, preprocessor_config.json, onnx/model.onnx " +
                 $"(ASTForAudioClassification, {c.NumClasses} classes, {c.TargetLength} frames × {c.MelBins} mel)");
