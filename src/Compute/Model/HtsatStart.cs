@@ -16,33 +16,12 @@ public static class HtsatStart
     static readonly string[] Head = ["tscam_conv."];
 
     /// <summary>The first phase's model: <paramref name="fine"/> from the seed's draw, loaded, carried to <paramref name="phase"/> when coarser.</summary>
-    public static HtsatModel Build(HtsatConfig fine, HtsatConfig phase, ModelInit init, out IReadOnlyList<string> notes)
-    {
-        var model = new HtsatModel(fine);
-        try
+    public static HtsatModel Build(HtsatConfig fine, HtsatConfig phase, ModelInit init, out IReadOnlyList<string> notes) =>
+        PretrainedStart.Build(new HtsatModel(fine), phase, model =>
         {
-            notes = Load(model, init);
-            if (phase == fine) return model;
-            var coarse = PhaseTransfer.Transfer(model, phase);
-            model.Dispose();
-            return coarse;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Loads <paramref name="init"/> into <paramref name="model"/> after checking its content is the one configured.</summary>
-    public static IReadOnlyList<string> Load(HtsatModel model, ModelInit init)
-    {
-        var hash = init.ContentHash();
-        if (hash != init.Sha256)
-            throw new InvalidDataException($"{init.Path}: {ModelInit.Key} changed since the run was configured (SHA-256 {hash[..12]}, the run's {init.Sha256[..12]}); " +
-                "start a new run directory to train from the new weights");
-        return Load(model, init.Path);
-    }
+            init.RequireUnchanged();
+            return Load(model, init.Path);
+        }, out notes);
 
     public static IReadOnlyList<string> Load(HtsatModel model, string path)
     {

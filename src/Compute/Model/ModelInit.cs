@@ -62,6 +62,16 @@ public sealed record ModelInit(ModelInitKind Kind, string Path, string Sha256)
         throw new ConfigException(Key, $"must be none, deit:<file>, ast:<file>, hf:<folder>, checkpoint:<file> or htsat:<file>, got '{v}'");
     }
 
+    /// <summary>Throws naming the file when its content is no longer the one the run was configured with (a resumed run
+    /// would otherwise restart phase 0 from other weights).</summary>
+    public void RequireUnchanged()
+    {
+        var hash = ContentHash();
+        if (hash != Sha256)
+            throw new InvalidDataException($"{Path}: {Key} changed since the run was configured (SHA-256 {hash[..12]}, the run's {Sha256[..12]}); " +
+                "start a new run directory to train from the new weights");
+    }
+
     /// <summary>SHA-256 over the content files in order (streamed: a base model's 350 MB are read once, ~1 s).</summary>
     public string ContentHash()
     {

@@ -28,13 +28,16 @@ public static class PretrainedStart
     /// seed's), loaded from <paramref name="init"/>, and carried to <paramref name="phase"/> when that is coarser.
     /// <paramref name="notes"/> says what was not taken over (a head, a patch resize).
     /// </summary>
-    public static AstModel Build(AstConfig fine, AstConfig phase, ModelInit init, out IReadOnlyList<string> notes)
+    public static AstModel Build(AstConfig fine, AstConfig phase, ModelInit init, out IReadOnlyList<string> notes) =>
+        Build(new AstModel(fine), phase, model => Load(model, init), out notes);
+
+    /// <summary><paramref name="model"/> (the fine geometry) after <paramref name="load"/>, carried to <paramref name="phase"/> when that is coarser.</summary>
+    internal static T Build<T>(T model, ModelGeometry phase, Func<T, IReadOnlyList<string>> load, out IReadOnlyList<string> notes) where T : AudioModel
     {
-        var model = new AstModel(fine);
         try
         {
-            notes = Load(model, init);
-            if (phase == fine) return model;
+            notes = load(model);
+            if (phase == model.Geometry) return model;
             var coarse = PhaseTransfer.Transfer(model, phase);
             model.Dispose();
             return coarse;
@@ -49,10 +52,7 @@ public static class PretrainedStart
     /// <summary>Loads <paramref name="init"/> into <paramref name="model"/> after checking its content is the one configured.</summary>
     public static IReadOnlyList<string> Load(AstModel model, ModelInit init)
     {
-        var hash = init.ContentHash();
-        if (hash != init.Sha256)
-            throw new InvalidDataException($"{init.Path}: {ModelInit.Key} changed since the run was configured (SHA-256 {hash[..12]}, the run's {init.Sha256[..12]}); " +
-                "start a new run directory to train from the new weights");
+        init.RequireUnchanged();
         using var scope = NewDisposeScope();
         var source = init.Kind switch
         {
