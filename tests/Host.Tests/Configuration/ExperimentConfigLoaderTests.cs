@@ -146,7 +146,7 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
     [InlineData("training.weight-averaging { start = 2, end = 4 }\ncompare = [ [ { factor = 1, epochs = 3 } ] ]", "training.weight-averaging.end", "is 4, outside the 3 epochs of the last phase of compare[0]")]
     [InlineData("data.sample-weights = \"w.csv\"", "data.sample-weights", "only with data.sampler = balanced")]
     [InlineData("data { sampler = balanced, sample-weights = \"missing.csv\" }", "data.sample-weights", "missing.csv: no such file")]
-    [InlineData("model.init = \"imagenet\"", "model.init", "must be none, deit:<file>, ast:<file>, hf:<folder> or checkpoint:<file>")]
+    [InlineData("model.init = \"imagenet\"", "model.init", "must be none, deit:<file>, ast:<file>, hf:<folder>, checkpoint:<file> or htsat:<file>")]
     [InlineData("model.init = \"ast:weights/missing.pth\"", "model.init", "weights/missing.pth: no such file")]
     [InlineData("training.stall-timeout-seconds = 0", "training.stall-timeout-seconds", "at least 1")]
     [InlineData("training.loss = hinge", "training.loss", "bce or ce")]
