@@ -1,5 +1,7 @@
 using System.CommandLine;
+using ActorTraining.Compute.Distributed;
 using ActorTraining.Compute.Runtime;
+using ActorTraining.Compute.Training;
 
 namespace ActorTraining.Host.Commands;
 
@@ -15,6 +17,8 @@ public static class InfoCommand
             Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
             Console.WriteLine(TorchRuntime.Describe());
             Console.WriteLine($"devices: {string.Join(", ", RankDevice.Available())} (for training.devices)");
+            try { Console.WriteLine(SlurmStep.OfThisProcess()?.Describe(SlurmStep.DefaultPortBase) ?? "slurm: not a task of srun (no SLURM_STEP_NODELIST)"); }
+            catch (ConfigException e) { Console.WriteLine($"slurm: {e.Message}"); }
             return 0;
         });
         return command;

@@ -33,15 +33,28 @@ public static class TrainCommand
         var node = new Option<string?>("--node") { Description = "HOST:PORT this node binds and the others reach it at (Akka remoting; the ranks' data links bind to HOST too)" };
         var seeds = new Option<string?>("--seed-nodes") { Description = "HOST:PORT,… of the nodes a cluster forms around (the same list on every node)" };
         var minNodes = new Option<int?>("--min-nodes") { Description = "Nodes that must be up before training starts (default 1)" };
+        var portBase = new Option<int>("--port-base")
+        {
+            Description = $"Under srun: each task listens on this port + SLURM_LOCALID, and the first task of each of the step's first three nodes is a seed (default {SlurmStep.DefaultPortBase})",
+            DefaultValueFactory = _ => SlurmStep.DefaultPortBase,
+        };
         var secretFile = new Option<string?>("--secret-file") { Description = $"The run's secret (a file `train` writes: certificate and key); every node of a cluster needs the same one (default: {RunSecret.FileName} in the run directory, written by the first node)" };
         var command = new Command("train", "Train an AST coarse-to-fine through the actor pipeline (resumes an interrupted run), alone or as a node of a cluster")
         {
-            config, runDir, set, postgres, threads, node, seeds, minNodes, secretFile,
+            config, runDir, set, postgres, threads, node, seeds, minNodes, portBase, secretFile,
         };
         command.SetAction(async (parse, cancel) =>
         {
             var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
-            var cluster = NodeOptions.Parse(parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes), parse.GetValue(postgres));
+            var slurm = SlurmStep.OfThisProcess();
+            var (nodeOption, seedOption, minOption) = slurm?.Options(parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes), parse.GetValue(portBase))
+                ?? (parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes));
+            var cluster = NodeOptions.Parse(nodeOption, seedOption, minOption, parse.GetValue(postgres));
+            if (slurm is not null)
+            {
+                Console.WriteLine(slurm.Describe(parse.GetValue(portBase)));
+                if (cluster.IsCluster && parse.GetValue(node) is null) slurm.RequirePortFree(parse.GetValue(portBase));
+            }
             if (parse.GetValue(threads) is { } n)
             {
                 if (n is < 1 or > 1024) throw new ConfigException("--torch-threads", $"must be between 1 and 1024, got {n}");

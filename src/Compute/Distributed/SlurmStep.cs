@@ -1,0 +1,89 @@
+using System.Globalization;
+using ActorTraining.Compute.Training;
+
+namespace ActorTraining.Compute.Distributed;
+
+/// <summary>
+/// What Slurm tells a task started by <c>srun</c>: its job, its rank in the step (<c>SLURM_PROCID</c> of
+/// <c>SLURM_STEP_NUM_TASKS</c>, falling back to <c>SLURM_NTASKS</c>), its index on its node (<c>SLURM_LOCALID</c>), its node
+/// (<c>SLURMD_NODENAME</c>), the step's nodes (<c>SLURM_STEP_NODELIST</c>) and the GPUs it was given
+/// (<c>CUDA_VISIBLE_DEVICES</c>, else <c>SLURM_STEP_GPUS</c>). A task is a node of the cluster: it listens on
+/// <c>--port-base</c> + its local index, so tasks sharing a machine do not collide, and every task names the same seeds —
+/// the first task of each of the step's first three nodes (local index 0 exists on every node whatever the
+/// distribution).
+/// </summary>
+public sealed record SlurmStep(string JobId, int ProcId, int Tasks, int LocalId, string NodeName, IReadOnlyList<string> Nodes, IReadOnlyList<string> Gpus)
+{
+    /// <summary>The default <c>--port-base</c>: 4053, Akka.NET's customary remoting port.</summary>
+    public const int DefaultPortBase = 4053;
+
+    const int SeedCount = 3;
+
+    /// <summary>The step this process is a task of, or null when it was not started by srun (no <c>SLURM_STEP_NODELIST</c>).</summary>
+    public static SlurmStep? Read(IReadOnlyDictionary<string, string> environment)
+    {
+        if (!environment.TryGetValue("SLURM_STEP_NODELIST", out var list)) return null;
+        string Text(string name) => environment.TryGetValue(name, out var v) && v.Length > 0 ? v
+            : throw new ConfigException(name, "is not set, though SLURM_STEP_NODELIST is: start each task with srun");
+        int Number(string name, int min) => int.TryParse(Text(name), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min ? n
+            : throw new ConfigException(name, $"must be a whole number >= {min}, got '{Text(name)}'");
+        int tasks = environment.ContainsKey("SLURM_STEP_NUM_TASKS") ? Number("SLURM_STEP_NUM_TASKS", 1) : Number("SLURM_NTASKS", 1);
+        int procId = Number("SLURM_PROCID", 0);
+        if (procId >= tasks) throw new ConfigException("SLURM_PROCID", $"is {procId}, not below the step's {tasks} tasks");
+        var nodes = SlurmHostlist.Expand(list, "SLURM_STEP_NODELIST");
+        var node = Text("SLURMD_NODENAME");
+        if (!nodes.Contains(node)) throw new ConfigException("SLURMD_NODENAME", $"'{node}' is not one of SLURM_STEP_NODELIST's nodes ({list})");
+        var gpus = (environment.GetValueOrDefault("CUDA_VISIBLE_DEVICES") ?? environment.GetValueOrDefault("SLURM_STEP_GPUS") ?? "")
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return new SlurmStep(Text("SLURM_JOB_ID"), procId, tasks, Number("SLURM_LOCALID", 0), node, nodes, gpus);
+    }
+
+    /// <summary>This task's address, as <c>--node</c> takes it.</summary>
+    public string Node(int portBase) => $"{NodeName}:{Port(portBase, LocalId)}";
+
+    /// <summary>The step's seed nodes, as <c>--seed-nodes</c> takes them.</summary>
+    public string SeedNodes(int portBase) => string.Join(",", Nodes.Take(SeedCount).Select(n => $"{n}:{Port(portBase, 0)}"));
+
+    int Port(int portBase, int localId)
+    {
+        if (portBase is < 1024 or > 65535) throw new ConfigException("--port-base", $"must be between 1024 and 65535, got {portBase}");
+        return portBase + localId <= 65535 ? portBase + localId
+            : throw new ConfigException("--port-base", $"{portBase} + SLURM_LOCALID {localId} is past port 65535; choose a lower base");
+    }
+
+    /// <summary>The step of this process's environment, or null outside srun.</summary>
+    public static SlurmStep? OfThisProcess() => Read(System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+        .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? ""));
+
+    /// <summary>This task's options where none were given: a cluster of the step's tasks when it has more than one.
+    /// An explicit option wins; one that contradicts the step is refused naming both.</summary>
+    public (string? Node, string? SeedNodes, int? MinNodes) Options(string? node, string? seedNodes, int? minNodes, int portBase)
+    {
+        if (minNodes > Tasks)
+            throw new ConfigException("--min-nodes", $"waits for {minNodes} nodes, but the Slurm step has {Tasks} tasks (SLURM_STEP_NUM_TASKS / SLURM_NTASKS): training would never start");
+        if (Tasks == 1) return (node, seedNodes, minNodes);
+        return (node ?? Node(portBase), seedNodes ?? SeedNodes(portBase), minNodes ?? Tasks);
+    }
+
+    /// <summary>Refuses, before the actor system tries, a port another process on this machine holds.</summary>
+    public void RequirePortFree(int portBase)
+    {
+        int port = Port(portBase, LocalId);
+        try
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, port);
+            probe.Start();
+            probe.Stop();
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            throw new ConfigException("--port-base", $"port {port} (--port-base {portBase} + SLURM_LOCALID {LocalId}) is in use on {NodeName}; choose another --port-base for every task");
+        }
+    }
+
+    /// <summary>What was read, for <c>info</c> and the start of <c>train</c>.</summary>
+    public string Describe(int portBase) =>
+        $"slurm: job {JobId}, task {ProcId} of {Tasks} (local {LocalId} on {NodeName}), step nodes {string.Join(",", Nodes)}; " +
+        $"--node {Node(portBase)}, --seed-nodes {SeedNodes(portBase)}, --min-nodes {Tasks}" +
+        (Gpus.Count > 0 ? $"; GPUs given: {string.Join(",", Gpus)}" : "; no GPUs given");
+}
