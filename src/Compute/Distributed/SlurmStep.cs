@@ -10,9 +10,12 @@ namespace ActorTraining.Compute.Distributed;
 /// (<c>CUDA_VISIBLE_DEVICES</c>, else <c>SLURM_STEP_GPUS</c>). A task is a node of the cluster: it listens on
 /// <c>--port-base</c> + its local index, so tasks sharing a machine do not collide, and every task names the same seeds —
 /// the first task of each of the step's first three nodes (local index 0 exists on every node whatever the
-/// distribution).
+/// distribution). <paramref name="TasksHere"/>: the step's tasks on this node (<c>SLURM_STEP_TASKS_PER_NODE</c>, e.g.
+/// <c>2(x3),1</c>), null when not said; <paramref name="GpusShared"/>: this node's tasks all see the same GPUs (no
+/// <c>--gpus-per-task</c>, no binding).
 /// </summary>
-public sealed record SlurmStep(string JobId, int ProcId, int Tasks, int LocalId, string NodeName, IReadOnlyList<string> Nodes, IReadOnlyList<string> Gpus)
+public sealed record SlurmStep(string JobId, int ProcId, int Tasks, int LocalId, string NodeName, IReadOnlyList<string> Nodes, IReadOnlyList<string> Gpus,
+    string GpuVariable = "", int? TasksHere = null, bool GpusShared = false)
 {
     /// <summary>The default <c>--port-base</c>: 4053, Akka.NET's customary remoting port.</summary>
     public const int DefaultPortBase = 4053;
@@ -33,9 +36,42 @@ public sealed record SlurmStep(string JobId, int ProcId, int Tasks, int LocalId,
         var nodes = SlurmHostlist.Expand(list, "SLURM_STEP_NODELIST");
         var node = Text("SLURMD_NODENAME");
         if (!nodes.Contains(node)) throw new ConfigException("SLURMD_NODENAME", $"'{node}' is not one of SLURM_STEP_NODELIST's nodes ({list})");
-        var gpus = (environment.GetValueOrDefault("CUDA_VISIBLE_DEVICES") ?? environment.GetValueOrDefault("SLURM_STEP_GPUS") ?? "")
-            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        return new SlurmStep(Text("SLURM_JOB_ID"), procId, tasks, Number("SLURM_LOCALID", 0), node, nodes, gpus);
+        string[] List(string name) => (environment.GetValueOrDefault(name) ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        string gpuVariable = environment.ContainsKey("CUDA_VISIBLE_DEVICES") ? "CUDA_VISIBLE_DEVICES" : "SLURM_STEP_GPUS";
+        var gpus = List(gpuVariable);
+        var perNode = environment.GetValueOrDefault("SLURM_STEP_TASKS_PER_NODE") is { Length: > 0 } counts ? TaskCounts(counts, nodes.Count) : null;
+        int? here = perNode?[nodes.ToList().IndexOf(node)];
+        bool shared = here > 1 && gpus.Length > 0 && !environment.ContainsKey("SLURM_GPUS_PER_TASK") && gpus.Length >= List("SLURM_STEP_GPUS").Length;
+        return new SlurmStep(Text("SLURM_JOB_ID"), procId, tasks, Number("SLURM_LOCALID", 0), node, nodes, gpus, gpuVariable, here, shared);
+    }
+
+    /// <summary><c>2(x3),1</c> → 2, 2, 2, 1: a count per node of the step.</summary>
+    static int[] TaskCounts(string counts, int nodes)
+    {
+        var result = new List<int>();
+        foreach (var group in counts.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(group, @"^(\d+)(?:\(x(\d+)\))?$");
+            if (!m.Success) throw new ConfigException("SLURM_STEP_TASKS_PER_NODE", $"'{counts}' is not a list of counts such as 2(x3),1");
+            result.AddRange(Enumerable.Repeat(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
+                m.Groups[2].Success ? int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : 1));
+        }
+        return result.Count == nodes ? [.. result]
+            : throw new ConfigException("SLURM_STEP_TASKS_PER_NODE", $"'{counts}' counts {result.Count} nodes, SLURM_STEP_NODELIST names {nodes}");
+    }
+
+    /// <summary>
+    /// The devices Slurm gave this task, as <c>training.devices</c> names them (null when it gave none): CUDA numbers
+    /// the devices of <c>CUDA_VISIBLE_DEVICES</c> from 0; without it, <c>SLURM_STEP_GPUS</c>'s indices. GPUs every task of
+    /// the node sees are refused: each task would train on all of them.
+    /// </summary>
+    public IReadOnlyList<string>? Devices()
+    {
+        if (Gpus.Count == 0) return null;
+        if (GpusShared)
+            throw new ConfigException(GpuVariable, $"the {TasksHere} tasks on {NodeName} all see GPUs {string.Join(",", Gpus)}, so each would train on every one of them; " +
+                "give each task its own (srun --gpus-per-task=N) or set training.devices");
+        return GpuVariable == "CUDA_VISIBLE_DEVICES" ? Gpus.Select((_, i) => $"cuda:{i}").ToList() : Gpus.Select(g => $"cuda:{g}").ToList();
     }
 
     /// <summary>This task's address, as <c>--node</c> takes it.</summary>

@@ -217,7 +217,7 @@ public sealed record ExperimentConfig(
         new ModelConfig("custom", EmbedDim: 96, Depth: 2, Heads: 4, PatchSize: 16, FStride: 16, TStride: 16, MelBins: 64, TargetLength: 256),
         new FrontEndConfig(FrameShiftMs: 10, Mean: SyntheticMean, Std: SyntheticStd, FreqM: 0, TimeM: 0, Mixup: 0),
         new TrainingConfig(BatchSize: 16, Seed: 1, Loss: LossKind.CrossEntropy, Metric: "auto", LrDecayStart: 5, LrDecayStep: 1, LrDecayGamma: 0.85,
-            NumWorkers: 0, CheckpointEverySteps: 0, Devices: ["cpu"]),
+            NumWorkers: 0, CheckpointEverySteps: 0, Devices: []),
         [new PhaseConfig("pool", 4, "max", 8, 5e-4, 20), new PhaseConfig("pool", 2, "max", 6, 5e-4, 20), new PhaseConfig("pool", 1, "max", 6, 5e-4, 20)],
         [[new PhaseConfig("pool", 1, "max", 20, 5e-4, 20)]]);
 

@@ -60,7 +60,9 @@ public static class TrainCommand
                 if (n is < 1 or > 1024) throw new ConfigException("--torch-threads", $"must be between 1 and 1024, got {n}");
                 torch.set_num_threads(n);
             }
-            var ranks = RankDevice.Resolve(experiment.Training.DeviceNames, RankDevice.Available());
+            // training.devices as given; unset, the GPUs Slurm gave this task, else the CPU
+            var deviceNames = experiment.Training.Devices is { Count: > 0 } ? experiment.Training.DeviceNames : slurm?.Devices() ?? experiment.Training.DeviceNames;
+            var ranks = RankDevice.Resolve(deviceNames, RankDevice.Available());
             if (parse.GetValue(threads) is null && ranks.Count(d => !d.IsCuda) > 1)
                 torch.set_num_threads(Math.Max(1, Environment.ProcessorCount / ranks.Count(d => !d.IsCuda))); // CPU ranks split the cores
             if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);

@@ -81,6 +81,33 @@ public sealed class SlurmStepTests
         Assert.Empty(SlurmStep.Read(Task(0, 0, "gpu07"))!.Gpus);
     }
 
+    [Fact]
+    public void TheTasksDevicesAreTheGpusSlurmGaveIt()
+    {
+        // --gpus-per-task=2: CUDA_VISIBLE_DEVICES holds the task's own, which CUDA numbers from 0
+        var perTask = Task(1, 1, "gpu07", ("CUDA_VISIBLE_DEVICES", "2,3"), ("SLURM_STEP_GPUS", "0,1,2,3"), ("SLURM_GPUS_PER_TASK", "2"),
+            ("SLURM_STEP_TASKS_PER_NODE", "2(x2),1"));
+        Assert.Equal(["cuda:0", "cuda:1"], SlurmStep.Read(perTask)!.Devices());
+        // a task bound to one of the node's GPUs (--gpu-bind) sees fewer than the step has
+        Assert.Equal(["cuda:0"], SlurmStep.Read(Task(1, 1, "gpu07", ("CUDA_VISIBLE_DEVICES", "1"), ("SLURM_STEP_GPUS", "0,1"), ("SLURM_STEP_TASKS_PER_NODE", "2(x2),1")))!.Devices());
+        Assert.Equal(["cuda:0", "cuda:1"], SlurmStep.Read(Task(4, 0, "cpu3", ("SLURM_STEP_GPUS", "0,1"), ("SLURM_STEP_TASKS_PER_NODE", "2(x2),1")))!.Devices());
+        Assert.Null(SlurmStep.Read(Task(0, 0, "gpu07"))!.Devices());
+    }
+
+    [Fact]
+    public void TwoTasksOfANodeSeeingTheSameGpusAreRefused()
+    {
+        // srun --gpus=2 -n 5 on 3 nodes: gpu07's two tasks both see both GPUs
+        var step = SlurmStep.Read(Task(1, 1, "gpu07", ("CUDA_VISIBLE_DEVICES", "0,1"), ("SLURM_STEP_GPUS", "0,1"), ("SLURM_STEP_TASKS_PER_NODE", "2(x2),1")))!;
+        Assert.Equal(2, step.TasksHere);
+        var error = Assert.Throws<ConfigException>(() => step.Devices());
+        Assert.Equal("CUDA_VISIBLE_DEVICES", error.Key);
+        Assert.Contains("the 2 tasks on gpu07 all see GPUs 0,1", error.Reason);
+        var counts = Assert.Throws<ConfigException>(() => SlurmStep.Read(Task(0, 0, "gpu07", ("SLURM_STEP_TASKS_PER_NODE", "2(x3),1"))));
+        Assert.Equal("SLURM_STEP_TASKS_PER_NODE", counts.Key);
+        Assert.Contains("counts 4 nodes, SLURM_STEP_NODELIST names 3", counts.Reason);
+    }
+
     [Theory]
     [InlineData("SLURM_PROCID", "x", "SLURM_PROCID", "whole number")]
     [InlineData("SLURM_PROCID", "5", "SLURM_PROCID", "not below the step's 5 tasks")]
