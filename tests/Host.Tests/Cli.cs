@@ -23,6 +23,15 @@ public static class Cli
 
     static string Dll => Path.Combine(AppContext.BaseDirectory, "actortraining.dll");
 
+    /// <summary>Another program than actortraining (node, a Slurm command), run as <see cref="RunWith"/> runs it.</summary>
+    public static Result RunProgram(string executable, IReadOnlyDictionary<string, string> environment, string workingDirectory, TimeSpan timeout, params string[] args)
+    {
+        var psi = new ProcessStartInfo(executable) { WorkingDirectory = workingDirectory };
+        foreach (var (key, value) in environment) psi.Environment[key] = value;
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Run(psi, timeout, $"{executable} {string.Join(' ', args)}");
+    }
+
     /// <summary>Runs the child with both streams captured; killed with its children past <paramref name="timeout"/>.</summary>
     static Result Run(ProcessStartInfo psi, TimeSpan timeout, string description)
     {

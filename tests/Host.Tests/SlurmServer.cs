@@ -82,18 +82,8 @@ public sealed class SlurmServer : IDisposable
     /// <summary>A Slurm command's output (bounded to a minute).</summary>
     public string Run(string executable, params string[] args)
     {
-        var psi = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.Environment["SLURM_CONF"] = Path.Combine(_dir, "slurm.conf");
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{executable} {string.Join(' ', args)} did not finish in a minute");
-        }
-        return stdout.Result + stderr.Result;
+        var r = Cli.RunProgram(executable, Environment, _dir, TimeSpan.FromMinutes(1), args);
+        return r.Stdout + r.Stderr;
     }
 
     public void Dispose()

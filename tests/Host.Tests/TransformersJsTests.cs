@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Xunit.Abstractions;
 
@@ -22,26 +21,11 @@ public sealed class TransformersJsTests(TrainedRunFixture run, ITestOutputHelper
         throw new DirectoryNotFoundException($"tests/Interop/transformersjs not found above {AppContext.BaseDirectory}");
     }
 
-    static (int ExitCode, string Stdout, string Stderr) Run(string file, TimeSpan timeout, string workingDirectory, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in {timeout}");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-
     [Fact]
     public void TransformersJsPipelineOnTheHfExportScoresAsPredictDoes()
     {
         var client = Client();
-        var install = Run(Path.Combine(client, "..", "..", "..", "scripts", "ensure-npm"), TimeSpan.FromMinutes(11), client);
+        var install = Cli.RunProgram(Path.Combine(client, "..", "..", "..", "scripts", "ensure-npm"), new Dictionary<string, string>(), client, TimeSpan.FromMinutes(11));
         Assert.True(install.ExitCode == 0, $"scripts/ensure-npm could not install the transformers.js client: {install.Stderr}");
 
         // the fixture's run is barely trained (every score near 1/6, whatever the clip); trained on, its scores depend on
@@ -67,7 +51,7 @@ public sealed class TransformersJsTests(TrainedRunFixture run, ITestOutputHelper
             f => f!["file"]!.GetValue<string>(),
             f => f!["overall"]!.AsArray().ToDictionary(s => s!["label"]!.GetValue<string>(), s => s!["score"]!.GetValue<double>()));
 
-        var node = Run("node", TimeSpan.FromMinutes(3), client, [Path.Combine(client, "classify.mjs"), folder, .. clips]);
+        var node = Cli.RunProgram("node", new Dictionary<string, string>(), client, TimeSpan.FromMinutes(3), [Path.Combine(client, "classify.mjs"), folder, .. clips]);
         Assert.True(node.ExitCode == 0, $"node classify.mjs failed: {node.Stderr}");
         var theirs = JsonNode.Parse(node.Stdout)!.AsArray();
         Assert.Equal(clips.Length, theirs.Count);

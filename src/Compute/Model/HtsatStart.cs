@@ -13,7 +13,7 @@ public static class HtsatStart
 {
     const string LightningPrefix = "sed_model.";
     static readonly string[] FrontEnd = ["spectrogram_extractor.", "logmel_extractor."];
-    static readonly string[] Head = ["tscam_conv."];
+    const string Head = "tscam_conv.", HeadKernel = "tscam_conv.weight";
 
     /// <summary>The first phase's model: <paramref name="fine"/> from the seed's draw, loaded, carried to <paramref name="phase"/> when coarser.</summary>
     public static HtsatModel Build(HtsatConfig fine, HtsatConfig phase, ModelInit init, out IReadOnlyList<string> notes) =>
@@ -39,28 +39,19 @@ public static class HtsatStart
         var missing = destination.Keys.Where(k => !source.ContainsKey(k)).ToList();
         if (missing.Count > 0 || unexpected.Count > 0)
             throw new InvalidDataException($"{path}: not an HTS-AT of the run's depths ({Describe(model.Config)}; model.htsat): " +
-                $"missing [{string.Join(", ", missing.Take(6))}{(missing.Count > 6 ? ", …" : "")}], unexpected [{string.Join(", ", unexpected.Take(6))}{(unexpected.Count > 6 ? ", …" : "")}]");
+                PretrainedStart.KeyMismatch(missing, unexpected));
 
+        string geometry = $"{Describe(model.Config)}; model.htsat, model.mel-bins";
         var notes = new List<string>();
-        var headShape = source["tscam_conv.weight"].shape;
-        bool headFits = headShape.SequenceEqual(destination["tscam_conv.weight"].shape);
-        if (!headFits)
-        {
-            if (headShape[1] != destination["tscam_conv.weight"].shape[1] || headShape[2] != destination["tscam_conv.weight"].shape[2])
-                throw new InvalidDataException($"{path}: 'tscam_conv.weight' has shape [{string.Join(", ", headShape)}], the run's model needs " +
-                    $"[{string.Join(", ", destination["tscam_conv.weight"].shape)}] ({Describe(model.Config)}; model.htsat, model.mel-bins)");
-            notes.Add($"its token-semantic head has {headShape[0]} classes, the run {model.Config.NumClasses}: tscam_conv starts from the seed");
-        }
-        foreach (var (key, value) in source)
-        {
-            if (!headFits && Head.Any(key.StartsWith)) continue;
-            if (!value.shape.SequenceEqual(destination[key].shape))
-                throw new InvalidDataException($"{path}: '{key}' has shape [{string.Join(", ", value.shape)}], the run's model needs " +
-                    $"[{string.Join(", ", destination[key].shape)}] ({Describe(model.Config)}; model.htsat, model.mel-bins)");
-        }
+        long[] theirHead = source[HeadKernel].shape, ourHead = destination[HeadKernel].shape;
+        if (!theirHead.Skip(1).SequenceEqual(ourHead.Skip(1))) throw PretrainedStart.ShapeMismatch(path, HeadKernel, theirHead, ourHead, geometry);
+        bool otherClasses = theirHead[0] != ourHead[0];
+        if (otherClasses) notes.Add($"its token-semantic head has {theirHead[0]} classes, the run {model.Config.NumClasses}: tscam_conv starts from the seed");
+        var taken = source.Where(kv => !otherClasses || !kv.Key.StartsWith(Head, StringComparison.Ordinal)).ToList();
+        foreach (var (key, value) in taken)
+            if (!value.shape.SequenceEqual(destination[key].shape)) throw PretrainedStart.ShapeMismatch(path, key, value.shape, destination[key].shape, geometry);
         using var noGrad = no_grad();
-        foreach (var (key, value) in source)
-            if (headFits || !Head.Any(key.StartsWith)) destination[key].copy_(value.to(destination[key].dtype));
+        foreach (var (key, value) in taken) destination[key].copy_(value.to(destination[key].dtype));
         return notes;
     }
 

@@ -144,7 +144,7 @@ public static class PretrainedStart
         var missing = destination.Keys.Where(k => !source.State.ContainsKey(k) && !k.StartsWith("mlp_head.", StringComparison.Ordinal)).ToList();
         if (missing.Count > 0 || unexpected.Count > 0)
             throw new InvalidDataException($"{source.Origin}: its weights do not fit the run's AST ({Describe(config)}; model.depth / model.size): " +
-                $"missing [{string.Join(", ", missing.Take(6))}{(missing.Count > 6 ? ", …" : "")}], unexpected [{string.Join(", ", unexpected.Take(6))}{(unexpected.Count > 6 ? ", …" : "")}]");
+                KeyMismatch(missing, unexpected));
 
         var target = new Dictionary<string, Tensor>();
         foreach (var (key, value) in source.State)
@@ -158,8 +158,7 @@ public static class PretrainedStart
             };
             if (key.StartsWith("mlp_head.", StringComparison.Ordinal) && !adapted.shape.SequenceEqual(wanted)) continue;
             if (!adapted.shape.SequenceEqual(wanted))
-                throw new InvalidDataException($"{source.Origin}: '{key}' has shape [{string.Join(", ", value.shape)}], the run's model needs " +
-                    $"[{string.Join(", ", wanted)}] ({Describe(config)}; model.embed-dim / model.size)");
+                throw ShapeMismatch(source.Origin, key, value.shape, wanted, $"{Describe(config)}; model.embed-dim / model.size");
             target[key] = adapted;
         }
         var head = destination.Keys.Where(k => k.StartsWith("mlp_head.", StringComparison.Ordinal)).ToList();
@@ -177,6 +176,14 @@ public static class PretrainedStart
     }
 
     static string Describe(AstConfig c) => $"embed dim {c.EmbedDim}, depth {c.Depth}, {c.NumClasses} classes";
+
+    /// <summary>"missing [...], unexpected [...]", six keys of each at most: what a pretrained file lacks or has over the run's model.</summary>
+    internal static string KeyMismatch(IReadOnlyList<string> missing, IReadOnlyList<string> unexpected) =>
+        $"missing [{string.Join(", ", missing.Take(6))}{(missing.Count > 6 ? ", …" : "")}], unexpected [{string.Join(", ", unexpected.Take(6))}{(unexpected.Count > 6 ? ", …" : "")}]";
+
+    /// <summary>A pretrained weight whose shape is not the run's model's, naming the file, the key and <paramref name="model"/>.</summary>
+    internal static InvalidDataException ShapeMismatch(string origin, string key, long[] theirs, long[] wanted, string model) =>
+        new($"{origin}: '{key}' has shape [{string.Join(", ", theirs)}], the run's model needs [{string.Join(", ", wanted)}] ({model})");
 
     static Tensor AdaptPatchKernel(Tensor kernel, AstConfig config, List<string> notes)
     {
