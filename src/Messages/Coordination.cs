@@ -26,6 +26,13 @@ public sealed record RanksRefused(string Reason) : IControlMessage;
 /// <summary>Run coordinator → every node: register your ranks again with the state they hold now (a supervisor started over and needs to know).</summary>
 public sealed record RegisterAgain : IControlMessage;
 
+/// <summary>Management endpoint → the node's ranks (local): are they registered with the run's coordinator?</summary>
+public sealed record GetReadiness;
+
+/// <summary>The answer to <see cref="GetReadiness"/>. <paramref name="State"/>: <c>registered</c>, <c>registering</c>
+/// (no coordinator has acknowledged them yet, or a new one is being found) or <c>ended</c> (the experiment is over).</summary>
+public sealed record Readiness(bool Ready, string State);
+
 /// <summary>One rank of a node: its actor, where it is, and the training state it holds (null: none).</summary>
 public sealed record RankRegistration(IActorRef Rank, RankAddress Address, LiveState? Live);
 

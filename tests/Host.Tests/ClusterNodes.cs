@@ -6,8 +6,9 @@ using ActorTraining.Actors;
 namespace ActorTraining.Host.Tests;
 
 /// <summary>
-/// A cluster run as real processes on 127.0.0.1: node i is `actortraining train --node 127.0.0.1:Pi --seed-nodes P0,P1`
-/// (the same command on every node, ports picked free), the journal in the test's PostgreSQL server, the run
+/// A cluster run as real processes on 127.0.0.1: node i is `actortraining train --node 127.0.0.1:Pi --seed-nodes P0,P1
+/// --management-port Mi` (the same command on every node, ports picked free), or with <c>discovery</c>
+/// `--discovery config:M0,M1,…` in place of the seed nodes; the journal in the test's PostgreSQL server, the run
 /// directory shared. Every node writes its step trace (<see cref="StepTrace"/>) and its output to files in the test
 /// directory; a node can be killed with SIGKILL and started again with the same command. Every wait is bounded.
 /// </summary>
@@ -16,28 +17,36 @@ public sealed class ClusterNodes : IDisposable
     readonly string _dir;
     readonly string[] _args;
     readonly int[] _ports;
+    readonly int[] _management;
     readonly Process?[] _nodes;
     readonly int[] _starts;
 
     public string RunDir { get; }
     public string TraceDir { get; }
 
-    public ClusterNodes(string dir, string config, string postgres, int nodes, int minNodes)
+    public ClusterNodes(string dir, string config, string postgres, int nodes, int minNodes, bool discovery = false)
     {
         _dir = dir;
         RunDir = Path.Combine(dir, "run");
         TraceDir = Path.Combine(dir, "trace");
         _ports = Enumerable.Range(0, nodes).Select(_ => LoopbackPorts.Free()).ToArray();
+        _management = Enumerable.Range(0, nodes).Select(_ => LoopbackPorts.Free()).ToArray();
         _nodes = new Process?[nodes];
         _starts = new int[nodes];
         var seeds = string.Join(",", _ports.Take(2).Select(p => $"127.0.0.1:{p}"));
-        _args = ["train", "--config", config, "--run-dir", RunDir, "--torch-threads", "1", "--postgres", postgres, "--seed-nodes", seeds,
+        string[] cluster = discovery
+            ? ["--discovery", "config:" + string.Join(",", _management.Select(p => $"127.0.0.1:{p}"))]
+            : ["--seed-nodes", seeds];
+        _args = ["train", "--config", config, "--run-dir", RunDir, "--torch-threads", "1", "--postgres", postgres, .. cluster,
             "--min-nodes", minNodes.ToString(), "--verbose"];
     }
 
     public int Count => _nodes.Length;
 
     public string Node(int i) => $"127.0.0.1:{_ports[i]}";
+
+    /// <summary>Node <paramref name="i"/>'s management endpoint.</summary>
+    public Uri Management(int i) => new($"http://127.0.0.1:{_management[i]}/");
 
     /// <summary>Starts node <paramref name="i"/> (again, after a kill: the same command).</summary>
     public void Start(int i)
@@ -47,7 +56,7 @@ public sealed class ClusterNodes : IDisposable
         var psi = new ProcessStartInfo("bash") { WorkingDirectory = _dir, RedirectStandardOutput = false, RedirectStandardError = false };
         // through a shell so the output goes straight to a file (a killed child leaves everything it wrote)
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add($"exec dotnet {Quote(dll)} {string.Join(' ', _args.Concat(["--node", Node(i)]).Select(Quote))} > {Quote(log)} 2>&1");
+        psi.ArgumentList.Add($"exec dotnet {Quote(dll)} {string.Join(' ', _args.Concat(["--node", Node(i), "--management-port", _management[i].ToString()]).Select(Quote))} > {Quote(log)} 2>&1");
         psi.Environment[StepTrace.Variable] = TraceDir;
         _nodes[i] = Process.Start(psi)!;
     }

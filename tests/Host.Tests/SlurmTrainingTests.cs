@@ -36,7 +36,7 @@ public sealed class SlurmTrainingTests(ITestOutputHelper output, PostgresServer 
         var psi = new ProcessStartInfo("/usr/bin/srun") { WorkingDirectory = _dir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "-n", "3", "--kill-on-bad-exit=0", $"--output={_dir}/task-%t.log", "dotnet", Path.Combine(AppContext.BaseDirectory, "actortraining.dll"),
                      "train", "--config", config, "--run-dir", RunDir, "--postgres", postgres.ConnectionString, "--torch-threads", "1",
-                     "--port-base", LoopbackPorts.Free().ToString() })
+                     "--port-base", LoopbackPorts.FreeBase(3).ToString() })
             psi.ArgumentList.Add(a);
         foreach (var (key, value) in slurm.Environment) psi.Environment[key] = value;
         psi.Environment[StepTrace.Variable] = TraceDir;

@@ -9,7 +9,7 @@ namespace ActorTraining.Actors;
 /// bound to the node's address. Registers them with the run's coordinator (through the singleton proxy) — again, with
 /// the states they hold, whenever the coordinator changed (its node was lost and it started elsewhere), and until it
 /// answers. Passes what the coordinator tells the nodes (<see cref="RunEvent"/>, <see cref="ExperimentEnded"/>,
-/// <see cref="RanksRefused"/>) to this node's <paramref name="listener"/>.
+/// <see cref="RanksRefused"/>) to this node's <paramref name="listener"/>, and answers whether it is registered (<see cref="GetReadiness"/>).
 /// </summary>
 public sealed class NodeRanks : ReceiveActor, IWithTimers
 {
@@ -72,6 +72,8 @@ public sealed class NodeRanks : ReceiveActor, IWithTimers
             Timers.Cancel("register");
             listener.Tell(r);
         });
+        Receive<GetReadiness>(_ => Sender.Tell(_ended ? new Readiness(false, "ended")
+            : _coordinator is null ? new Readiness(false, "registering") : new Readiness(true, "registered")));
         Receive<RunEvent>(listener.Forward);
         Receive<ExperimentEnded>(e =>
         {

@@ -91,35 +91,46 @@ public sealed record SlurmStep(string JobId, int ProcId, int Tasks, int LocalId,
     public static SlurmStep? OfThisProcess() => Read(System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
         .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? ""));
 
-    /// <summary>This task's options where none were given: a cluster of the step's tasks when it has more than one.
-    /// An explicit option wins; one that contradicts the step is refused naming both.</summary>
-    public (string? Node, string? SeedNodes, int? MinNodes) Options(string? node, string? seedNodes, int? minNodes, int portBase)
+    /// <summary>This task's options where none were given: a cluster of the step's tasks when it has more than one (found
+    /// through <paramref name="discovery"/> when given, else around the step's seeds). An explicit option wins; one that
+    /// contradicts the step is refused naming both.</summary>
+    public (string? Node, string? SeedNodes, int? MinNodes) Options(string? node, string? seedNodes, int? minNodes, int portBase,
+        string? discovery = null, int? managementPort = null)
     {
         if (minNodes > Tasks)
             throw new ConfigException("--min-nodes", $"waits for {minNodes} nodes, but the Slurm step has {Tasks} tasks (SLURM_STEP_NUM_TASKS / SLURM_NTASKS): training would never start");
+        if (managementPort is not null && TasksHere > 1)
+            throw new ConfigException("--management-port", $"the step's {TasksHere} tasks on {NodeName} (SLURM_STEP_TASKS_PER_NODE) would all bind port {managementPort}; leave it unset (each task's is its port + {NodeOptions.ManagementPortOffset})");
         if (Tasks == 1) return (node, seedNodes, minNodes);
-        return (node ?? Node(portBase), seedNodes ?? SeedNodes(portBase), minNodes ?? Tasks);
+        return (node ?? Node(portBase), seedNodes ?? (discovery is null ? SeedNodes(portBase) : null), minNodes ?? Tasks);
     }
 
-    /// <summary>Refuses, before the actor system tries, a port another process on this machine holds.</summary>
-    public void RequirePortFree(int portBase)
+    /// <summary>Refuses, before the actor system tries, a port another process on this machine holds: the task's, and its
+    /// management endpoint's unless <paramref name="managementPort"/> names it.</summary>
+    public void RequirePortFree(int portBase, int? managementPort = null)
     {
         int port = Port(portBase, LocalId);
+        if (!IsFree(port))
+            throw new ConfigException("--port-base", $"port {port} (--port-base {portBase} + SLURM_LOCALID {LocalId}) is in use on {NodeName}; choose another --port-base for every task");
+        if (managementPort is null && port + NodeOptions.ManagementPortOffset <= 65535 && !IsFree(port + NodeOptions.ManagementPortOffset))
+            throw new ConfigException("--port-base", $"port {port + NodeOptions.ManagementPortOffset} (the management endpoint's: --port-base {portBase} + SLURM_LOCALID {LocalId} + {NodeOptions.ManagementPortOffset}) is in use on {NodeName}; choose another --port-base for every task");
+    }
+
+    static bool IsFree(int port)
+    {
         try
         {
             var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, port);
             probe.Start();
             probe.Stop();
+            return true;
         }
-        catch (System.Net.Sockets.SocketException)
-        {
-            throw new ConfigException("--port-base", $"port {port} (--port-base {portBase} + SLURM_LOCALID {LocalId}) is in use on {NodeName}; choose another --port-base for every task");
-        }
+        catch (System.Net.Sockets.SocketException) { return false; }
     }
 
     /// <summary>What was read, for <c>info</c> and the start of <c>train</c>.</summary>
     public string Describe(int portBase) =>
         $"slurm: job {JobId}, task {ProcId} of {Tasks} (local {LocalId} on {NodeName}), step nodes {string.Join(",", Nodes)}; " +
-        $"--node {Node(portBase)}, --seed-nodes {SeedNodes(portBase)}, --min-nodes {Tasks}" +
+        $"--node {Node(portBase)}, --seed-nodes {SeedNodes(portBase)}, --min-nodes {Tasks}, management port {Port(portBase, LocalId) + NodeOptions.ManagementPortOffset}" +
         (Gpus.Count > 0 ? $"; GPUs given: {string.Join(",", Gpus)}" : "; no GPUs given");
 }

@@ -38,22 +38,31 @@ public static class TrainCommand
             Description = $"Under srun: each task listens on this port + SLURM_LOCALID, and the first task of each of the step's first three nodes is a seed (default {SlurmStep.DefaultPortBase})",
             DefaultValueFactory = _ => SlurmStep.DefaultPortBase,
         };
+        var discovery = new Option<string?>("--discovery")
+        {
+            Description = "Find the cluster through Akka.Management's cluster bootstrap instead of --seed-nodes: config:HOST:PORT,… (the nodes' management endpoints, the same list on every node) or kubernetes[:APP] (the pods labelled app=APP, default actortraining, at their port named management)",
+        };
+        var managementPort = new Option<int?>("--management-port")
+        {
+            Description = $"Port of this node's management endpoint (HTTP on the --node host: /alive, /ready, /cluster/members); default for a node of a cluster: its port + {NodeOptions.ManagementPortOffset} (4053 → 8558); a node alone has one only when given",
+        };
         var secretFile = new Option<string?>("--secret-file") { Description = $"The run's secret (a file `train` writes: certificate and key); every node of a cluster needs the same one (default: {RunSecret.FileName} in the run directory, written by the first node)" };
         var command = new Command("train", "Train an AST coarse-to-fine through the actor pipeline (resumes an interrupted run), alone or as a node of a cluster")
         {
-            config, runDir, set, postgres, threads, node, seeds, minNodes, portBase, secretFile,
+            config, runDir, set, postgres, threads, node, seeds, minNodes, portBase, discovery, managementPort, secretFile,
         };
         command.SetAction(async (parse, cancel) =>
         {
             var experiment = ExperimentConfigLoader.Load(parse.GetValue(config), ExperimentConfigLoader.ParseOverrides(parse.GetValue(set) ?? []));
             var slurm = SlurmStep.OfThisProcess();
-            var (nodeOption, seedOption, minOption) = slurm?.Options(parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes), parse.GetValue(portBase))
+            var (nodeOption, seedOption, minOption) = slurm?.Options(parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes), parse.GetValue(portBase),
+                    parse.GetValue(discovery), parse.GetValue(managementPort))
                 ?? (parse.GetValue(node), parse.GetValue(seeds), parse.GetValue(minNodes));
-            var cluster = NodeOptions.Parse(nodeOption, seedOption, minOption, parse.GetValue(postgres));
+            var cluster = NodeOptions.Parse(nodeOption, seedOption, minOption, parse.GetValue(postgres), parse.GetValue(discovery), parse.GetValue(managementPort));
             if (slurm is not null)
             {
                 Console.WriteLine(slurm.Describe(parse.GetValue(portBase)));
-                if (cluster.IsCluster && parse.GetValue(node) is null) slurm.RequirePortFree(parse.GetValue(portBase));
+                if (cluster.IsCluster && parse.GetValue(node) is null) slurm.RequirePortFree(parse.GetValue(portBase), parse.GetValue(managementPort));
             }
             if (parse.GetValue(threads) is { } n)
             {
@@ -68,13 +77,15 @@ public static class TrainCommand
             if (parse.GetValue(postgres) is { } pg) PersistenceConfig.CheckPostgres(pg);
             var dir = Path.GetFullPath(parse.GetValue(runDir)!);
             Directory.CreateDirectory(dir);
-            return await Train(experiment, ranks, dir, parse.GetValue(postgres), cluster, parse.GetValue(secretFile), parse.GetValue(CliErrors.Verbose));
+            // under srun, a run directory the nodes do not share ends the run in one line instead of a cluster that never forms
+            var sharedDirectory = slurm is not null && cluster.IsCluster ? SlurmRunDirectory.Watch(slurm, dir, SlurmRunDirectory.Limit) : Task.FromResult<string?>(null);
+            return await Train(experiment, ranks, dir, parse.GetValue(postgres), cluster, parse.GetValue(secretFile), sharedDirectory, parse.GetValue(CliErrors.Verbose));
         });
         return command;
     }
 
     static async Task<int> Train(ExperimentConfig experiment, IReadOnlyList<RankDevice> devices, string runDir, string? postgres, NodeOptions node,
-        string? secretFile, bool verbose)
+        string? secretFile, Task<string?> sharedDirectory, bool verbose)
     {
         var runId = RunIdentity.ReadOrCreate(runDir);
         if (postgres is null) PersistenceConfig.CheckSqlite(runDir);
@@ -87,9 +98,10 @@ public static class TrainCommand
         Console.WriteLine($"run directory {runDir}, config hash {experiment.Hash()[..12]}, data {data.Fingerprint[..12]}");
         Console.WriteLine($"data: {data.Train.Count} training clips, {data.Eval.Count} evaluation clips, {data.Labels.Count} classes");
         Console.WriteLine(node.IsCluster
-            ? $"node {node.Host}:{node.Port} of a cluster around {string.Join(",", node.SeedNodes.Select(s => $"{s.Host}:{s.Port}"))}, " +
-              $"training starts with {node.MinNodes} node(s); ranks here: {string.Join(", ", devices)}"
+            ? $"node {node.Host}:{node.Port} of a cluster {FoundThrough(node)}, training starts with {node.MinNodes} node(s); ranks here: {string.Join(", ", devices)}"
             : $"ranks: {string.Join(", ", devices)}");
+        if (node.ManagementPort is { } management)
+            Console.WriteLine($"management endpoint http://{node.Host}:{management}/ (alive, ready, cluster/members)");
         WriteOnce(Path.Combine(runDir, "experiment.json"), experiment.ToJson(indented: true));
 
         var checkpoints = Path.Combine(runDir, "checkpoints");
@@ -100,17 +112,25 @@ public static class TrainCommand
         for (int rejoins = 0; ; rejoins++)
         {
             var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _ = sharedDirectory.ContinueWith(t => { if (t.Result is { } unshared) outcome.TrySetResult(new RunFailed(unshared)); }, TaskScheduler.Default);
             using var host = ClusterNode.Build(node, runDir, runId, postgres, secret, verbose, runs, runsByRank, RecoverySettings.Of(experiment.Training),
                 system => system.ActorOf(RunMonitor.Props(experiment, outcome, clips), "monitor"));
             await host.StartAsync();
             var system = host.Services.GetRequiredService<ActorSystem>();
+            try { await ClusterNode.StartManagement(system, node); }
+            catch (ConfigException)
+            {
+                await host.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+                throw;
+            }
             host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => outcome.TrySetResult(
                 CoordinatedShutdown.Get(system).ShutdownReason switch
                 {
                     // the others took this node for dead (a long pause, a network cut): it is a new node to them now
                     CoordinatedShutdown.ClusterDowningReason when node.IsCluster && rejoins < MaxRejoins => new Removed(),
-                    CoordinatedShutdown.ClusterJoinUnsuccessfulReason => new RunFailed(
-                        $"could not join the cluster at --seed-nodes {string.Join(",", node.SeedNodes.Select(s => $"{s.Host}:{s.Port}"))}: no seed node answered"),
+                    CoordinatedShutdown.ClusterJoinUnsuccessfulReason => new RunFailed(node.Discovery is { } found
+                        ? $"could not find the cluster through --discovery {found}: no cluster to join, and fewer than {found.RequiredContactPoints(node.MinNodes)} contact points answered to form one"
+                        : $"could not join the cluster at --seed-nodes {string.Join(",", node.SeedNodes.Select(s => $"{s.Host}:{s.Port}"))}: no seed node answered"),
                     _ => new RunFailed("this node left the cluster before the experiment ended (removed as unreachable, or shut down); rerun the command to rejoin"),
                 }));
             var end = await outcome.Task;
@@ -130,6 +150,10 @@ public static class TrainCommand
             };
         }
     }
+
+    static string FoundThrough(NodeOptions node) => node.Discovery is { } discovery
+        ? $"found through --discovery {discovery}"
+        : $"around {string.Join(",", node.SeedNodes.Select(s => $"{s.Host}:{s.Port}"))}";
 
     /// <summary>How often a node the cluster removed (taken for dead) joins it again by itself before it gives up.</summary>
     const int MaxRejoins = 10;

@@ -5,6 +5,10 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Akka.Remote.Transport.DotNetty;
+using Akka.Discovery.Config.Hosting;
+using Akka.Discovery.KubernetesApi;
+using Akka.Management;
+using Akka.Management.Cluster.Bootstrap;
 using ActorTraining.Actors;
 using ActorTraining.Compute.Distributed;
 using ActorTraining.Messages;
@@ -62,6 +66,55 @@ public static class AkkaSetup
         .WithRemoting(new RemoteOptions { HostName = host, Port = port, EnableSsl = true, MaxFrameSize = 128_000 })
         .AddSetup(new DotNettySslSetup(secret.Certificate, suppressValidation: false, requireMutualAuthentication: true,
             validateCertificateHostname: false, customValidator: OnlyThisRun(secret.Thumbprint)));
+
+    /// <summary>
+    /// The node's Akka.Management HTTP endpoint, bound to <see cref="NodeOptions.Host"/> only, with this node's routes
+    /// (<see cref="NodeManagementRoutes"/>) and, when it finds its cluster by discovery, the bootstrap's contact-point
+    /// route; Akka.Management's other routes are off. Nothing here when the node has no management port. Started by
+    /// <see cref="ClusterNode.StartManagement"/>, which turns a port already taken into one line.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithRunManagement(this AkkaConfigurationBuilder akka, NodeOptions node)
+    {
+        if (node.ManagementPort is not { } port) return akka;
+        akka.WithAkkaManagement(new AkkaManagementOptions
+        {
+            HostName = node.Host,
+            Port = port,
+            BindHostName = node.Host,
+            BindPort = port,
+            RouteProvidersReadOnly = true,
+            RouteProviders = new()
+            {
+                ["remote-address"] = null,
+                ["cluster-client-receptionist"] = null,
+                ["actortraining"] = typeof(NodeManagementRoutes),
+            },
+        });
+        // the bootstrap's contact-point route (reference.conf's "cluster-bootstrap") stays only where discovery needs it
+        if (node.Discovery is null) akka.AddHocon("akka.management.http.routes.cluster-bootstrap = \"\"", HoconAddMode.Prepend);
+        if (node.Discovery is null) return akka;
+        var bootstrap = new ClusterBootstrapOptions
+        {
+            ContactPointDiscovery =
+            {
+                ServiceName = node.Discovery is ClusterDiscovery.Kubernetes kubernetes ? kubernetes.App : ClusterNode.SystemName,
+                PortName = node.Discovery is ClusterDiscovery.Kubernetes ? "management" : null,
+                RequiredContactPointsNr = node.Discovery.RequiredContactPoints(node.MinNodes),
+            },
+            // config discovery lists each contact point with its own management port: none is filtered out by port
+            ContactPoint = { FilterOnFallbackPort = node.Discovery is ClusterDiscovery.Kubernetes },
+        };
+        return (node.Discovery switch
+            {
+                ClusterDiscovery.Config c => akka.WithConfigDiscovery(new ConfigServiceDiscoveryOptions
+                {
+                    Services = [new Service { Name = ClusterNode.SystemName, Endpoints = c.ContactPoints.Select(p => $"{p.Host}:{p.Port}").ToArray() }],
+                }),
+                ClusterDiscovery.Kubernetes => akka.WithKubernetesDiscovery(new KubernetesDiscoveryOptions { PodLabelSelector = "app=%s" }),
+                _ => throw new ArgumentOutOfRangeException(nameof(node), node.Discovery, "unknown discovery"),
+            })
+            .WithClusterBootstrap(bootstrap, autoStart: false);
+    }
 
     /// <summary>cluster.hocon, copied beside the executable: the timings of a cluster run a user may tune.</summary>
     public static AkkaConfigurationBuilder WithClusterTimings(this AkkaConfigurationBuilder akka)
