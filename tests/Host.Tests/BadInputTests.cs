@@ -88,6 +88,26 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("devices: cpu", info.Stdout);
     }
 
+    [Fact]
+    public void AManagementPortThatIsTakenIsOneLineNamingIt()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        int port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "train", "--run-dir", Path.Combine(_dir, "run"), "--management-port", port.ToString());
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: --management-port: 127.0.0.1:{port} cannot be bound (Address already in use); choose a free port", r.Stderr.Trim());
+    }
+
+    [Fact]
+    public void DiscoveryBesideSeedNodesIsOneLine()
+    {
+        var r = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "train", "--run-dir", Path.Combine(_dir, "run"), "--node", "127.0.0.1:4053",
+            "--seed-nodes", "127.0.0.1:4053", "--discovery", "config:127.0.0.1:8558", "--postgres", "Host=127.0.0.1;Port=1;Username=nobody");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("error: --discovery: finds the cluster in place of --seed-nodes; give one of them", r.Stderr.Trim());
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, true); } catch (IOException) { }

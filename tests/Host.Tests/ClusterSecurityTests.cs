@@ -128,7 +128,7 @@ public sealed class ClusterSecurityTests(ITestOutputHelper output, PostgresServe
         File.WriteAllText(config, ClusterTests.Experiment);
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "actortraining.dll"), "train", "--config", config, "--run-dir", Path.Combine(dir, "run"),
-                     "--postgres", postgres.ConnectionString, "--node", $"127.0.0.1:{LoopbackPorts.Free()}", "--seed-nodes", $"{nodes.Node(0)},{nodes.Node(1)}" })
+                     "--postgres", postgres.ConnectionString, "--node", $"127.0.0.1:{LoopbackPorts.Free()}", "--management-port", LoopbackPorts.Free().ToString(), "--seed-nodes", $"{nodes.Node(0)},{nodes.Node(1)}" })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         _ = p.StandardOutput.ReadToEndAsync();

@@ -25,7 +25,7 @@ public sealed class SlurmEnvironmentTests : IDisposable
         var r = Cli.RunWith(Task("127.0.0.[1-2]", "127.0.0.2", 4, 3, 1), _dir, TimeSpan.FromMinutes(1), "info");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("slurm: job 77, task 3 of 4 (local 1 on 127.0.0.2), step nodes 127.0.0.1,127.0.0.2; " +
-            "--node 127.0.0.2:4054, --seed-nodes 127.0.0.1:4053,127.0.0.2:4053, --min-nodes 4; GPUs given: 1", r.Stdout);
+            "--node 127.0.0.2:4054, --seed-nodes 127.0.0.1:4053,127.0.0.2:4053, --min-nodes 4, management port 8559; GPUs given: 1", r.Stdout);
         var outside = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "info");
         Assert.Contains("slurm: not a task of srun", outside.Stdout);
         var broken = Cli.RunWith(Task("127.0.0.[1-2", "127.0.0.2", 4, 3, 1), _dir, TimeSpan.FromMinutes(1), "info");

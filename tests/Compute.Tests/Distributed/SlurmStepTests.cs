@@ -64,6 +64,41 @@ public sealed class SlurmStepTests
     }
 
     [Fact]
+    public void WithDiscoveryNoSeedsAreDerivedAndAManagementPortSharedByTheTasksOfANodeIsRefused()
+    {
+        var task = SlurmStep.Read(Task(3, 1, "gpu08", ("SLURM_STEP_TASKS_PER_NODE", "2(x2),1")))!;
+        Assert.Equal(("gpu08:4054", (string?)null, (int?)5), task.Options(null, null, null, 4053, discovery: "kubernetes"));
+        Assert.Contains("management port 8559", task.Describe(4053));
+        var shared = Assert.Throws<ConfigException>(() => task.Options(null, null, null, 4053, managementPort: 8558));
+        Assert.Equal("--management-port", shared.Key);
+        Assert.Contains("the step's 2 tasks on gpu08 (SLURM_STEP_TASKS_PER_NODE) would all bind port 8558", shared.Reason);
+        var alone = SlurmStep.Read(Task(4, 0, "cpu3", ("SLURM_STEP_TASKS_PER_NODE", "2(x2),1")))!;
+        Assert.Equal(("cpu3:4053", "gpu07:4053,gpu08:4053,cpu3:4053", (int?)5), alone.Options(null, null, null, 4053, managementPort: 8558));
+    }
+
+    [Fact]
+    public void ARunDirectoryTheStepsNodesDoNotShareIsOneLineNamingIt()
+    {
+        var dir = Directory.CreateTempSubdirectory("slurm-rundir-").FullName;
+        try
+        {
+            var task = SlurmStep.Read(Task(3, 1, "gpu08"))!;
+            var said = SlurmRunDirectory.Watch(task, dir, TimeSpan.FromSeconds(1)).Result;
+            Assert.NotNull(said);
+            Assert.StartsWith($"--run-dir {dir} is not shared between the step's nodes (SLURM_STEP_NODELIST gpu07,gpu08,cpu3)", said);
+            Assert.Contains("no task of gpu07,cpu3 left its mark", said);
+            Assert.True(File.Exists(Path.Combine(dir, ".slurm", "4242", "gpu08.3")));
+            // a task of another node has left its mark: shared
+            var other = SlurmStep.Read(Task(4, 0, "cpu3"))!;
+            Assert.Null(SlurmRunDirectory.Watch(other, dir, TimeSpan.FromSeconds(1)).Result);
+            // a step on one node has nothing to check
+            var alone = SlurmStep.Read(Task(0, 0, "cpu3", ("SLURM_STEP_NODELIST", "cpu3")))!;
+            Assert.Null(SlurmRunDirectory.Watch(alone, Path.Combine(dir, "elsewhere"), TimeSpan.FromSeconds(1)).Result);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void OneTaskIsANodeAloneAndOutsideSrunNothingIsRead()
     {
         var alone = SlurmStep.Read(Task(0, 0, "cpu3", ("SLURM_STEP_NODELIST", "cpu3"), ("SLURM_STEP_NUM_TASKS", "1"), ("SLURM_NTASKS", "1")))!;
