@@ -5,7 +5,8 @@ namespace ActorTraining.Host.Tests;
 /// <summary>
 /// A private Slurm on 127.0.0.1 (Debian's slurmctld, slurmd and munge, installed by scripts/ensure-machine): a munge key
 /// and munged on a socket in a temporary folder, one node named localhost with 8 CPUs on this 2-core machine
-/// (config_overrides) in a partition that oversubscribes, free ports, no cgroups. Commands run with
+/// (config_overrides) in a partition that oversubscribes, free ports, no cgroups; step credentials live 10 s, which is
+/// also how long a requeued job waits before it starts again (default 120). Commands run with
 /// <see cref="Environment"/> (SLURM_CONF). Every daemon is killed and the folder deleted on Dispose.
 /// </summary>
 public sealed class SlurmServer : IDisposable
@@ -40,7 +41,7 @@ public sealed class SlurmServer : IDisposable
             SlurmUser=root
             SlurmdUser=root
             AuthType=auth/munge
-            AuthInfo=socket={socket}
+            AuthInfo=socket={socket},cred_expire=10
             CredType=cred/munge
             StateSaveLocation={_dir}/state
             SlurmdSpoolDir={_dir}/spool

@@ -99,4 +99,61 @@ public sealed class SlurmTrainingTests(ITestOutputHelper output, PostgresServer 
         for (int t = 0; t < 2; t++) Assert.Contains("Run: ", File.ReadAllText(TaskLog(t)));
         Assert.Contains(2, GenerationSizes());
     }
+
+    /// <summary>
+    /// sbatch --requeue of a script that runs srun -n 3; once checkpoints are committed, scontrol requeue: Slurm stops every
+    /// task and starts the script again, whose tasks read the same variables and resume the run from its last commit.
+    /// </summary>
+    [Fact]
+    public void ARequeuedJobsTasksResumeTheRunFromItsLastCommit()
+    {
+        var config = Path.Combine(_dir, "experiment.hocon");
+        File.WriteAllText(config, ClusterTests.Experiment);
+        var script = Path.Combine(_dir, "job.sh");
+        File.WriteAllText(script, $$"""
+            #!/bin/bash
+            exec srun -n 3 --kill-on-bad-exit=0 --output={{_dir}}/task-%t.r${SLURM_RESTART_COUNT:-0}.log \
+              dotnet {{Path.Combine(AppContext.BaseDirectory, "actortraining.dll")}} train --config {{config}} --run-dir {{RunDir}} \
+              --postgres '{{postgres.ConnectionString}}' --torch-threads 1 --port-base {{LoopbackPorts.FreeBase(3)}} --verbose
+            """);
+        var environment = new Dictionary<string, string>(slurm.Environment) { [StepTrace.Variable] = TraceDir };
+        var submitted = Cli.RunProgram("/usr/bin/sbatch", environment, _dir, TimeSpan.FromMinutes(1), "--parsable", "--requeue", "-n", "3", "-o", $"{_dir}/job.out", script);
+        Assert.True(submitted.ExitCode == 0, submitted.Stdout + submitted.Stderr);
+        var job = submitted.Stdout.Trim().Split(';')[0];
+        string Job() => slurm.Run("/usr/bin/scontrol", "show", "job", job);
+        string Attempts() => string.Join("\n", Directory.GetFiles(_dir, "task-*.log").Order().Select(f => $"--- {Path.GetFileName(f)}\n{File.ReadAllText(f)}"));
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            while (Commits(RunDir, postgres.ConnectionString).Count < 3)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"no 3 commits within 3 minutes:\n{Job()}\n{Attempts()}");
+                Thread.Sleep(500);
+            }
+            var before = Commits(RunDir, postgres.ConnectionString).Count;
+            var requeued = DateTime.UtcNow;
+            output.WriteLine($"requeue after {before} commits: {slurm.Run("/usr/bin/scontrol", "requeue", job)}");
+            deadline = DateTime.UtcNow + RunLimit;
+            while (!Job().Contains("JobState=COMPLETED") && !Job().Contains("JobState=FAILED"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the requeued job did not end within {RunLimit}:\n{Job()}\n{Attempts()}");
+                Thread.Sleep(1000);
+            }
+            output.WriteLine($"ended {(DateTime.UtcNow - requeued).TotalSeconds:F0} s after the requeue:\n{Job()}\n{Attempts()}");
+            Assert.Contains("JobState=COMPLETED", Job());
+            Assert.Contains("Restarts=1", Job());
+            Assert.NotNull(FinalCheckpoint(RunDir, phase: 1, epoch: 2, postgres.ConnectionString));
+            // the second attempt went on from what the first committed: one fresh start in the journal, the first attempt's
+            var starts = JournalEvents(RunDir, "GenerationFormed", postgres.ConnectionString)
+                .Select(e => $"{e.GetProperty("StartedFrom").GetString()}@{e.GetProperty("Phase").GetInt32()}/{e.GetProperty("Step").GetInt64()}").ToList();
+            output.WriteLine($"generations: {string.Join(" ", starts)}");
+            Assert.Single(starts, s => s.StartsWith("fresh"));
+            for (int t = 0; t < 3; t++) Assert.Contains("Run: ", File.ReadAllText(Path.Combine(_dir, $"task-{t}.r1.log")));
+        }
+        finally
+        {
+            slurm.Run("/usr/bin/scancel", job);
+            foreach (var f in Directory.GetFiles(_dir, "task-*.log")) File.Copy(f, Path.Combine("/tmp/requeue-logs", Path.GetFileName(f)), true);
+        }
+    }
 }
