@@ -5,7 +5,7 @@ Every node is a real `actortraining train` process on 127.0.0.1 (the same comman
 private PostgreSQL server this script starts (Debian's binaries, trust auth, 127.0.0.1 only) and stops. Nothing is
 sent to any other address. Standard library only.
 
-  bench/cluster/run.py failover [--repeats 5] [--victim other|coordinator] [--out runs/bench-cluster]
+  bench/cluster/run.py failover [--repeats 5] [--victim other|coordinator] [--how kill|cut] [--out runs/bench-cluster]
   bench/cluster/run.py throughput [--nodes 1,2,3] [--out runs/bench-cluster]
 
 failover: three nodes train bench/cluster/cluster.hocon; once the step trace shows step 20 of the first phase, one
@@ -13,7 +13,10 @@ node is killed with SIGKILL (another one, or the one holding the coordinator) an
 survivors' logs (--verbose: every line has its time) and the step traces it reports, per kill: when the survivors'
 ring broke, when the failure detector marked the node unreachable, when the split-brain resolver downed it, (for the
 coordinator's node) when the coordinator started again elsewhere, when the next generation was formed, and the first
-optimiser step after the kill — and the median over the repeats.
+optimiser step after the kill — and the median over the repeats. --how cut: instead of a kill, a silent network
+partition — the nodes run on 127.0.0.11, .12, .13, each under its own group id (setpriv), an nftables postrouting rule
+gives each group's packets its node's address, and a prerouting rule at priority -300 drops every packet between the
+victim and the others (no reset, no refusal); the table is deleted when the run ends. Needs root and nft.
 
 throughput: the same experiment with 1, 2 and 3 nodes (one CPU rank each, all on this machine's cores): training
 samples/s over the C = 1 phase's last two epochs, from the step traces. The nodes share the cores, so this measures
@@ -49,6 +52,8 @@ class Postgres:
         data = os.path.join(self.dir, "data")
         subprocess.run(self.prefix + [f"{self.bin}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
                                       "--no-instructions"], check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(data, "pg_hba.conf"), "a") as hba:
+            hba.write("host all all 127.0.0.0/8 trust\n")  # nodes on their own loopback addresses (--how cut)
         subprocess.run(self.prefix + [f"{self.bin}/pg_ctl", "-D", data, "-l", os.path.join(self.dir, "log"), "-w", "-t", "30", "-o",
                                       f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off", "start"],
                        check=True, stdout=subprocess.DEVNULL)
@@ -72,13 +77,39 @@ def build(out):
     return os.path.join(target, "actortraining.dll")
 
 
+class Partition:
+    """Nodes on 127.0.0.11, .12, …, each under its own group id, whose packets an nftables table can drop."""
+
+    def __init__(self, nodes):
+        self.table = f"bench_partition_{os.getpid()}"
+        self.hosts = [f"127.0.0.{11 + i}" for i in range(nodes)]
+        self.groups = [47900 + i for i in range(nodes)]
+        rules = "\n".join(f"    meta skgid {g} ip saddr 127.0.0.1 snat to {h}" for h, g in zip(self.hosts, self.groups))
+        self.nft(f"table ip {self.table} {{\n  chain sources {{\n    type nat hook postrouting priority 100;\n{rules}\n  }}\n}}\n")
+
+    def nft(self, ruleset):
+        subprocess.run(["nft", "-f", "-"], input=ruleset, text=True, check=True)
+
+    def wrap(self, i, command):
+        return ["setpriv", "--regid", str(self.groups[i]), "--clear-groups", "--"] + command
+
+    def cut(self, i):
+        pairs = "\n".join(f"    ip saddr {a} ip daddr {b} drop\n    ip saddr {b} ip daddr {a} drop"
+                          for a in [self.hosts[i]] for b in self.hosts if b != a)
+        self.nft(f"table ip {self.table} {{\n  chain cut {{\n    type filter hook prerouting priority -300;\n{pairs}\n  }}\n}}\n")
+
+    def remove(self):
+        subprocess.run(["nft", "delete", "table", "ip", self.table], stderr=subprocess.DEVNULL)
+
+
 class Cluster:
-    def __init__(self, dll, folder, postgres, nodes):
-        self.dll, self.folder, self.nodes = dll, folder, nodes
+    def __init__(self, dll, folder, postgres, nodes, partition=None):
+        self.dll, self.folder, self.nodes, self.partition = dll, folder, nodes, partition
         self.ports = [free_port() for _ in range(nodes)]
+        self.hosts = partition.hosts if partition else ["127.0.0.1"] * nodes
         self.trace = os.path.join(folder, "trace")
         self.run_dir = os.path.join(folder, "run")
-        seeds = ",".join(f"127.0.0.1:{p}" for p in self.ports[:2])
+        seeds = ",".join(f"{h}:{p}" for h, p in list(zip(self.hosts, self.ports))[:2])
         self.args = ["train", "--config", os.path.join(HERE, "cluster.hocon"), "--run-dir", self.run_dir, "--torch-threads", "1",
                      "--verbose", "--postgres", postgres]
         if nodes > 1:
@@ -91,9 +122,11 @@ class Cluster:
     def start(self):
         env = dict(os.environ, ACTORTRAINING_TRACE=self.trace)
         for i, port in enumerate(self.ports):
-            node = ["--node", f"127.0.0.1:{port}"] if self.nodes > 1 else []
+            node = ["--node", f"{self.hosts[i]}:{port}", "--management-port", str(free_port())] if self.nodes > 1 else []
+            command = ["dotnet", self.dll] + self.args + node
             with open(self.log(i), "w") as out:
-                self.procs[i] = subprocess.Popen(["dotnet", self.dll] + self.args + node, stdout=out, stderr=subprocess.STDOUT, env=env)
+                self.procs[i] = subprocess.Popen(self.partition.wrap(i, command) if self.partition else command,
+                                                 stdout=out, stderr=subprocess.STDOUT, env=env)
 
     def steps(self):
         lines = []
@@ -147,52 +180,70 @@ def first_after(events, after, needle):
     return min(hits) if hits else None
 
 
-def fresh_cluster(dll, out, pg, name, nodes):
+def fresh_cluster(dll, out, pg, name, nodes, partition=None):
     """A new folder and a new database for one run of `nodes` nodes."""
     folder = os.path.join(out, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    return Cluster(dll, folder, pg.database(f"{name.replace('-', '_')}_{int(time.time())}"), nodes)
+    return Cluster(dll, folder, pg.database(f"{name.replace('-', '_')}_{int(time.time())}"), nodes, partition)
 
 
 def failover(args, out, dll, pg):
     rows = []
     for rep in range(args.repeats):
-        cluster = fresh_cluster(dll, out, pg, f"failover-{args.victim}-{rep + 1}", 3)
-        folder = cluster.folder
-        cluster.start()
-        cluster.wait_for(lambda s: any(l["Phase"] == 0 and l["Generation"] == 0 and l["Step"] >= 20 for l in s), 300)
-        holder = [i for i in range(3) if any("Singleton manager started singleton actor" in l for l in cluster.lines(i))]
-        if len(holder) != 1:
-            raise SystemExit(f"the coordinator is on nodes {holder}; see {folder}")
-        victim = holder[0] if args.victim == "coordinator" else max(i for i in range(3) if i != holder[0])
-        killed = int(time.time() * 1000)
-        cluster.kill(victim)
-        codes = cluster.wait()
-        survivors = [i for i in range(3) if i != victim]
-        if any(codes[i] != 0 for i in survivors):
-            raise SystemExit(f"a survivor failed ({codes}); see {folder}")
-        day = datetime.fromtimestamp(killed / 1000).replace(hour=0, minute=0, second=0, microsecond=0)
-        events = sorted(e for i in survivors for e in timed(cluster.lines(i), day))
-        after = [l for l in cluster.steps() if l["UnixMs"] > killed and l["Generation"] > 0]
-        first_step = min(l["UnixMs"] for l in after)
-        row = {
-            "ring broken": first_after(events, killed - 1000, "all-reduce failed"),
-            "unreachable": first_after(events, killed, "Marking node(s) as UNREACHABLE"),
-            "downed": first_after(events, killed, "SBR took decision"),
-            "coordinator moved": first_after(events, killed, "Singleton manager started singleton actor") if args.victim == "coordinator" else None,
-            "generation formed": first_after(events, killed, "from live"),
-            "first step": first_step,
-        }
-        rows.append({k: (None if v is None else (v - killed) / 1000) for k, v in row.items()})
-        print(f"kill {rep + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in rows[-1].items() if v is not None), flush=True)
+        partition = Partition(3) if args.how == "cut" else None
+        try:
+            rows.append(failover_once(args, out, dll, pg, rep, partition))
+        finally:
+            if partition:
+                partition.remove()
+        print(f"{args.how} {rep + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in rows[-1].items() if v is not None), flush=True)
     keys = [k for k in rows[0] if rows[0][k] is not None]
-    print(f"\n| seconds after kill -9 of the {'coordinator' if args.victim == 'coordinator' else 'other'} node | "
-          + " | ".join(f"kill {i + 1}" for i in range(len(rows))) + " | median |")
+    what = "kill -9" if args.how == "kill" else "a silent cut"
+    print(f"\n| seconds after {what} of the {'coordinator' if args.victim == 'coordinator' else 'other'} node | "
+          + " | ".join(f"{args.how} {i + 1}" for i in range(len(rows))) + " | median |")
     print("|---|" + "---|" * (len(rows) + 1))
     for k in keys:
         values = [r[k] for r in rows]
         print(f"| {k} | " + " | ".join(f"{v:.1f}" for v in values) + f" | **{statistics.median(values):.1f}** |")
+
+
+def failover_once(args, out, dll, pg, rep, partition):
+    cluster = fresh_cluster(dll, out, pg, f"failover-{args.how}-{args.victim}-{rep + 1}", 3, partition)
+    folder = cluster.folder
+    cluster.start()
+    cluster.wait_for(lambda s: any(l["Phase"] == 0 and l["Generation"] == 0 and l["Step"] >= 20 for l in s), 300)
+    holder = [i for i in range(3) if any("Singleton manager started singleton actor" in l for l in cluster.lines(i))]
+    if len(holder) != 1:
+        raise SystemExit(f"the coordinator is on nodes {holder}; see {folder}")
+    victim = holder[0] if args.victim == "coordinator" else max(i for i in range(3) if i != holder[0])
+    survivors = [i for i in range(3) if i != victim]
+    lost = int(time.time() * 1000)
+    if partition:
+        partition.cut(victim)
+        # the survivors finish; the cut-off node sees the run finished and ends by itself
+        for i in survivors:
+            cluster.procs[i].wait(timeout=600)
+        partition.remove()
+        codes = cluster.wait(120)
+    else:
+        cluster.kill(victim)
+        codes = cluster.wait()
+    if any(codes[i] != 0 for i in survivors):
+        raise SystemExit(f"a survivor failed ({codes}); see {folder}")
+    day = datetime.fromtimestamp(lost / 1000).replace(hour=0, minute=0, second=0, microsecond=0)
+    events = sorted(e for i in survivors for e in timed(cluster.lines(i), day))
+    after = [l for l in cluster.steps() if l["UnixMs"] > lost and l["Generation"] > 0]
+    row = {
+        "ring broken": first_after(events, lost - 1000, "all-reduce failed") if not partition else None,
+        "unreachable": first_after(events, lost, "Marking node(s) as UNREACHABLE"),
+        "downed": first_after(events, lost, "SBR took decision"),
+        "ranks left the generation": first_after(events, lost, "a member's node; leaving the generation") if partition else None,
+        "coordinator moved": first_after(events, lost, "Singleton manager started singleton actor") if args.victim == "coordinator" else None,
+        "generation formed": first_after(events, lost, "from live"),
+        "first step": min(l["UnixMs"] for l in after),
+    }
+    return {k: (None if v is None else (v - lost) / 1000) for k, v in row.items()}
 
 
 def throughput(args, out, dll, pg):
@@ -222,6 +273,7 @@ def main():
     f = sub.add_parser("failover")
     f.add_argument("--repeats", type=int, default=5)
     f.add_argument("--victim", choices=["other", "coordinator"], default="other")
+    f.add_argument("--how", choices=["kill", "cut"], default="kill")
     f.add_argument("--out", default=os.path.join(ROOT, "runs", "bench-cluster"))
     t = sub.add_parser("throughput")
     t.add_argument("--nodes", default="1,2,3")

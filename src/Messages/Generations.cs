@@ -44,6 +44,13 @@ public sealed record PauseGeneration(int RunIndex, int Generation) : IControlMes
 public sealed record AbortGeneration(int RunIndex, int Generation, bool KeepState) : IControlMessage;
 
 /// <summary>
+/// A node's ranks (local) ← the node: the cluster downed or removed the node <paramref name="Node"/> (host:port). A rank
+/// whose generation has a member there leaves it at once, as on <see cref="AbortGeneration"/>, without waiting for a
+/// coordinator that may have been on that node, or for the silence of a cut link to time out.
+/// </summary>
+public sealed record NodeLeftCluster(string Node);
+
+/// <summary>
 /// Phase supervisor → the ranks of generation <paramref name="Generation"/>: phase <paramref name="Phase"/> now has
 /// <paramref name="Epochs"/> epochs (the adaptive scheduler gave it one more). A rank that already stopped at the old
 /// end is formed into a new generation instead.

@@ -18,14 +18,22 @@ public sealed class ClusterNodes : IDisposable
     readonly string[] _args;
     readonly int[] _ports;
     readonly int[] _management;
+    readonly IReadOnlyList<string> _hosts;
+    readonly LoopbackPartition? _partition;
     readonly Process?[] _nodes;
     readonly int[] _starts;
 
     public string RunDir { get; }
     public string TraceDir { get; }
 
-    public ClusterNodes(string dir, string config, string postgres, int nodes, int minNodes, bool discovery = false)
+    /// <param name="hosts">Each node's address (default 127.0.0.1 for all).</param>
+    /// <param name="seeds">The nodes listed as seeds, the first forming the cluster (default nodes 0 and 1).</param>
+    /// <param name="partition">Runs node i under its group (<see cref="LoopbackPartition.Wrap"/>), so its packets can be dropped.</param>
+    public ClusterNodes(string dir, string config, string postgres, int nodes, int minNodes, bool discovery = false,
+        IReadOnlyList<string>? hosts = null, LoopbackPartition? partition = null, IReadOnlyList<int>? seeds = null)
     {
+        _hosts = hosts ?? Enumerable.Repeat("127.0.0.1", nodes).ToList();
+        _partition = partition;
         _dir = dir;
         RunDir = Path.Combine(dir, "run");
         TraceDir = Path.Combine(dir, "trace");
@@ -33,20 +41,22 @@ public sealed class ClusterNodes : IDisposable
         _management = Enumerable.Range(0, nodes).Select(_ => LoopbackPorts.Free()).ToArray();
         _nodes = new Process?[nodes];
         _starts = new int[nodes];
-        var seeds = string.Join(",", _ports.Take(2).Select(p => $"127.0.0.1:{p}"));
+        var seedList = string.Join(",", (seeds ?? Enumerable.Range(0, Math.Min(2, nodes)).ToList()).Select(Node));
         string[] cluster = discovery
-            ? ["--discovery", "config:" + string.Join(",", _management.Select(p => $"127.0.0.1:{p}"))]
-            : ["--seed-nodes", seeds];
+            ? ["--discovery", "config:" + string.Join(",", Enumerable.Range(0, nodes).Select(i => $"{_hosts[i]}:{_management[i]}"))]
+            : ["--seed-nodes", seedList];
         _args = ["train", "--config", config, "--run-dir", RunDir, "--torch-threads", "1", "--postgres", postgres, .. cluster,
             "--min-nodes", minNodes.ToString(), "--verbose"];
     }
 
     public int Count => _nodes.Length;
 
-    public string Node(int i) => $"127.0.0.1:{_ports[i]}";
+    public string Node(int i) => $"{_hosts[i]}:{_ports[i]}";
+
+    public string Host(int i) => _hosts[i];
 
     /// <summary>Node <paramref name="i"/>'s management endpoint.</summary>
-    public Uri Management(int i) => new($"http://127.0.0.1:{_management[i]}/");
+    public Uri Management(int i) => new($"http://{_hosts[i]}:{_management[i]}/");
 
     /// <summary>Starts node <paramref name="i"/> (again, after a kill: the same command).</summary>
     public void Start(int i)
@@ -56,7 +66,8 @@ public sealed class ClusterNodes : IDisposable
         var psi = new ProcessStartInfo("bash") { WorkingDirectory = _dir, RedirectStandardOutput = false, RedirectStandardError = false };
         // through a shell so the output goes straight to a file (a killed child leaves everything it wrote)
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add($"exec dotnet {Quote(dll)} {string.Join(' ', _args.Concat(["--node", Node(i), "--management-port", _management[i].ToString()]).Select(Quote))} > {Quote(log)} 2>&1");
+        var command = $"dotnet {Quote(dll)} {string.Join(' ', _args.Concat(["--node", Node(i), "--management-port", _management[i].ToString()]).Select(Quote))}";
+        psi.ArgumentList.Add($"exec {(_partition is null ? command : _partition.Wrap(i, command))} > {Quote(log)} 2>&1");
         psi.Environment[StepTrace.Variable] = TraceDir;
         _nodes[i] = Process.Start(psi)!;
     }

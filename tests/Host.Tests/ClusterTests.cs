@@ -197,18 +197,22 @@ public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgr
             .Select(l => $"node {i}: {l.Trim()}")).Take(40));
 
     /// <summary>A <c>GenerationFormed</c> event as the journal holds it.</summary>
-    sealed record Formed(int Generation, int Members, int Phase, int Epoch, long Position, long Step, string StartedFrom);
+    public sealed record Formed(int Generation, int Members, int Phase, int Epoch, long Position, long Step, string StartedFrom);
 
-    List<Formed> Generations(ClusterNodes nodes) => JournalEvents(nodes.RunDir, "GenerationFormed", postgres.ConnectionString)
+    List<Formed> Generations(ClusterNodes nodes) => Generations(nodes, postgres.ConnectionString);
+
+    public static List<Formed> Generations(ClusterNodes nodes, string postgres) => JournalEvents(nodes.RunDir, "GenerationFormed", postgres)
         .Select(e => new Formed(e.GetProperty("Generation").GetInt32(), e.GetProperty("Members").GetArrayLength(), e.GetProperty("Phase").GetInt32(),
             e.GetProperty("Epoch").GetInt32(), e.GetProperty("Position").GetInt64(), e.GetProperty("Step").GetInt64(), e.GetProperty("StartedFrom").GetString()!))
         .ToList();
 
-    void AssertEndsLikeOneNode(ClusterNodes nodes, double bound = 1e-5)
+    void AssertEndsLikeOneNode(ClusterNodes nodes, double bound = 1e-5) => AssertEndsLikeOneNode(nodes, postgres.ConnectionString, reference, _experiment, output, bound);
+
+    public static void AssertEndsLikeOneNode(ClusterNodes nodes, string postgres, Reference reference, string experiment, ITestOutputHelper output, double bound = 1e-5)
     {
         output.WriteLine(Notable(nodes));
-        var weights = Weights(FinalCheckpoint(nodes.RunDir, phase: 1, epoch: 2, postgres.ConnectionString));
-        var drift = RelativeDistance(reference.Weights(_experiment), weights);
+        var weights = Weights(FinalCheckpoint(nodes.RunDir, phase: 1, epoch: 2, postgres));
+        var drift = RelativeDistance(reference.Weights(experiment), weights);
         output.WriteLine($"final weights against one node alone: ‖Δw‖/‖w‖ = {drift:E2}");
         Assert.True(drift <= bound, $"the cluster's final weights drift {drift:E2} from a one-node run (bound {bound:E0})");
     }
@@ -222,7 +226,7 @@ public sealed class ClusterTests(ITestOutputHelper output, PostgresServer postgr
     /// the generation's split of that global batch) are put together: every epoch of every phase must come out as each of
     /// its positions exactly once.
     /// </summary>
-    string ExactlyOnce(ClusterNodes nodes, List<Formed> generations)
+    public static string ExactlyOnce(ClusterNodes nodes, List<Formed> generations)
     {
         var trace = nodes.Trace().Where(l => l.Taken).ToList();
         var seen = new Dictionary<(int Phase, int Epoch), List<long>>();

@@ -31,6 +31,8 @@ public sealed class PostgresServer : IDisposable
         {
             if (_asRoot) Run("chown", "postgres:postgres", _dir);
             Run(AsServerUser(Path.Combine(_bin, "initdb"), "-D", _data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"));
+            // nodes of the partition tests reach it from their own loopback addresses (LoopbackPartition)
+            File.AppendAllText(Path.Combine(_data, "pg_hba.conf"), "host all all 127.0.0.0/8 trust\n");
             Port = LoopbackPorts.Free();
             Start();
             using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false");

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using ActorTraining.Messages;
 
@@ -74,6 +75,10 @@ public sealed class NodeRanks : ReceiveActor, IWithTimers
         });
         Receive<GetReadiness>(_ => Sender.Tell(_ended ? new Readiness(false, "ended")
             : _coordinator is null ? new Readiness(false, "registering") : new Readiness(true, "registered")));
+        // a node the cluster gave up on is gone for the data plane at once: a rank waiting on it would wait for the ring's
+        // timeout. Not this node itself: it is leaving, and its ranks go with it without telling a coordinator anything.
+        Receive<ClusterEvent.MemberDowned>(m => LeftCluster(m.Member.Address));
+        Receive<ClusterEvent.MemberRemoved>(m => LeftCluster(m.Member.Address));
         Receive<RunEvent>(listener.Forward);
         Receive<ExperimentEnded>(e =>
         {
@@ -83,7 +88,25 @@ public sealed class NodeRanks : ReceiveActor, IWithTimers
         });
     }
 
-    protected override void PreStart() => Self.Tell(new Register());
+    protected override void PreStart()
+    {
+        Self.Tell(new Register());
+        if (InCluster) Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.MemberDowned), typeof(ClusterEvent.MemberRemoved));
+    }
+
+    protected override void PostStop()
+    {
+        if (InCluster) Cluster.Get(Context.System).Unsubscribe(Self);
+    }
+
+    bool InCluster => ((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider;
+
+    void LeftCluster(Address node)
+    {
+        if (node.Equals(Cluster.Get(Context.System).SelfAddress)) return;
+        foreach (var rank in _ranks) rank.Tell(new NodeLeftCluster($"{node.Host}:{node.Port}"));
+    }
 
     public static Props Props(string node, IReadOnlyList<IReadOnlyList<RunSettings>> runsByRank, string bindHost, byte[] ringKey, string fingerprint,
         IActorRef coordinatorProxy, IActorRef listener) =>

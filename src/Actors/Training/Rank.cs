@@ -234,6 +234,14 @@ public sealed class Rank : ReceiveActor
             if (!a.KeepState) _replica.Drop();
             if (!stopped) Report(RankStopReason.RingBroken, "aborted: a member is gone");
         });
+        Receive<NodeLeftCluster>(n =>
+        {
+            if (stopped || _join is not { } j || !j.Members.Any(m => m.Node == n.Node)) return;
+            _log.Warning("generation {0}: the cluster removed {1}, a member's node; leaving the generation", j.Generation, n.Node);
+            Leave();
+            Idle();
+            Report(RankStopReason.RingBroken, $"the cluster removed {n.Node}, a member's node");
+        });
         Receive<Terminated>(t =>
         {
             foreach (var (run, evaluator) in _evaluators.Where(e => e.Value.Equals(t.ActorRef)).ToList()) _evaluators.Remove(run);

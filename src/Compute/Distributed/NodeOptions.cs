@@ -19,6 +19,20 @@ public sealed record NodeOptions(string Host, int Port, IReadOnlyList<(string Ho
 
     public bool IsCluster => SeedNodes.Count > 0 || Discovery is not null;
 
+    /// <summary>Whether this node may form a new cluster when it finds none (a first seed node, or the lowest contact point).</summary>
+    public bool MayFormCluster { get; init; } = true;
+
+    /// <summary>
+    /// This node joining again after the cluster removed it: only through the others — itself off the seed list (when
+    /// others are on it), and no new cluster from discovery — so a node cut off from the rest never starts a second
+    /// cluster, with a second coordinator writing the run's journal.
+    /// </summary>
+    public NodeOptions Rejoining() => this with
+    {
+        SeedNodes = SeedNodes.Where(s => s != (Host, Port)).ToList() is { Count: > 0 } others ? others : SeedNodes,
+        MayFormCluster = false,
+    };
+
     /// <summary>
     /// This node's place: alone on loopback by default; with --seed-nodes or --discovery, a node of a cluster (which
     /// needs --node and --postgres) with its management endpoint at --management-port, by default the node's port + 4505.

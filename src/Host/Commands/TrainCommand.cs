@@ -113,7 +113,7 @@ public static class TrainCommand
         {
             var outcome = new TaskCompletionSource<IControlMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
             _ = sharedDirectory.ContinueWith(t => { if (t.Result is { } unshared) outcome.TrySetResult(new RunFailed(unshared)); }, TaskScheduler.Default);
-            using var host = ClusterNode.Build(node, runDir, runId, postgres, secret, verbose, runs, runsByRank, RecoverySettings.Of(experiment.Training),
+            using var host = ClusterNode.Build(rejoins == 0 ? node : node.Rejoining(), runDir, runId, postgres, secret, verbose, runs, runsByRank, RecoverySettings.Of(experiment.Training),
                 system => system.ActorOf(RunMonitor.Props(experiment, outcome, clips), "monitor"));
             await host.StartAsync();
             var system = host.Services.GetRequiredService<ActorSystem>();
@@ -128,12 +128,22 @@ public static class TrainCommand
                 {
                     // the others took this node for dead (a long pause, a network cut): it is a new node to them now
                     CoordinatedShutdown.ClusterDowningReason when node.IsCluster && rejoins < MaxRejoins => new Removed(),
+                    CoordinatedShutdown.ClusterJoinUnsuccessfulReason when rejoins > 0 => new RunFailed(
+                        $"could not join the cluster again within {system.Settings.Config.GetTimeSpan("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes").TotalSeconds:F0} s " +
+                        "after it removed this node (the other nodes are unreachable from here); the run goes on without it if they are up — rerun the command to join it again"),
                     CoordinatedShutdown.ClusterJoinUnsuccessfulReason => new RunFailed(node.Discovery is { } found
                         ? $"could not find the cluster through --discovery {found}: no cluster to join, and fewer than {found.RequiredContactPoints(node.MinNodes)} contact points answered to form one"
                         : $"could not join the cluster at --seed-nodes {string.Join(",", node.SeedNodes.Select(s => $"{s.Host}:{s.Port}"))}: no seed node answered"),
                     _ => new RunFailed("this node left the cluster before the experiment ended (removed as unreachable, or shut down); rerun the command to rejoin"),
                 }));
+            using var rejoining = new CancellationTokenSource();
+            if (rejoins > 0)
+                _ = RejoinWatch.Watch(system, runId, runs.Count, runDir, postgres, rejoining.Token).ContinueWith(t =>
+                {
+                    if (t.IsCompletedSuccessfully && t.Result == RejoinWatch.End.RunFinished) outcome.TrySetResult(new FinishedWithoutThisNode());
+                }, TaskScheduler.Default);
             var end = await outcome.Task;
+            rejoining.Cancel();
             await host.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
             if (end is Removed)
             {
@@ -141,6 +151,11 @@ public static class TrainCommand
                 continue;
             }
             Console.WriteLine();
+            if (end is FinishedWithoutThisNode)
+            {
+                Console.WriteLine("the run finished while this node was cut off from the cluster; nothing is left for it to do");
+                return 0;
+            }
             return end switch
             {
                 ExperimentEnded ended => Summarise(experiment, runDir, ended, clips),
@@ -160,6 +175,9 @@ public static class TrainCommand
 
     /// <summary>This node was removed from the cluster while the experiment went on.</summary>
     sealed record Removed : IControlMessage;
+
+    /// <summary>The journal says the experiment finished while this node was trying to join the cluster again.</summary>
+    sealed record FinishedWithoutThisNode : IControlMessage;
 
     static int Fail(string reason)
     {

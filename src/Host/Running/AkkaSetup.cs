@@ -95,6 +95,7 @@ public static class AkkaSetup
         if (node.Discovery is null) return akka;
         var bootstrap = new ClusterBootstrapOptions
         {
+            NewClusterEnabled = node.MayFormCluster,
             ContactPointDiscovery =
             {
                 ServiceName = node.Discovery is ClusterDiscovery.Kubernetes kubernetes ? kubernetes.App : ClusterNode.SystemName,

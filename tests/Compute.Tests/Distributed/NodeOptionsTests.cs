@@ -36,6 +36,20 @@ public sealed class NodeOptionsTests
         Assert.Equal(4, ClusterDiscovery.Parse("kubernetes").RequiredContactPoints(4));
     }
 
+    [Fact]
+    public void ANodeJoiningAgainDoesSoOnlyThroughTheOthers()
+    {
+        var first = NodeOptions.Parse("10.0.0.7:4053", "10.0.0.7:4053,10.0.0.8:4053", 3, Postgres);
+        Assert.True(first.MayFormCluster);
+        var again = first.Rejoining();
+        Assert.Equal([("10.0.0.8", 4053)], again.SeedNodes);
+        Assert.False(again.MayFormCluster);
+        Assert.Equal(first.SeedNodes, NodeOptions.Parse("10.0.0.9:4053", "10.0.0.7:4053,10.0.0.8:4053", 3, Postgres).Rejoining().SeedNodes);
+        var alone = NodeOptions.Parse("10.0.0.7:4053", "10.0.0.7:4053", 1, Postgres).Rejoining();
+        Assert.Equal([("10.0.0.7", 4053)], alone.SeedNodes); // the only seed: nothing else to join through
+        Assert.False(NodeOptions.Parse("10.0.0.7:4053", null, 3, Postgres, "kubernetes").Rejoining().MayFormCluster);
+    }
+
     [Theory]
     [InlineData("10.0.0.7:4053", "10.0.0.7:4053", "config:10.0.0.7:8558", Postgres, null, "--discovery", "in place of --seed-nodes; give one of them")]
     [InlineData(null, null, "config:10.0.0.7:8558", Postgres, null, "--discovery", "needs --node HOST:PORT")]

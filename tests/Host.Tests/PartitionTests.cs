@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using ActorTraining.Actors;
+using Xunit.Abstractions;
+using static ActorTraining.Host.Tests.TrainedRunProbe;
+
+namespace ActorTraining.Host.Tests;
+
+/// <summary>
+/// Network partitions with real packets dropped (<see cref="LoopbackPartition"/>): three nodes on 127.0.0.11, .12 and
+/// .13, each under its own group id, PostgreSQL and the run directory reachable from all. A cut link says nothing — no
+/// reset, no refusal — unlike the kill tests' SIGKILL, whose connections the kernel resets. Each run ends with every
+/// training position trained exactly once and the weights of one node alone, and no rule outlives its test.
+/// </summary>
+[Trait("Category", "Slow")] // multi-process cluster: not in ./test --fast
+[Collection(ClusterCollection.Name)]
+public sealed class PartitionTests(ITestOutputHelper output, PostgresServer postgres, ClusterTests.Reference reference)
+    : IClassFixture<PostgresServer>, IClassFixture<ClusterTests.Reference>, IDisposable
+{
+    static readonly string[] Hosts = ["127.0.0.11", "127.0.0.12", "127.0.0.13"];
+    static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(6);
+    readonly string _dir = Directory.CreateTempSubdirectory("partition-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    /// <summary>
+    /// The three nodes, node <paramref name="first"/> (the first seed) started first. With all three awaited (min-nodes
+    /// 3) they become members together, and the lowest address counts as the oldest: node 0 holds the coordinator and is
+    /// member 0. With <paramref name="alone"/>, node <paramref name="first"/> forms the cluster and starts training by
+    /// itself (min-nodes 1) before the others come: it is the oldest and holds the coordinator, wherever member 0 is.
+    /// </summary>
+    (LoopbackPartition Partition, ClusterNodes Nodes) Start(int first, bool alone = false)
+    {
+        var config = Path.Combine(_dir, "experiment.hocon");
+        File.WriteAllText(config, ClusterTests.Experiment);
+        var group = 47000 + Environment.ProcessId % 1000 * 3;
+        var partition = new LoopbackPartition(Hosts.Select((h, i) => (h, group + i)).ToList());
+        var nodes = new ClusterNodes(_dir, config, postgres.ConnectionString, nodes: 3, minNodes: alone ? 1 : 3, hosts: Hosts, partition: partition,
+            seeds: [first, (first + 1) % 3]);
+        nodes.Start(first);
+        if (alone) nodes.WaitForTrace(t => t.Any(), TimeSpan.FromMinutes(2));
+        else Thread.Sleep(2000);
+        for (int i = 0; i < 3; i++)
+            if (i != first) nodes.Start(i);
+        return (partition, nodes);
+    }
+
+    int Coordinators(ClusterNodes nodes)
+    {
+        var holder = Enumerable.Range(0, nodes.Count).Where(i => nodes.Output(i).Contains("Singleton manager started singleton actor")).ToList();
+        Assert.True(holder.Count == 1, $"the coordinator is on nodes [{string.Join(", ", holder)}]:\n{nodes.Outputs()}");
+        return holder[0];
+    }
+
+    /// <summary>Cuts <paramref name="cut"/> off from the others once phase 0 has trained 20 steps; the survivors' first step after it.</summary>
+    (long CutAt, long NextStep) CutOffAndWaitForTheSurvivors(LoopbackPartition partition, ClusterNodes nodes, int cut, Func<StepTrace.Line, bool>? when = null)
+    {
+        var before = nodes.WaitForTrace(t => t.Any(when ?? (l => l is { Phase: 0, Step: >= 20 })), TimeSpan.FromMinutes(3));
+        int generation = before.Max(l => l.Generation);
+        var cutAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        partition.Cut([Hosts[cut]], Hosts.Where((_, i) => i != cut).ToList());
+        output.WriteLine($"cut {Hosts[cut]} off from the others in generation {generation}");
+        var next = nodes.WaitForTrace(t => t.Any(l => l.UnixMs > cutAt && l.Generation > generation), TimeSpan.FromMinutes(2))
+            .Where(l => l.UnixMs > cutAt && l.Generation > generation).Min(l => l.UnixMs);
+        output.WriteLine($"the survivors' next optimiser step: {(next - cutAt) / 1000.0:F1} s after the cut");
+        return (cutAt, next);
+    }
+
+    void WaitForExit(ClusterNodes nodes, params int[] which)
+    {
+        var deadline = DateTime.UtcNow + RunLimit;
+        while (!which.All(nodes.HasExited))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"nodes {string.Join(", ", which)} did not finish:\n{nodes.Outputs()}");
+            Thread.Sleep(200);
+        }
+    }
+
+    /// <summary>
+    /// Every position trained exactly once, the weights of one node alone, and one consistent history: generations
+    /// numbered in order, no step committed twice, and the checkpoints the run still relies on (each phase's last, the
+    /// final one) present with the SHA-256 the journal recorded.
+    /// </summary>
+    void AssertTheRunIsWhole(ClusterNodes nodes)
+    {
+        var generations = ClusterTests.Generations(nodes, postgres.ConnectionString);
+        Assert.Equal(Enumerable.Range(0, generations.Count), generations.Select(g => g.Generation));
+        output.WriteLine(ClusterTests.ExactlyOnce(nodes, generations));
+        var commits = JournalEvents(nodes.RunDir, "CheckpointCommitted", postgres.ConnectionString)
+            .Select(e => (Path: e.GetProperty("Path").GetString()!, Sha: e.GetProperty("Sha256").GetString()!, Phase: e.GetProperty("Phase").GetInt32(),
+                Step: e.GetProperty("Step").GetInt64(), End: e.TryGetProperty("EpochComplete", out var end) && end.GetBoolean()))
+            .ToList();
+        foreach (var phase in commits.GroupBy(c => c.Phase))
+        {
+            // a step's checkpoint, then (at an epoch's last step) its epoch-end checkpoint: each at most once, in order
+            var order = phase.Select(c => c.Step * 2 + (c.End ? 1 : 0)).ToList();
+            Assert.True(order.Zip(order.Skip(1)).All(p => p.Item1 < p.Item2),
+                $"phase {phase.Key}: steps committed out of order or twice: {string.Join(" ", phase.Select(c => c.End ? $"{c.Step}(end)" : $"{c.Step}"))}");
+            var last = phase.Last();
+            Assert.True(File.Exists(last.Path), $"{last.Path}: the journal's last checkpoint of phase {phase.Key} is missing");
+            Assert.Equal(last.Sha, ActorTraining.Compute.Checkpoints.CheckpointFile.ReadHeader(last.Path).Sha256, ignoreCase: true); // verifies the file's own hash too
+        }
+        ClusterTests.AssertEndsLikeOneNode(nodes, postgres.ConnectionString, reference, ClusterTests.Experiment, output, bound: 3e-5);
+    }
+
+    /// <summary>The oldest node — coordinator and member 0 — cut off until the others have finished the run; then healed.</summary>
+    [Fact]
+    public void TheCoordinatorsNodeCutOffLeavesTheOthersToFinishAndEndsItselfOnceHealed()
+    {
+        var (partition, nodes) = Start(first: 0);
+        using (partition)
+        using (nodes)
+        {
+            var (cutAt, next) = CutOffAndWaitForTheSurvivors(partition, nodes, cut: 0);
+            WaitForExit(nodes, 1, 2);
+            var healed = Stopwatch.StartNew();
+            partition.Heal();
+            var codes = nodes.WaitAll(TimeSpan.FromSeconds(60));
+            output.WriteLine($"the cut-off node ended {healed.Elapsed.TotalSeconds:F1} s after the heal (exit {codes[0]})");
+            Assert.All(codes, code => Assert.True(code == 0, nodes.Outputs()));
+            Assert.Contains("the run finished while this node was cut off from the cluster", nodes.Output(0));
+            Assert.True(healed.Elapsed < TimeSpan.FromSeconds(10), $"the cut-off node took {healed.Elapsed.TotalSeconds:F1} s to end after the heal");
+            AssertTheRunIsWhole(nodes);
+            Assert.True(next - cutAt < 30_000, $"the survivors took {(next - cutAt) / 1000.0:F1} s to train again");
+        }
+        Assert.False(partition.Present, "an nftables rule outlived the test");
+    }
+
+    /// <summary>
+    /// The coordinator's node (started first: the oldest) cut off while member 0 — the lowest address, which writes the
+    /// checkpoints — stays on the majority side; healed once it has downed itself, it rejoins (or sees the run finished).
+    /// </summary>
+    [Fact]
+    public void TheCoordinatorCutOffFromMemberZeroCommitsNothingAndRejoinsWhenHealed()
+    {
+        var (partition, nodes) = Start(first: 2, alone: true);
+        using (partition)
+        using (nodes)
+        {
+            Assert.Equal(2, Coordinators(nodes));
+            CutOffAndWaitForTheSurvivors(partition, nodes, cut: 2, when: l => l.World == 3); // once all three train together
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+            while (!nodes.Output(2).Contains("the cluster removed this node as unreachable"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the cut-off node did not down itself:\n{nodes.Outputs()}");
+                Thread.Sleep(200);
+            }
+            partition.Heal();
+            Assert.All(nodes.WaitAll(RunLimit), code => Assert.True(code == 0, nodes.Outputs()));
+            var generations = ClusterTests.Generations(nodes, postgres.ConnectionString);
+            output.WriteLine(string.Join("\n", generations));
+            Assert.Contains(generations, g => g.Members == 2);
+            // it came back, or the others finished first and it saw so
+            bool rejoined = generations.SkipWhile(g => g.Members != 2).Any(g => g.Members == 3);
+            Assert.True(rejoined || nodes.Output(2).Contains("the run finished while this node was cut off"), nodes.Output(2));
+            output.WriteLine(rejoined ? "the cut-off node rejoined" : "the run finished before the cut-off node was back");
+            AssertTheRunIsWhole(nodes);
+        }
+        Assert.False(partition.Present, "an nftables rule outlived the test");
+    }
+
+    /// <summary>A link cut for 2 s, less than the resolver waits before it decides: nothing changes.</summary>
+    [Fact]
+    public void APartitionHealedBeforeTheResolverDecidesChangesNothing()
+    {
+        var (partition, nodes) = Start(first: 0);
+        using (partition)
+        using (nodes)
+        {
+            nodes.WaitForTrace(t => t.Any(l => l is { Phase: 0, Step: >= 20 }), TimeSpan.FromMinutes(3));
+            partition.Cut([Hosts[1]], [Hosts[0], Hosts[2]]);
+            Thread.Sleep(2000);
+            partition.Heal();
+            Assert.All(nodes.WaitAll(RunLimit), code => Assert.True(code == 0, nodes.Outputs()));
+            var generations = ClusterTests.Generations(nodes, postgres.ConnectionString);
+            Assert.All(generations, g => Assert.Equal(3, g.Members));
+            Assert.Equal([0, 1], generations.Select(g => g.Phase)); // one generation a phase: none was ended
+            Assert.DoesNotContain("removed this node", nodes.Outputs());
+            AssertTheRunIsWhole(nodes);
+        }
+        Assert.False(partition.Present, "an nftables rule outlived the test");
+    }
+
+    /// <summary>A link that goes down and up every second for 12 s, then stays up.</summary>
+    [Fact]
+    public void AFlappingLinkCostsAtMostGenerationsNotTheRun()
+    {
+        var (partition, nodes) = Start(first: 0);
+        using (partition)
+        using (nodes)
+        {
+            nodes.WaitForTrace(t => t.Any(l => l is { Phase: 0, Step: >= 20 }), TimeSpan.FromMinutes(3));
+            for (int i = 0; i < 6; i++)
+            {
+                partition.Cut([Hosts[2]], [Hosts[0], Hosts[1]]);
+                Thread.Sleep(1000);
+                partition.Heal();
+                Thread.Sleep(1000);
+            }
+            Assert.All(nodes.WaitAll(RunLimit), code => Assert.True(code == 0, nodes.Outputs()));
+            output.WriteLine(string.Join("\n", ClusterTests.Generations(nodes, postgres.ConnectionString)));
+            AssertTheRunIsWhole(nodes);
+        }
+        Assert.False(partition.Present, "an nftables rule outlived the test");
+    }
+}
