@@ -117,7 +117,12 @@ public static class TrainCommand
                 system => system.ActorOf(RunMonitor.Props(experiment, outcome, clips), "monitor"));
             await host.StartAsync();
             var system = host.Services.GetRequiredService<ActorSystem>();
-            try { await ClusterNode.StartManagement(system, node); }
+            try { await ClusterNode.StartManagement(system, node, rejoins == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(5)); }
+            catch (ConfigException e) when (rejoins > 0)
+            {
+                // the HTTP server of the actor system before does not always let its port go (Ceen.Httpd 0.9.10)
+                Console.WriteLine($"warning: {e.Message}: joining again without the management endpoint");
+            }
             catch (ConfigException)
             {
                 await host.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));

@@ -52,11 +52,12 @@ public static class ClusterNode
                 }));
 
     /// <summary>Starts the node's management endpoint and, with discovery, the cluster bootstrap; a port already taken is
-    /// one line naming --management-port.</summary>
-    public static async Task StartManagement(ActorSystem system, NodeOptions node)
+    /// one line naming --management-port. <paramref name="waitForPort"/>: how long to try again while the port is taken
+    /// (a node joining again binds it right after its previous actor system let it go).</summary>
+    public static async Task StartManagement(ActorSystem system, NodeOptions node, TimeSpan waitForPort)
     {
         if (node.ManagementPort is not { } port) return;
-        try { await ManagementEndpoint.Start(system, System.Net.IPAddress.Parse(node.Host), port); }
+        try { await ManagementEndpoint.Start(system, System.Net.IPAddress.Parse(node.Host), port, waitForPort); }
         catch (System.Net.Sockets.SocketException e)
         {
             throw new ConfigException("--management-port", $"{node.Host}:{port} cannot be bound ({e.Message}); choose a free port");

@@ -17,11 +17,23 @@ namespace ActorTraining.Host.Running;
 /// </summary>
 public static class ManagementEndpoint
 {
-    /// <summary>Listens at <paramref name="host"/>:<paramref name="port"/>; a port that cannot be bound throws <see cref="SocketException"/>.</summary>
-    public static async Task Start(ActorSystem system, IPAddress host, int port)
+    /// <summary>Listens at <paramref name="host"/>:<paramref name="port"/>; a port still taken after <paramref name="waitForPort"/>
+    /// throws <see cref="SocketException"/>.</summary>
+    public static async Task Start(ActorSystem system, IPAddress host, int port, TimeSpan waitForPort)
     {
-        var routes = AkkaManagement.Get(system).Routes(); // also tells the bootstrap its own contact point
-        using (var probe = new TcpListener(host, port)) { probe.Start(); probe.Stop(); } // a taken port as a SocketException, not a log line
+        var deadline = DateTime.UtcNow + waitForPort;
+        while (true) // a taken port as a SocketException, not a log line
+        {
+            try
+            {
+                using var probe = new TcpListener(host, port);
+                probe.Start();
+                probe.Stop();
+                break;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline) { await Task.Delay(TimeSpan.FromMilliseconds(500)); }
+        }
+        var routes = AkkaManagement.Get(system).Routes(); // also tells the bootstrap its own contact point (once)
         var stop = new CancellationTokenSource();
         var listening = HttpServer.ListenAsync(new IPEndPoint(host, port), false, new ServerConfig { Router = new AkkaRouter(system, routes) }, stop.Token);
         await Task.WhenAny(listening, Task.Delay(TimeSpan.FromMilliseconds(200)));
