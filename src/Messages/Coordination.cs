@@ -51,6 +51,12 @@ public sealed record RankRoster(IReadOnlyList<RankRegistration> Ranks);
 /// <summary>Supervisor → coordinator, as it stops: the journal's database cannot be reached (<paramref name="Cause"/>); start me again later.</summary>
 public sealed record JournalOutage(string Cause);
 
+/// <summary>
+/// Supervisor → coordinator, as it stops: another supervisor of the same run wrote the journal's next event first
+/// (<paramref name="Cause"/>) — a coordinator cut off from the cluster that still acted. Read the journal again.
+/// </summary>
+public sealed record JournalOvertaken(string Cause);
+
 /// <summary>Supervisor → coordinator: the journal was read; it is there.</summary>
 public sealed record JournalAvailable;
 

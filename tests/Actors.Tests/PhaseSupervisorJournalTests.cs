@@ -86,6 +86,69 @@ public sealed class PhaseSupervisorJournalTests(Xunit.Abstractions.ITestOutputHe
         }
     }
 
+    /// <summary>
+    /// Two supervisors of one run at once, as when a cut-off coordinator still believes it leads while its successor took
+    /// over: each journal write names the next sequence number, so whichever writes second finds it taken, and neither
+    /// acknowledges, deletes nor forms anything on a write that failed. Both orders: the stale one writes after the
+    /// successor, and before it.
+    /// </summary>
+    [Fact]
+    public void OfTwoSupervisorsOfOneRunOnlyTheOneThatReadEverythingCanWrite()
+    {
+        var recovery = new RecoverySettings(3, 0.1, 300);
+        using var a = new TestKit(TestConfig.ForRun(_runDir), "stale", output);
+        var rankA = a.CreateTestProbe();
+        var listenerA = a.CreateTestProbe();
+        var stale = a.Sys.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf("test", 0), Settings(), listenerA.Ref, recovery));
+        stale.Tell(new StartRun("hash-1", Plan));
+        stale.Tell(RosterOf(rankA.Ref));
+        var g0 = rankA.ExpectMsg<JoinGeneration>(TimeSpan.FromSeconds(20));
+        rankA.Send(stale, new CommitCheckpoint(Ckpt(3, 24, false), g0.Generation));
+        rankA.ExpectMsg<CommitAcknowledged>(TimeSpan.FromSeconds(20));
+
+        using var b = new TestKit(TestConfig.ForRun(_runDir), "successor", output);
+        var rankB = b.CreateTestProbe();
+        var listenerB = b.CreateTestProbe();
+        IActorRef Successor(string name)
+        {
+            var s = b.Sys.ActorOf(PhaseSupervisor.Props(PhaseSupervisor.IdOf("test", 0), Settings(), listenerB.Ref, recovery), name);
+            b.Watch(s);
+            s.Tell(new StartRun("hash-1", Plan));
+            listenerB.FishForMessage(m => m is JournalAvailable, TimeSpan.FromSeconds(20));
+            return s;
+        }
+
+        // the successor has read the journal (up to step 3); the stale one commits step 6 before the successor forms a generation
+        var first = Successor("first");
+        rankA.Send(stale, new CommitCheckpoint(Ckpt(6, 48, false), g0.Generation));
+        rankA.ExpectMsg<CommitAcknowledged>(TimeSpan.FromSeconds(20));
+        first.Tell(RosterOf(rankB.Ref));
+        var overtaken = listenerB.FishForMessage<JournalOvertaken>(_ => true, TimeSpan.FromSeconds(30)); // its generation 1 collided
+        output.WriteLine(overtaken.Cause);
+        b.ExpectTerminated(first, TimeSpan.FromSeconds(10));
+        rankB.ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // told to join nothing
+
+        // started again, it reads the stale one's commit and resumes from it
+        var successor = Successor("second");
+        successor.Tell(RosterOf(rankB.Ref));
+        var g1 = rankB.FishForMessage<JoinGeneration>(_ => true, TimeSpan.FromSeconds(30));
+        Assert.Equal((g0.Generation + 1, "checkpoint", 6L), (g1.Generation, g1.Start.Kind, g1.Start.Resume!.Step));
+
+        // now the stale one is behind: its commit of step 9 finds the number taken; nothing acknowledged, nothing deleted
+        a.Watch(stale);
+        rankA.Send(stale, new CommitCheckpoint(Ckpt(9, 72, false), g0.Generation));
+        output.WriteLine(listenerA.FishForMessage<JournalOvertaken>(_ => true, TimeSpan.FromSeconds(30)).Cause);
+        a.ExpectTerminated(stale, TimeSpan.FromSeconds(10));
+        rankA.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.True(File.Exists(Path.Combine(_runDir, "p0-s6.ckpt")), "the checkpoint generation 1 resumed from was deleted");
+
+        rankB.Send(successor, new CommitCheckpoint(Ckpt(12, 96, false), g1.Generation));
+        rankB.ExpectMsg<CommitAcknowledged>(TimeSpan.FromSeconds(20));
+        var state = successor.Ask<RunState>(GetRunState.Instance, TimeSpan.FromSeconds(10)).Result;
+        Assert.Equal([3L, 6L, 12L], state.Checkpoints.Select(c => c.Step));
+        Assert.Equal([g0.Generation, g1.Generation], state.Generations.Select(g => g.Generation));
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_runDir, true); } catch (IOException) { }

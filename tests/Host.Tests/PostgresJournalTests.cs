@@ -86,6 +86,25 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         output.WriteLine($"persistence ids in the database: {string.Join(", ", ids)}");
         Assert.Contains(PhaseSupervisor.IdOf(RunIdentity.Read(a)!, 0), ids);
         Assert.Contains(PhaseSupervisor.IdOf(RunIdentity.Read(b)!, 0), ids);
+
+        // the fence between two coordinators of one run: the journal's key refuses an event whose sequence number is taken
+        var taken = Assert.Throws<PostgresException>(() => WriteAgain(PhaseSupervisor.IdOf(RunIdentity.Read(a)!, 0), 2));
+        output.WriteLine(taken.MessageText);
+        Assert.IsType<ActorTraining.Messages.JournalOvertaken>(JournalFailure.Report(taken, "write"));
+    }
+
+    /// <summary>Inserts a copy of the journal's event <paramref name="sequenceNumber"/> of <paramref name="persistenceId"/>, as a second writer would.</summary>
+    void WriteAgain(string persistenceId, long sequenceNumber)
+    {
+        using var connection = new NpgsqlConnection(server.ConnectionString);
+        connection.Open();
+        using var columns = new NpgsqlCommand("SELECT string_agg(quote_ident(column_name), ',') FROM information_schema.columns " +
+            "WHERE table_name = 'journal' AND column_name <> 'ordering'", connection);
+        var list = (string)columns.ExecuteScalar()!;
+        using var insert = new NpgsqlCommand($"INSERT INTO journal ({list}) SELECT {list} FROM journal WHERE persistence_id = @id AND sequence_number = @n", connection);
+        insert.Parameters.AddWithValue("id", persistenceId);
+        insert.Parameters.AddWithValue("n", sequenceNumber);
+        Assert.Equal(1, insert.ExecuteNonQuery());
     }
 
     static string ConfigHashLine(string status) => status.Split('\n').First(l => l.StartsWith("run curriculum", StringComparison.Ordinal));

@@ -33,6 +33,7 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
     Exception? _supervisorFailure;
     DateTime? _outageSince;            // the journal's database has been away since
     string _outageCause = "";
+    bool _overtaken;                   // the supervisor stopped because another one wrote the run's journal first
     int _incarnation;                  // supervisors started for the current run
     readonly HashSet<string> _awaiting = []; // nodes whose ranks must say again what they hold before the roster goes out
     int _run = -1;
@@ -79,6 +80,12 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
         });
         Receive<Terminated>(t =>
         {
+            if (t.ActorRef.Equals(_supervisor) && !_reported && _overtaken)
+            {
+                _overtaken = false;
+                Self.Tell(new RestartSupervisor(_run));
+                return;
+            }
             if (t.ActorRef.Equals(_supervisor) && !_reported && _outageSince is { } since)
             {
                 var away = DateTime.UtcNow - since;
@@ -129,6 +136,12 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
         {
             _outageSince ??= DateTime.UtcNow;
             _outageCause = o.Cause;
+        });
+        // the journal is one history: what the other one wrote is read before this one decides anything again
+        Receive<JournalOvertaken>(_ => Sender.Equals(_supervisor), o =>
+        {
+            _overtaken = true;
+            _log.Warning("another coordinator of run {0} wrote its journal first ({1}); reading it again", _run + 1, o.Cause);
         });
         Receive<JournalAvailable>(_ => Sender.Equals(_supervisor), _ =>
         {

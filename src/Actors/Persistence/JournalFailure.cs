@@ -11,10 +11,22 @@ public static class JournalFailure
 {
     public static bool IsOutage(Exception cause) => Chain(cause).Any(IsOutageItself);
 
-    /// <summary>What a supervisor that could not <paramref name="verb"/> its journal tells its coordinator: an outage (start me
-    /// again later) or a failed run.</summary>
-    public static object Report(Exception cause, string verb) => IsOutage(cause)
-        ? new Messages.JournalOutage(Describe(cause))
+    /// <summary>
+    /// The sequence number written is taken: another writer of the same persistence id wrote first. The journal's key
+    /// (persistence id, sequence number) makes this the fence between two supervisors of one run.
+    /// </summary>
+    public static bool IsOvertaken(Exception cause) => Chain(cause).Any(e => e switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation,
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteExtendedErrorCode is 1555 or 2067, // primary key, unique
+        _ => false,
+    });
+
+    /// <summary>What a supervisor that could not <paramref name="verb"/> its journal tells its coordinator: overtaken by
+    /// another supervisor (read it again), an outage (start me again later) or a failed run.</summary>
+    public static object Report(Exception cause, string verb) =>
+        IsOvertaken(cause) ? new Messages.JournalOvertaken(Describe(cause))
+        : IsOutage(cause) ? new Messages.JournalOutage(Describe(cause))
         : new Messages.RunFailed($"could not {verb} the run journal: {Describe(cause)}");
 
     /// <summary>
