@@ -32,6 +32,8 @@ usage: bench/run-all.sh [options]
   --mel N               mel bins of (a) and (d) (default 128)
   --adaptive-signal S --adaptive-patience N   training.adaptive.signal (metric | eval-loss) and .patience of the
                         -adaptive schedules (default eval-loss, 3: those of configs/default.hocon)
+  --adaptive-started-gate B   training.adaptive.started-gate of the -adaptive schedules (default true; false: the rule
+                        before the gate, "adaptive v1")
   --train F --eval F --labels F   use this AST datafile instead of the generated keyword corpus
   --target-length N     frames per clip at C = 1 (default 128, Speech Commands' setting; 1 s = 98 frames)
   --loss ce|bce         ce (single-label, accuracy; default) or bce (multi-label, mAP) for (a) and (d)
@@ -53,7 +55,7 @@ command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
-htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000; cache_precision=""
+htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; adaptive_started_gate=true; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000; cache_precision=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;
@@ -69,6 +71,7 @@ while [ $# -gt 0 ]; do
     --mel) mel="$2"; shift 2 ;;
     --adaptive-signal) adaptive_signal="$2"; shift 2 ;;
     --adaptive-patience) adaptive_patience="$2"; shift 2 ;;
+    --adaptive-started-gate) adaptive_started_gate="$2"; shift 2 ;;
     --train) train="$(realpath "$2")"; shift 2 ;;
     --eval) eval_file="$(realpath "$2")"; shift 2 ;;
     --labels) labels="$(realpath "$2")"; shift 2 ;;
@@ -220,6 +223,7 @@ training {
   adaptive {
     signal = $adaptive_signal
     patience = $adaptive_patience
+    started-gate = $adaptive_started_gate
   }
   loss = $loss
   metric = $metric

@@ -162,6 +162,8 @@ public sealed record PhasePlan(int Index, [property: JsonIgnore] Compression Com
 /// a loss) with <paramref name="Patience"/>, <paramref name="Window"/> and <paramref name="ExpectedGain"/>. An epoch a
 /// phase leaves unused goes to the next phase: as epochs (<paramref name="BudgetInFlops"/> false) or as the FLOPs it
 /// would have cost, converted with the phases' training FLOPs per sample (<paramref name="SampleFlops"/>, one per phase).
+/// With <paramref name="GateMetric"/>, no phase ends before it has started (<c>StartedGate</c>): that metric at least
+/// <paramref name="StartedAt"/> (chance + 3 standard errors); a journal from before the gate has none.
 /// </summary>
 public sealed record AdaptiveSchedule(string Signal, bool HigherIsBetter, bool BudgetInFlops, int MinEpochs, int Patience,
-    int Window, double ExpectedGain, IReadOnlyList<double> SampleFlops);
+    int Window, double ExpectedGain, IReadOnlyList<double> SampleFlops, string? GateMetric = null, double StartedAt = double.NaN);

@@ -111,6 +111,40 @@ public class AdaptiveRunStateTests
         Assert.Equal((5, 4 + 1), (end.PhaseEpochs, end.NextPhaseEpochs)); // one unused epoch, handed on as one epoch
     }
 
+    /// <summary>
+    /// Patience alone ends a phase that never left chance (the keyword run of BENCHMARKS (a), 60 epochs, seed 1: eval loss
+    /// 2.30 and accuracy 0.10–0.12 for 8 epochs). With the started gate it trains its budget; once a phase has started —
+    /// above chance + 3 standard errors, its training loss past the steepest fall — patience ends it as before.
+    /// </summary>
+    [Fact]
+    public void APhaseThatHasNotStartedIsNotEndedForLackOfProgress()
+    {
+        PhasePlan[] plan = [Plan[0] with { Epochs = 10 }, Plan[1]];
+        var gated = Schedule with { ExpectedGain = 0.01, Window = 3, GateMetric = "accuracy", StartedAt = 0.145 };
+        static CheckpointCommitted Trained(int epoch, double loss) => End(0, epoch) with { EpochLossSum = loss * 100 };
+        object[] AtChance(int epochs) => Enumerable.Range(0, epochs)
+            .SelectMany(k => new object[] { Trained(k, 2.30 - 0.001 * (k % 2)), Scored(0, k, k % 3 == 1 ? 0.12 : 0.10) }).ToArray();
+
+        var (_, ungated) = Run(RunState.Empty, [new StartRun("h", plan, gated with { GateMetric = null }), .. AtChance(4)]);
+        var ended = ungated.OfType<PhaseLengthDecided>().Last();
+        Assert.True(ended.EndsPhase, ended.Reason); // v1: no new best for 2 epochs
+
+        var (state, events) = Run(RunState.Empty, [new StartRun("h", plan, gated), .. AtChance(8)]);
+        var decisions = events.OfType<PhaseLengthDecided>().ToList();
+        Assert.All(decisions, d => Assert.False(d.EndsPhase, d.Reason));
+        Assert.Contains("— but the phase has not started, its best accuracy 0.12 is below 0.145", decisions.Last().Reason);
+        Assert.Equal(10, state.Phases[0].Epochs); // granted up to its budget
+
+        // a phase that learns: above the threshold, the loss falling then flattening — a plateau ends it by patience
+        double[] loss = [2.30, 2.25, 1.90, 1.30, 1.00, 0.90, 0.88, 0.87];
+        double[] accuracy = [0.10, 0.14, 0.30, 0.45, 0.52, 0.55, 0.54, 0.55];
+        (state, events) = Run(RunState.Empty, [new StartRun("h", plan, gated),
+            .. Enumerable.Range(0, 8).SelectMany(k => new object[] { Trained(k, loss[k]), Scored(0, k, accuracy[k]) })]);
+        var last = events.OfType<PhaseLengthDecided>().Last();
+        Assert.True(last.EndsPhase, last.Reason);
+        Assert.StartsWith("no new best accuracy for 2 epochs (best 0.55 at epoch 6", last.Reason);
+    }
+
     [Fact]
     public void AFixedRunHasNoDecisionsAndItsPhasesKeepTheirEpochs()
     {

@@ -37,10 +37,16 @@ public sealed class MessageSerializerTests : IDisposable
     {
         var serializer = (MessageSerializer)_system.Serialization.FindSerializerForType(typeof(RunStarted));
         var adaptive = new RunStarted("hash", [new PhasePlan(0, new Compression(CompressionMethod.Pool, 2, PoolingKind.Max), 3, 1e-3, 10, 128)],
-            new AdaptiveSchedule("accuracy", true, true, 2, 2, 2, 0.5, [1.5e9, 6e9]));
+            new AdaptiveSchedule("accuracy", true, true, 2, 2, 2, 0.5, [1.5e9, 6e9], "accuracy", 0.145));
         var back = (RunStarted)serializer.FromBinary(serializer.ToBinary(adaptive), "run-started.v1");
         Assert.Equal([1.5e9, 6e9], back.Schedule!.SampleFlops);
         Assert.Equal(adaptive.Schedule! with { SampleFlops = back.Schedule.SampleFlops }, back.Schedule);
+        // a schedule a build before the started gate wrote: no gate, so its decisions replay as they were made
+        var before = (RunStarted)serializer.FromBinary(
+            """{"ConfigHash":"h","Phases":[],"Schedule":{"Signal":"eval_loss","HigherIsBetter":false,"BudgetInFlops":true,"MinEpochs":2,"Patience":3,"Window":3,"ExpectedGain":0.5,"SampleFlops":[1,2]}}"""u8.ToArray(),
+            "run-started.v1");
+        Assert.Null(before.Schedule!.GateMetric);
+        Assert.True(double.IsNaN(before.Schedule.StartedAt));
         // the bytes a build before the scheduler wrote
         var old = (RunStarted)serializer.FromBinary(
             """{"ConfigHash":"h","Phases":[{"Index":0,"Method":"pool","Factor":1,"Pooling":"max","Epochs":2,"Lr":0.001,"WarmupSteps":0,"InputFrames":128}]}"""u8.ToArray(),

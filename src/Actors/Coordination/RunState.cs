@@ -122,21 +122,25 @@ public sealed record RunState(
         int p = CurrentPhase;
         if (Schedule is not { } schedule || p < 0 || Completed || CompletedPhases.Contains(p) || LengthSettled(p)) return null;
         int next = Phases[p].Epochs, decidedBy = next - 2;
-        var scores = new double[decidedBy + 1];
+        var epochs = new EpochCompleted[decidedBy + 1];
         for (int k = 0; k <= decidedBy; k++)
-        {
-            if (Epochs.FirstOrDefault(e => e.Phase == p && e.Epoch == k) is not { } epoch) return null;
-            scores[k] = epoch.Metrics.TryGetValue(schedule.Signal, out var v) ? v : double.NaN;
-        }
+            if (Epochs.FirstOrDefault(e => e.Phase == p && e.Epoch == k) is { } epoch) epochs[k] = epoch;
+            else return null;
+        var scores = epochs.Select(e => Metric(e, schedule.Signal)).ToList();
         double costRatio = schedule.SampleFlops[p] / schedule.SampleFlops[p + 1];
         var verdict = PhaseLengthRule.Decide(scores, schedule.HigherIsBetter, next, costRatio,
             new PhaseLengthSettings(schedule.MinEpochs, schedule.Patience, schedule.Window, schedule.ExpectedGain), schedule.Signal);
+        if (verdict.EndsPhase && schedule.GateMetric is { } gate && StartedGate.NotStarted(epochs.Select(e => Metric(e, gate)).ToList(),
+                epochs.Select(e => Metric(e, "train_loss")).ToList(), epochs.Select(e => e.Flops).ToList(), schedule.StartedAt, gate) is { } notStarted)
+            verdict = new(false, $"{verdict.Reason} — but the phase has not started, {notStarted}: go on");
         if (!verdict.EndsPhase) return new PhaseLengthDecided(p, decidedBy, false, next + 1, Budgets[p + 1], verdict.Reason);
         int unused = Budgets[p] - next;
         int handed = schedule.BudgetInFlops ? (int)Math.Floor(unused * costRatio + 1e-9) : unused;
         return new PhaseLengthDecided(p, decidedBy, true, next, Budgets[p + 1] + handed,
             $"{verdict.Reason}; {unused} unused epoch(s) of this phase give the next {handed} more");
     }
+
+    static double Metric(EpochCompleted epoch, string name) => epoch.Metrics.TryGetValue(name, out var v) ? v : double.NaN;
 
     /// <summary>
     /// What follows from the state as it is: the adaptive decisions due, then the end of the current phase once its

@@ -59,17 +59,28 @@ public sealed record RunSettings(
             p.Compression.TargetLength(config.Model.TargetLength))).ToList();
 
     /// <summary>The adaptive scheduler's settings with each phase's training FLOPs per sample; null for fixed phase lengths.</summary>
-    public AdaptiveSchedule? Schedule() => ScheduleOf(Config, RunIndex, Labels.Count);
-
-    public static AdaptiveSchedule? ScheduleOf(ExperimentConfig config, int runIndex, int classes)
+    public AdaptiveSchedule? Schedule()
     {
-        if (config.Training.Adaptive is not { } a) return null;
-        var fine = FineModelOf(config, classes);
-        var sampleFlops = PlanOf(config, runIndex).Select(p => FlopCounter.PerSample(p.Compression.ModelConfig(fine)))
+        if (Config.Training.Adaptive is not { } a) return null;
+        var fine = FineModelOf(Config, Labels.Count);
+        var sampleFlops = Plan().Select(p => FlopCounter.PerSample(p.Compression.ModelConfig(fine)))
             .Select(f => f.Forward + f.Backward).ToList();
         bool loss = a.Signal == AdaptiveSignal.EvalLoss;
-        return new AdaptiveSchedule(loss ? "eval_loss" : config.Training.ResolvedMetric, HigherIsBetter: !loss, BudgetInFlops: a.Budget == AdaptiveBudget.Flops,
-            a.MinEpochs, a.Patience, a.Window, a.ExpectedGain, sampleFlops);
+        var metric = Config.Training.ResolvedMetric;
+        double chance = Chance(metric);
+        bool gate = a.StartedGate && Config.Training.Pretraining is null && chance is > 0 and < 1 && EvalEntries.Count > 0;
+        return new AdaptiveSchedule(loss ? "eval_loss" : metric, HigherIsBetter: !loss, BudgetInFlops: a.Budget == AdaptiveBudget.Flops,
+            a.MinEpochs, a.Patience, a.Window, a.ExpectedGain, sampleFlops,
+            gate ? metric : null, gate ? StartedGate.Threshold(chance, EvalEntries.Count) : double.NaN);
+    }
+
+    /// <summary>The metric's chance level on the evaluation set: 1/classes for accuracy; for mAP the mean, over the
+    /// classes present in it, of each class's share of the clips (a random ranking's expected precision).</summary>
+    double Chance(string metric)
+    {
+        if (metric != "map") return 1.0 / Labels.Count;
+        var counts = EvalEntries.SelectMany(e => e.Labels.Distinct()).GroupBy(l => l).Select(g => (double)g.Count() / EvalEntries.Count).ToList();
+        return counts.Count == 0 ? double.NaN : counts.Average();
     }
 
     /// <summary>The weight averaging that ends the run (<c>training.weight-averaging</c>: 1-based there, negative from the end), or null.</summary>

@@ -175,9 +175,12 @@ public sealed record WeightAveragingConfig(int Start, int End)
 /// The adaptive phase scheduler (<c>training.phase-scheduler = adaptive</c>, keys under <c>training.adaptive</c>): each
 /// phase but the last ends when <see cref="PhaseLengthRule"/> says so, between <c>MinEpochs</c> and its curriculum
 /// epochs; what it leaves goes to the next phase as epochs or, with <c>Budget</c> = flops, as the FLOPs they would have
-/// cost. <c>Signal</c>: the run's metric (<c>metric</c>) or the evaluation loss (<c>eval-loss</c>).
+/// cost. <c>Signal</c>: the run's metric (<c>metric</c>) or the evaluation loss (<c>eval-loss</c>). <c>StartedGate</c>:
+/// no phase ends for lack of progress before it has started learning (<see cref="Training.StartedGate"/>); not part of
+/// the run's identity, because a resumed run follows the schedule its journal recorded at its start.
 /// </summary>
-public sealed record AdaptiveScheduleConfig(AdaptiveSignal Signal, AdaptiveBudget Budget, int MinEpochs, int Patience, int Window, double ExpectedGain)
+public sealed record AdaptiveScheduleConfig(AdaptiveSignal Signal, AdaptiveBudget Budget, int MinEpochs, int Patience, int Window, double ExpectedGain,
+    bool StartedGate = true)
 {
     // eval-loss and patience 3: on the real-recordings benchmark, accuracy on 480 clips dipped 2–4 points between epochs
     // and patience 2 on it ended phases on such dips (−4.5 points against the baseline); the loss fell steadily

@@ -100,7 +100,8 @@ public static class ExperimentConfigLoader
                     MinEpochs: reader.Int("training.adaptive.min-epochs"),
                     Patience: reader.Int("training.adaptive.patience"),
                     Window: reader.Int("training.adaptive.window"),
-                    ExpectedGain: reader.Double("training.adaptive.expected-gain")),
+                    ExpectedGain: reader.Double("training.adaptive.expected-gain"),
+                    StartedGate: reader.Bool("training.adaptive.started-gate")),
                 var other => throw new ConfigException("training.phase-scheduler", $"must be fixed or adaptive, got '{other}'"),
             },
             Averaging: (reader.Int("training.weight-averaging.start"), reader.Int("training.weight-averaging.end")) switch

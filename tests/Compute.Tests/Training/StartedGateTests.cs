@@ -1,0 +1,47 @@
+using ActorTraining.Compute.Training;
+
+namespace ActorTraining.Compute.Tests.Training;
+
+/// <summary>The started gate: chance + 3 standard errors, and the training loss past its steepest fall against FLOPs.</summary>
+public class StartedGateTests
+{
+    static double[] Same(int n, double v) => Enumerable.Repeat(v, n).ToArray();
+
+    [Fact]
+    public void TheThresholdIsChancePlusThreeStandardErrorsOfAChanceScore()
+    {
+        Assert.Equal(0.1 + 3 * 0.015, StartedGate.Threshold(0.1, 400), 12); // √(0.1 · 0.9 / 400) = 0.015
+        Assert.Equal(0.5 + 3 * 0.05, StartedGate.Threshold(0.5, 100), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => StartedGate.Threshold(0, 100));
+        Assert.Throws<ArgumentOutOfRangeException>(() => StartedGate.Threshold(0.1, 0));
+    }
+
+    [Fact]
+    public void AScoreBelowTheThresholdHasNotStartedWhateverTheLoss()
+    {
+        double[] loss = [2.3, 2.0, 1.5, 1.1, 0.9, 0.85, 0.83];
+        var why = StartedGate.NotStarted(Same(7, 0.14), loss, Same(7, 1e12), 0.145, "accuracy");
+        Assert.Equal("its best accuracy 0.14 is below 0.145 (chance + 3 standard errors)", why);
+        Assert.Null(StartedGate.NotStarted([0.12, 0.13, 0.14, 0.15, 0.16, 0.14, 0.15], loss, Same(7, 1e12), 0.145, "accuracy"));
+        Assert.NotNull(StartedGate.NotStarted(Same(7, double.NaN), loss, Same(7, 1e12), 0.145, "accuracy")); // never scored
+    }
+
+    [Fact]
+    public void ALossStillFallingFasterAndFasterIsInItsSteepestFall()
+    {
+        // log loss against log FLOPs steepening at every epoch: the steepest slope is the latest one
+        double[] loss = [2.30, 2.29, 2.27, 2.22, 2.10, 1.85, 1.40];
+        var why = StartedGate.NotStarted(Same(7, 0.5), loss, Same(7, 1e12), 0.145, "accuracy");
+        Assert.StartsWith("its training loss is still in its steepest fall", why);
+        // once it flattens, the steepest point lies behind
+        Assert.Null(StartedGate.NotStarted(Same(10, 0.5), [.. loss, 1.10, 1.05, 1.03], Same(10, 1e12), 0.145, "accuracy"));
+    }
+
+    [Fact]
+    public void TooFewEpochsToSmoothAndCompareSlopesHaveNotStarted()
+    {
+        // three smoothed points (over 3 epochs each) need 5 epochs
+        Assert.StartsWith("too few epochs (4)", StartedGate.NotStarted(Same(4, 0.5), [2.3, 1.5, 1.0, 0.9], Same(4, 1e12), 0.145, "accuracy"));
+        Assert.Throws<ArgumentException>(() => StartedGate.NotStarted(Same(4, 0.5), Same(3, 1.0), Same(4, 1e12), 0.145, "accuracy"));
+    }
+}
