@@ -32,6 +32,8 @@ usage: bench/run-all.sh [options]
   --mel N               mel bins of (a) and (d) (default 128)
   --adaptive-signal S --adaptive-patience N   training.adaptive.signal (metric | eval-loss) and .patience of the
                         -adaptive schedules (default eval-loss, 3: those of configs/default.hocon)
+  --lr-schedule S --cool-down X   training.lr-schedule (per-phase | continuous) and training.cool-down of every (a)
+                        run (default per-phase, 0.2: configs/default.hocon's)
   --adaptive-started-gate B   training.adaptive.started-gate of the -adaptive schedules (default true; false: the rule
                         before the gate, "adaptive v1")
   --train F --eval F --labels F   use this AST datafile instead of the generated keyword corpus
@@ -55,7 +57,7 @@ command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
-htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; adaptive_started_gate=true; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000; cache_precision=""
+htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; adaptive_started_gate=true; lr_schedule=per-phase; cool_down=0.2; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000; cache_precision=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;
@@ -72,6 +74,8 @@ while [ $# -gt 0 ]; do
     --adaptive-signal) adaptive_signal="$2"; shift 2 ;;
     --adaptive-patience) adaptive_patience="$2"; shift 2 ;;
     --adaptive-started-gate) adaptive_started_gate="$2"; shift 2 ;;
+    --lr-schedule) lr_schedule="$2"; shift 2 ;;
+    --cool-down) cool_down="$2"; shift 2 ;;
     --train) train="$(realpath "$2")"; shift 2 ;;
     --eval) eval_file="$(realpath "$2")"; shift 2 ;;
     --labels) labels="$(realpath "$2")"; shift 2 ;;
@@ -227,6 +231,8 @@ training {
   }
   loss = $loss
   metric = $metric
+  lr-schedule = $lr_schedule
+  cool-down = $cool_down
   lr-decay {
     start = $decay_start
     step = 1

@@ -139,15 +139,17 @@ public sealed record RunCompleted(string FinalCheckpoint, string Sha256) : ISupe
 
 /// <summary>
 /// One phase of the curriculum as the supervisor and pipeline need it: compression, epochs, learning rate, warmup,
-/// and the phase's input length in frames.
+/// and the phase's input length in frames; once it has started, the training FLOPs of the phases before it
+/// (<paramref name="FlopsBefore"/>, what a run-long learning-rate schedule needs).
 /// </summary>
-public sealed record PhasePlan(int Index, [property: JsonIgnore] Compression Compression, int Epochs, double Lr, int WarmupSteps, int InputFrames)
+public sealed record PhasePlan(int Index, [property: JsonIgnore] Compression Compression, int Epochs, double Lr, int WarmupSteps, int InputFrames,
+    double FlopsBefore = 0)
 {
     // the journal and the wire spell the compression in words (method, factor, pooling), as they always did; journals
     // before MessageSerializer are read by Akka's Newtonsoft serializer
     [JsonConstructor, Newtonsoft.Json.JsonConstructor]
-    PhasePlan(int index, string method, int factor, string pooling, int epochs, double lr, int warmupSteps, int inputFrames)
-        : this(index, Compression.Parse(method, factor, pooling), epochs, lr, warmupSteps, inputFrames) { }
+    PhasePlan(int index, string method, int factor, string pooling, int epochs, double lr, int warmupSteps, int inputFrames, double flopsBefore = 0)
+        : this(index, Compression.Parse(method, factor, pooling), epochs, lr, warmupSteps, inputFrames, flopsBefore) { }
 
     [JsonInclude] string Method => Compression.MethodWord;
     public int Factor => Compression.Factor;

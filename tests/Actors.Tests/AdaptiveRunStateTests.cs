@@ -69,6 +69,7 @@ public class AdaptiveRunStateTests
         Assert.Equal([typeof(CheckpointCommitted), typeof(PhaseCompleted), typeof(PhaseStarted)], events.Select(e => e.GetType()));
         Assert.Equal(1, state.TrainOrder()!.Phase.Index);
         Assert.Equal(5, state.TrainOrder()!.Phase.Epochs);
+        Assert.Equal(4e9, state.TrainOrder()!.Phase.FlopsBefore); // the four epochs of phase 0 (a run-long lr schedule's input)
         Assert.Empty(Run(state, Scored(0, 3, 0.52)).Events.OfType<PhaseLengthDecided>()); // settled: no more decisions
 
         // the journal's events replay to the same state

@@ -94,6 +94,32 @@ public sealed class EndToEndTrainingTests : TestKit, IDisposable
         Assert.True(state.Epochs.Sum(e => e.Flops) <= 12 * coarseFlops + 3 * fineFlops);
     }
 
+    [Fact]
+    public void AContinuousScheduleWarmsUpOnceAndCoolsDownOverTheLastPhase()
+    {
+        var defaults = ExperimentConfig.Default();
+        // the per-epoch decay (from epoch 1, × 0.5) and the second phase's warm-up are set only to show that they are unused
+        var config = defaults with
+        {
+            Training = defaults.Training with { BatchSize = 8, LrDecayStart = 1, LrDecayGamma = 0.5, ContinuousLr = new ContinuousLrConfig(0.5) },
+            Curriculum = [new PhaseConfig("pool", 2, "max", 2, 1e-3, 4), new PhaseConfig("pool", 1, "max", 2, 1e-3, 20)],
+            Compare = [],
+        };
+        var state = TrainToTheEnd(config);
+        var ends = state.Checkpoints.Where(c => c.EpochComplete).GroupBy(c => (c.Phase, c.Epoch)).Select(g => g.Last()).ToList();
+        foreach (var c in ends) _output.WriteLine($"phase {c.Phase} epoch {c.Epoch + 1}: step {c.Step}, lr {c.Lr:G6}, {c.EpochFlops:G4} FLOPs");
+        Assert.All(ends.Where(c => c.Phase == 0), c => Assert.Equal(1e-3, c.Lr)); // warmed up, then constant
+        var fine = ends.Where(c => c.Phase == 1).ToList();
+        Assert.Equal(2, fine.Count);
+        // half the run's FLOPs is more than the fine phase's first epoch: the cool-down began within it, and by the last
+        // step the rate is one cool-down step above 0
+        double run = ends.Sum(c => c.EpochFlops), fineEpoch = fine[0].EpochFlops;
+        Assert.True(0.5 * run > fineEpoch, $"run {run:G4}, fine epoch {fineEpoch:G4}");
+        Assert.InRange(fine[0].Lr, 1e-6, 1e-3 * 0.999);
+        Assert.InRange(fine[1].Lr, 1e-9, fine[0].Lr * 0.5);
+        Assert.Equal(ends.Where(c => c.Phase == 0).Sum(c => c.EpochFlops), state.Phases[1].FlopsBefore);
+    }
+
     /// <summary>Trains <paramref name="config"/> on the generated corpus through the actors; the run's journal state at its end.</summary>
     RunState TrainToTheEnd(ExperimentConfig config)
     {

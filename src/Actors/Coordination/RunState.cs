@@ -74,7 +74,7 @@ public sealed record RunState(
             Phases = s.Phases.Select((p, i) => p with { Epochs = FirstGrant(s.Schedule, i, s.Phases.Count, p.Epochs) }).ToImmutableArray(),
         },
         PhaseLengthDecided d => Decided(d),
-        PhaseStarted p => this with { CurrentPhase = p.Index },
+        PhaseStarted p => this with { CurrentPhase = p.Index, Phases = Phases.SetItem(p.Index, Phases[p.Index] with { FlopsBefore = TrainedFlopsBefore(p.Index) }) },
         CheckpointCommitted c => this with { Checkpoints = Checkpoints.Add(c) },
         EpochCompleted ep => this with { Epochs = Epochs.Add(ep), RestartsInARow = 0 },
         TrainingRestarted r => this with { Restarts = Restarts.Add(r), RestartsInARow = r.Attempt },
@@ -139,6 +139,10 @@ public sealed record RunState(
         return new PhaseLengthDecided(p, decidedBy, true, next, Budgets[p + 1] + handed,
             $"{verdict.Reason}; {unused} unused epoch(s) of this phase give the next {handed} more");
     }
+
+    /// <summary>The training FLOPs of every epoch of the phases before <paramref name="phase"/>, from their epoch-end commits.</summary>
+    double TrainedFlopsBefore(int phase) => Checkpoints.Where(c => c.EpochComplete && c.Phase < phase)
+        .GroupBy(c => (c.Phase, c.Epoch)).Sum(g => g.Last().EpochFlops);
 
     static double Metric(EpochCompleted epoch, string name) => epoch.Metrics.TryGetValue(name, out var v) ? v : double.NaN;
 

@@ -167,8 +167,16 @@ public sealed class TrainingSession : IDisposable
         return (session, info);
     }
 
-    static LrScheduleSettings ScheduleOf(RunSettings settings, PhasePlan phase) => new(phase.Lr, phase.WarmupSteps,
-        settings.Config.Training.LrDecayStart, settings.Config.Training.LrDecayStep, settings.Config.Training.LrDecayGamma);
+    static LrScheduleSettings ScheduleOf(RunSettings settings, PhasePlan phase)
+    {
+        var training = settings.Config.Training;
+        if (training.ContinuousLr is not { } continuous)
+            return new(phase.Lr, phase.WarmupSteps, training.LrDecayStart, training.LrDecayStep, training.LrDecayGamma);
+        long samples = settings.TrainEntries.Count, stepsPerEpoch = (samples + training.BatchSize - 1) / training.BatchSize;
+        var (fwd, bwd) = FlopCounter.PerSample(settings.PhaseModel(phase));
+        return LrScheduleSettings.Continuous(phase.Lr, phase.WarmupSteps, phase.Index == 0, phase.Index == settings.Plan().Count - 1,
+            continuous.CoolDown, phase.FlopsBefore, phase.Epochs * stepsPerEpoch, (fwd + bwd) * samples / stepsPerEpoch);
+    }
 
     Ready Position => new(_epoch, _position, _step);
 

@@ -44,7 +44,8 @@ public static class ConfigIdentity
             F("NumWorkers"), F("CheckpointEverySteps"), F("Optimizer"), F("MaxRestarts"), F("RestartBackoffSeconds"),
             F("StallTimeoutSeconds"), F("JournalOutageTimeoutSeconds"), F("Devices"),
             F("Adaptive", Of(F("Signal"), F("Budget"), F("MinEpochs"), F("Patience"), F("Window"), F("ExpectedGain"))),
-            F("Averaging", Of(F("Start"), F("End"))), F("Pretraining", Of(F("MaskRatio"))), F("ClipGradNorm"))),
+            F("Averaging", Of(F("Start"), F("End"))), F("Pretraining", Of(F("MaskRatio"))), F("ClipGradNorm"),
+            F("ContinuousLr", Of(F("CoolDown"))))),
         F("Curriculum", Phase),
         F("Compare", Phase));
 

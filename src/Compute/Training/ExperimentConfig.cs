@@ -143,7 +143,9 @@ public sealed record TrainingConfig(
     // training.objective = ssast-pretrain with its masking (training.ssast); null = supervised (omitted then, likewise)
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Model.SsastPretext? Pretraining = null,
     // training.clip-grad-norm: the all-reduced gradients' largest L2 norm; 0 = off (omitted then, likewise)
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double ClipGradNorm = 0)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double ClipGradNorm = 0,
+    // training.lr-schedule = continuous with its cool-down; null = per-phase (omitted then, likewise)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ContinuousLrConfig? ContinuousLr = null)
 {
     /// <summary>The node's device list as configured (["cpu"] when unset); <see cref="Runtime.RankDevice.Resolve"/> checks it against what is there.</summary>
     [JsonIgnore] public IReadOnlyList<string> DeviceNames => Devices is { Count: > 0 } d ? d : ["cpu"];
@@ -170,6 +172,14 @@ public sealed record WeightAveragingConfig(int Start, int End)
     /// <summary>The range in a phase of <paramref name="epochs"/> epochs, 1-based.</summary>
     public (int First, int Last) In(int epochs) => (Start < 0 ? epochs + 1 + Start : Start, End < 0 ? epochs + 1 + End : End);
 }
+
+/// <summary>
+/// One learning-rate schedule over the whole run (<c>training.lr-schedule = continuous</c>) instead of one per phase:
+/// the first phase's warm-up, then each phase's lr, constant (no per-epoch decay), then a linear cool-down to 0 over
+/// the last <c>CoolDown</c> of the run's training FLOPs — taken in the last phase, whose length is settled when it
+/// starts, so the schedule needs no phase length in advance (a cool-down longer than the last phase spans all of it).
+/// </summary>
+public sealed record ContinuousLrConfig(double CoolDown);
 
 /// <summary>
 /// The adaptive phase scheduler (<c>training.phase-scheduler = adaptive</c>, keys under <c>training.adaptive</c>): each
@@ -345,6 +355,8 @@ public sealed record ExperimentConfig(
         if (!(Training.LrDecayGamma > 0 && Training.LrDecayGamma <= 1)) throw new ConfigException("training.lr-decay.gamma", $"must be in (0, 1], got {Training.LrDecayGamma}");
         InRange("training.num-workers", Training.NumWorkers, 0, 1024);
         NonNegative("training.checkpoint-every-steps", Training.CheckpointEverySteps);
+        if (Training.ContinuousLr is { } continuous && !(continuous.CoolDown > 0 && continuous.CoolDown <= 1))
+            throw new ConfigException("training.cool-down", $"must be > 0 and at most 1 (a fraction of the run's FLOPs), got {continuous.CoolDown}");
         InRange("training.max-restarts", Training.MaxRestarts, 0, 1000);
         if (!(Training.ClipGradNorm >= 0 && double.IsFinite(Training.ClipGradNorm)))
             throw new ConfigException("training.clip-grad-norm", $"must be a finite number at least 0 (0 = off), got {Training.ClipGradNorm}");

@@ -4,8 +4,31 @@ namespace ActorTraining.Compute.Training;
 /// <c>Step</c>: optimiser steps taken in this phase; <c>Epoch</c>: epochs completed in this phase; <c>Lr</c>: current rate.</summary>
 public sealed record LrScheduleState(long Step, int Epoch, double Lr);
 
-/// <summary>Settings of one phase's schedule: peak lr, warmup length and the MultiStepLR decay.</summary>
-public sealed record LrScheduleSettings(double BaseLr, int WarmupSteps, int DecayStart, int DecayStep, double Gamma);
+/// <summary>Settings of one phase's schedule: peak lr, warmup length and the MultiStepLR decay; with
+/// <paramref name="CoolDownSteps"/> &gt; 0, the phase's last steps from <paramref name="CoolDownFrom"/> on fall linearly
+/// to 0 (step CoolDownFrom + k runs at (1 − k / CoolDownSteps) of the rate).</summary>
+public sealed record LrScheduleSettings(double BaseLr, int WarmupSteps, int DecayStart, int DecayStep, double Gamma,
+    long CoolDownFrom = long.MaxValue, long CoolDownSteps = 0)
+{
+    /// <summary>No per-epoch decay (milestones are below 1000).</summary>
+    public const int NoDecay = 1000;
+
+    /// <summary>
+    /// The continuous schedule's part in one phase (<c>training.lr-schedule = continuous</c>): the warm-up in the first
+    /// phase only, no per-epoch decay, and in the last phase the cool-down over the last <paramref name="coolDown"/> of
+    /// the run's training FLOPs — <paramref name="flopsBefore"/> trained before it plus this phase's
+    /// <paramref name="phaseSteps"/> steps of <paramref name="flopsPerStep"/> — capped at the whole phase.
+    /// </summary>
+    public static LrScheduleSettings Continuous(double lr, int warmupSteps, bool firstPhase, bool lastPhase, double coolDown,
+        double flopsBefore, long phaseSteps, double flopsPerStep)
+    {
+        var settings = new LrScheduleSettings(lr, firstPhase ? warmupSteps : 0, NoDecay, 1, 1.0);
+        if (!lastPhase || phaseSteps <= 0) return settings;
+        double run = flopsBefore + phaseSteps * flopsPerStep;
+        long steps = Math.Clamp((long)Math.Round(coolDown * run / flopsPerStep), 1, phaseSteps);
+        return settings with { CoolDownFrom = phaseSteps - steps, CoolDownSteps = steps };
+    }
+}
 
 /// <summary>
 /// The AST reference schedule (traintest.py), one instance per phase (a new phase starts a new schedule):
@@ -36,6 +59,8 @@ public sealed class LrSchedule
         // the last increment would stop below the peak (44/45 of it) for the rest of the phase.
         if (Settings.WarmupSteps > 0 && step <= Settings.WarmupSteps && (step % WarmupInterval == 0 || step == Settings.WarmupSteps))
             lr = (double)step / Settings.WarmupSteps * Settings.BaseLr;
+        if (step >= Settings.CoolDownFrom)
+            lr = Settings.BaseLr * Math.Max(0, 1 - (double)(step - Settings.CoolDownFrom) / Settings.CoolDownSteps);
         State = new LrScheduleState(step + 1, epoch, lr);
         return lr;
     }

@@ -91,6 +91,12 @@ public static class ExperimentConfigLoader
             JournalOutageTimeoutSeconds: reader.Double("journal.outage-timeout-seconds"),
             Devices: reader.StringList("training.devices", allowed: "auto"),
             ClipGradNorm: reader.Double("training.clip-grad-norm"),
+            ContinuousLr: reader.String("training.lr-schedule") switch
+            {
+                "per-phase" => null,
+                "continuous" => new ContinuousLrConfig(reader.Double("training.cool-down")),
+                var other => throw new ConfigException("training.lr-schedule", $"must be per-phase or continuous, got '{other}'"),
+            },
             Adaptive: reader.String("training.phase-scheduler") switch
             {
                 "fixed" => null,

@@ -89,4 +89,33 @@ public class LrScheduleTests
         Assert.Equal(1e-3, lrs[^1], 12);
         Assert.True(lrs.Take(warmup).All(lr => lr < 1e-3), "below the peak during warm-up");
     }
+    [Fact]
+    public void TheContinuousScheduleWarmsUpOnceStaysConstantAndCoolsDownOverTheRunsLastFlops()
+    {
+        // the first phase: its warm-up, then the rate for every step, no per-epoch decay
+        var first = new LrSchedule(LrScheduleSettings.Continuous(1e-3, 20, firstPhase: true, lastPhase: false, 0.2, 0, 100, 0.25));
+        var lrs = Enumerable.Range(0, 100).Select(_ => first.NextStep()).ToList();
+        Assert.Equal(0, lrs[0]);
+        Assert.All(lrs.Skip(20), lr => Assert.Equal(1e-3, lr));
+        for (int epoch = 0; epoch < 30; epoch++) Assert.Equal(1e-3, first.EndEpoch());
+
+        // a middle phase: no warm-up again
+        var middle = new LrSchedule(LrScheduleSettings.Continuous(1e-3, 20, firstPhase: false, lastPhase: false, 0.2, 25, 100, 0.5));
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal(1e-3, middle.NextStep()));
+
+        // the last phase: 40 FLOPs before it and 100 steps of 0.6 make a run of 100; its last 20 % are 20 FLOPs, 33 steps
+        var settings = LrScheduleSettings.Continuous(1e-3, 20, firstPhase: false, lastPhase: true, 0.2, 40, 100, 0.6);
+        Assert.Equal((67L, 33L), (settings.CoolDownFrom, settings.CoolDownSteps));
+        var last = new LrSchedule(settings);
+        lrs = Enumerable.Range(0, 100).Select(_ => last.NextStep()).ToList();
+        Assert.All(lrs.Take(68), lr => Assert.Equal(1e-3, lr));
+        Assert.Equal(1e-3 * (1 - 32.0 / 33), lrs[99], 15);
+        Assert.True(lrs.Skip(67).Zip(lrs.Skip(68)).All(p => p.Second < p.First), "the cool-down falls at every step");
+
+        // a cool-down longer than the last phase spans all of it; resumed mid-way it goes on exactly as before
+        var whole = LrScheduleSettings.Continuous(1e-3, 20, firstPhase: false, lastPhase: true, 0.9, 40, 100, 0.6);
+        Assert.Equal((0L, 100L), (whole.CoolDownFrom, whole.CoolDownSteps));
+        var resumed = new LrSchedule(settings, new LrScheduleState(80, 3, 0));
+        Assert.Equal(lrs[80], resumed.NextStep());
+    }
 }

@@ -37,6 +37,11 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
         Assert.Equal(new WeightAveragingConfig(2, 5), averaged.Training.Averaging);
         Assert.NotEqual(hash, averaged.Hash());
         Assert.DoesNotContain("Averaging", ExperimentConfigLoader.Load(a).ToJson());
+        // likewise the continuous learning-rate schedule: its cool-down counts only when it is on
+        Assert.Equal(hash, ExperimentConfigLoader.Load(a, Set("training.cool-down=0.3")).Hash());
+        var continuous = ExperimentConfigLoader.Load(a, Set("training.lr-schedule=continuous")).Hash();
+        Assert.NotEqual(hash, continuous);
+        Assert.NotEqual(continuous, ExperimentConfigLoader.Load(a, Set("training.lr-schedule=continuous", "training.cool-down=0.3")).Hash());
     }
 
     [Fact]
@@ -122,6 +127,9 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
     [InlineData("data.cache.precision = float8", "data.cache.precision", "must be float32 or float16, got 'float8'")]
     [InlineData("training { phase-scheduler = adaptive, adaptive.budget = hours }", "training.adaptive.budget", "must be flops or epochs, got 'hours'")]
     [InlineData("data.sampler = weighted", "data.sampler", "shuffle or balanced")]
+    [InlineData("training.lr-schedule = linear", "training.lr-schedule", "must be per-phase or continuous, got 'linear'")]
+    [InlineData("training { lr-schedule = continuous, cool-down = 1.5 }", "training.cool-down", "must be > 0 and at most 1")]
+    [InlineData("training { phase-scheduler = adaptive, adaptive.started-gate = maybe }", "training.adaptive.started-gate", "maybe")]
     [InlineData("model.architecture = swin", "model.architecture", "must be ast or htsat, got 'swin'")]
     [InlineData("model { architecture = htsat, depth = 4 }", "model.depth", "is an AST key; with model.architecture = htsat the sizes are model.htsat's")]
     [InlineData("model { architecture = htsat, target-length = 200 }", "model.target-length", "frames a multiple of 128")]
