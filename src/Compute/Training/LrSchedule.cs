@@ -78,5 +78,5 @@ public sealed class LrSchedule
     }
 
     bool IsMilestone(int epoch) =>
-        epoch >= Settings.DecayStart && epoch < 1000 && (epoch - Settings.DecayStart) % Settings.DecayStep == 0;
+        epoch >= Settings.DecayStart && epoch < LrScheduleSettings.NoDecay && (epoch - Settings.DecayStart) % Settings.DecayStep == 0;
 }

@@ -50,21 +50,17 @@ public static class StartedGate
     /// latest one and is flatter now; otherwise why not.</summary>
     static string? SteepestPassed(IReadOnlyList<double> trainLoss, IReadOnlyList<double> flops)
     {
-        var x = new List<double>();
-        var y = new List<double>();
-        double cumulative = 0, window = 0;
-        var recent = new Queue<double>();
         for (int k = 0; k < trainLoss.Count; k++)
         {
-            cumulative += flops[k];
-            if (!(trainLoss[k] > 0) || !(cumulative > 0)) return Say($"epoch {k + 1} has no training loss");
-            recent.Enqueue(Math.Log(trainLoss[k]));
-            window += Math.Log(trainLoss[k]);
-            if (recent.Count > Smoothing) window -= recent.Dequeue();
-            if (recent.Count < Smoothing) continue;
-            x.Add(Math.Log(cumulative));
-            y.Add(window / Smoothing);
+            if (!(trainLoss[k] > 0)) return Say($"epoch {k + 1} has no training loss");
+            if (!(flops[k] > 0)) return Say($"epoch {k + 1} has no training FLOPs");
         }
+        var logLoss = trainLoss.Select(l => Math.Log(l)).ToArray();
+        var cumulative = new double[flops.Count];
+        for (int k = 0; k < flops.Count; k++) cumulative[k] = (k > 0 ? cumulative[k - 1] : 0) + flops[k];
+        // point k: the mean log loss of epochs k − 2…k against the log of the FLOPs trained by epoch k's end
+        var x = Enumerable.Range(Smoothing - 1, Math.Max(0, trainLoss.Count - Smoothing + 1)).Select(k => Math.Log(cumulative[k])).ToList();
+        var y = Enumerable.Range(Smoothing - 1, x.Count).Select(k => logLoss[(k - Smoothing + 1)..(k + 1)].Average()).ToList();
         if (y.Count < 3) return Say($"too few epochs ({trainLoss.Count}) to find the training loss's steepest fall");
         var slopes = Enumerable.Range(1, y.Count - 1).Select(i => (y[i] - y[i - 1]) / (x[i] - x[i - 1])).ToList();
         int steepest = slopes.IndexOf(slopes.Min());
