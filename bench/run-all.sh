@@ -23,7 +23,8 @@ usage: bench/run-all.sh [options]
   --clips-per-word N    keyword corpus size (default 200: 1600 train + 400 eval clips)
   --corpus-args "..."   more bench/corpus/make_keywords.py options (e.g. "--voices en,en-us --snr-min 5")
   --epochs N            total epoch budget of every (a) schedule (default 12)
-  --schedules LIST      only these (a) schedules, e.g. baseline,pool-max-4-2-1 (default: all nine); a name ending in
+  --schedules LIST      only these (a) schedules, e.g. baseline,pool-max-4-2-1 (default: all nine); NAME@12/6/6 is that
+                        schedule with these epochs per phase instead of an equal split; a name ending in
                         -adaptive (pool-max-4-2-1-adaptive) is that schedule with training.phase-scheduler = adaptive,
                         its phases' epochs being their budgets; baseline-restarts (when named) is three C = 1 phases,
                         the curriculum's learning-rate restarts without compression
@@ -289,7 +290,18 @@ if wants a; then
     done
     if [ -n "$schedules" ]; then
       chosen=()
-      for r in "${runs[@]}"; do [[ ",$schedules," == *",${r%%|*},"* ]] && chosen+=("$r"); done
+      for want in ${schedules//,/ }; do
+        base="${want%%@*}"
+        for r in "${runs[@]}"; do
+          [ "${r%%|*}" = "$base" ] || continue
+          if [ "$want" = "$base" ]; then chosen+=("$r"); continue; fi
+          # NAME@E1/E2/..: that schedule with these epochs per phase (a hand-tuned split of the curriculum)
+          IFS=/ read -r -a split <<< "${want#*@}"; phases=""; i=0
+          for p in ${r#*|}; do phases+="${p%:*}:${split[$i]:?run-all: $want gives too few phase lengths} "; i=$((i + 1)); done
+          [ "$i" = "${#split[@]}" ] || { echo "run-all: $want gives ${#split[@]} phase lengths for $i phases" >&2; exit 2; }
+          chosen+=("$want|$phases")
+        done
+      done
       [ ${#chosen[@]} -gt 0 ] || { echo "run-all: --schedules '$schedules' names none of: $(for r in "${runs[@]}"; do printf '%s ' "${r%%|*}"; done)" >&2; exit 2; }
       runs=("${chosen[@]}")
     else
@@ -300,14 +312,15 @@ if wants a; then
       log "(a) repetition $rep/$train_repeats: ${#runs[@]} runs of $epochs epochs"
       for r in "${runs[@]}"; do
         seed=1; [ "$seeds" = 1 ] && seed=$rep
-        scheduler=fixed; [[ "${r%%|*}" == *-adaptive ]] && scheduler=adaptive
-        run_train "${r%%|*}" "${r#*|}" "$out/a/rep$rep/${r%%|*}" a
+        name="${r%%|*}"
+        scheduler=fixed; [[ "${name%%@*}" == *-adaptive ]] && scheduler=adaptive
+        run_train "$name" "${r#*|}" "$out/a/rep$rep/${name//\//-}" a
       done
     done
     if has_verb compare; then
       set +e
       # Baseline first: compare states every run as a fraction of the first; plots a/compare-flops.png, -wall.png.
-      at compare $(for r in "${runs[@]}"; do echo "$out/a/rep1/${r%%|*}"; done) --out "$out/a/compare" > "$out/a/compare.txt" 2>&1
+      at compare $(for r in "${runs[@]}"; do name="${r%%|*}"; echo "$out/a/rep1/${name//\//-}"; done) --out "$out/a/compare" > "$out/a/compare.txt" 2>&1
       log "(a) compare exit $?; output in $out/a/compare.txt"
       set -e
     else
