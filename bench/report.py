@@ -97,6 +97,7 @@ def with_metrics_log(summary, run_dir):
         latest[(line["Run"], line["PhaseIndex"], line["Epoch"])] = line
     records = sorted(latest.values(), key=lambda r: (r["PhaseIndex"], r["Epoch"]))
     last = records[-1]
+    summary.update(probe_flops=float(last.get("ProbeFlops") or 0.0))
     summary.update(metric=float(last["Metric"]), flops=float(last["CumulativeFlops"]),
                    wall_s=float(last["WallSeconds"]), idle_s=float(last["TrainerIdleSeconds"]), source="metrics.jsonl")
     previous = {"CumulativeFlops": 0.0, "WallSeconds": 0.0, "TrainerIdleSeconds": 0.0}

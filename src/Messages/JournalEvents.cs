@@ -166,6 +166,37 @@ public sealed record PhasePlan(int Index, [property: JsonIgnore] Compression Com
 /// would have cost, converted with the phases' training FLOPs per sample (<paramref name="SampleFlops"/>, one per phase).
 /// With <paramref name="GateMetric"/>, no phase ends before it has started (<c>StartedGate</c>): that metric at least
 /// <paramref name="StartedAt"/> (chance + 3 standard errors); a journal from before the gate has none.
+/// With <paramref name="ProbeSteps"/> (one per phase: the burst that probes the next resolution from it) the rule is the
+/// slope rule (<c>SlopeRule</c>) instead of the expected gain: once a phase has started, a probe trains the next
+/// resolution and this one from the same checkpoint for the same FLOPs, and the phase ends when the next lowers the
+/// evaluation loss more per FLOP; a phase that has not started by its budget's last epoch probes the next resolution
+/// too, and moves on if that learns or stops the run if it does not.
 /// </summary>
 public sealed record AdaptiveSchedule(string Signal, bool HigherIsBetter, bool BudgetInFlops, int MinEpochs, int Patience,
-    int Window, double ExpectedGain, IReadOnlyList<double> SampleFlops, string? GateMetric = null, double StartedAt = double.NaN);
+    int Window, double ExpectedGain, IReadOnlyList<double> SampleFlops, string? GateMetric = null, double StartedAt = double.NaN,
+    IReadOnlyList<int>? ProbeSteps = null);
+
+/// <summary>Why the next resolution is probed: to measure its slope (the phase has started), or because the phase has
+/// not started by its cap (is the resolution the problem, or the optimisation?).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ProbePurpose>))]
+public enum ProbePurpose { Slope, Stuck }
+
+/// <summary>
+/// A probe from the epoch-end checkpoint of <paramref name="Phase"/>'s epoch <paramref name="Epoch"/>: the next phase's
+/// resolution, the weights carried over as the phase transfer does — the evaluation loss before
+/// (<paramref name="ZeroShotLoss"/>) and after (<paramref name="Loss"/>) a burst of <paramref name="Steps"/> training
+/// steps costing <paramref name="TrainFlops"/> — and, for a slope probe, the same phase continued from that checkpoint
+/// (its optimiser and schedule) for as many FLOPs: <paramref name="HereStartLoss"/> → <paramref name="HereLoss"/> in
+/// <paramref name="HereSteps"/> steps costing <paramref name="HereTrainFlops"/>. <paramref name="EvalFlops"/>: the
+/// evaluation passes; <paramref name="WallSeconds"/>: the whole probe. The weights it trained are thrown away.
+/// </summary>
+public sealed record PhaseProbed(int Phase, int Epoch, ProbePurpose Purpose, int Steps, double ZeroShotLoss, double Loss,
+    double TrainFlops, double EvalFlops, double WallSeconds, int HereSteps = 0, double HereStartLoss = double.NaN,
+    double HereLoss = double.NaN, double HereTrainFlops = 0) : ISupervisorEvent
+{
+    public double Flops => TrainFlops + HereTrainFlops + EvalFlops;
+}
+
+/// <summary>Phase <paramref name="Phase"/> did not start by its cap and a probe of the next resolution did not learn
+/// either: the run stops, <paramref name="Reason"/> saying so in numbers, instead of spending its budget.</summary>
+public sealed record CurriculumStuck(int Phase, string Reason) : ISupervisorEvent;

@@ -51,7 +51,7 @@ public sealed class MetricsLog(RunSettings settings)
         var metric = config.Training.ResolvedMetric;
         var fine = RunSettings.FineModelOf(config, classes);
         var records = new List<EpochRecord>();
-        double flops = 0, wall = 0, idle = 0;
+        double flops = 0, wall = 0, idle = 0, probeFlops = 0;
         long stepsBefore = 0;
         int runEpoch = 0, phaseOfSteps = 0;
         var scored = state.Epochs.ToDictionary(e => (e.Phase, e.Epoch));
@@ -67,6 +67,12 @@ public sealed class MetricsLog(RunSettings settings)
             flops += e.Flops;
             wall += e.WallSeconds;
             idle += e.IdleSeconds;
+            foreach (var probe in state.Probes.Where(x => x.Phase == e.Phase && x.Epoch == e.Epoch))
+            {
+                flops += probe.Flops;
+                probeFlops += probe.Flops;
+                wall += probe.WallSeconds;
+            }
             double M(string key) => e.Metrics.TryGetValue(key, out var v) ? v : double.NaN;
             records.Add(new EpochRecord(label, e.Phase, phase.Compression.MethodWord, phase.Compression.Factor, phase.Compression.PoolingWord,
                 phase.Compression.ModelConfig(fine).NumPatches,
@@ -77,6 +83,7 @@ public sealed class MetricsLog(RunSettings settings)
             {
                 Mse = e.Metrics.TryGetValue("mse", out var mse) ? mse : null,
                 GradNormMax = e.Metrics.TryGetValue("grad_norm_max", out var gradNorm) ? gradNorm : null,
+                ProbeFlops = state.Probes.IsEmpty ? null : probeFlops,
             });
         }
         if (state.AverageScore is { } averaged && records.Count == state.Phases.Sum(p => p.Epochs))

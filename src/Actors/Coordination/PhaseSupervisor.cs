@@ -39,6 +39,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     bool _fromJournal;    // the next generation starts from the journal (after a fault)
     bool _started;        // StartRun came: the journal is read
     DateTime _settleUntil;
+    (ProbeRequest Request, IActorRef Rank)? _probing; // the probe of the next resolution under way
 
     public override string PersistenceId { get; }
     public ITimerScheduler Timers { get; set; } = null!;
@@ -65,6 +66,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             _settleUntil = DateTime.UtcNow + SettleTime;
             _reporter.Tell(new RunReporter.Epochs(_state)); // epochs a crash kept from the log
             if (_state.Completed && _state.FinalCheckpoint() is { } final) { _listener.Tell(new RunCompleted(final.Path, final.Sha256)); return; }
+            if (_state.Stuck is { } stuck) { _listener.Tell(new RunFailed(stuck.Reason)); return; }
             Timers.StartPeriodicTimer("watchdog", new WatchdogTick(), _recovery.WatchdogInterval);
             _watchdog.Progress();
             _log.Info("run {0}: phase {1}, {2} committed checkpoints, {3} evaluated epochs, generation {4}", _settings.RunIndex,
@@ -72,7 +74,14 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             if (events.Count == 0) Consider();
             else PersistAll(events, OnPersisted);
         });
-        Command<RankRoster>(r => { Act(_roster.Process(r.Ranks, _state, _started)); _evaluations.DropLost(r.Ranks.Select(x => x.Rank).ToHashSet(), Context); Consider(); });
+        Command<RankRoster>(r =>
+        {
+            Act(_roster.Process(r.Ranks, _state, _started));
+            var present = r.Ranks.Select(x => x.Rank).ToHashSet();
+            _evaluations.DropLost(present, Context);
+            if (_probing is { } p && !present.Contains(p.Rank)) _probing = null; // probed again by another rank
+            Consider();
+        });
         Command<CommitCheckpoint>(c => c.Generation == _roster.Current?.Number && _roster.IsMember(Sender), c =>
         {
             FaultInjection.At("supervisor.commit");
@@ -85,6 +94,17 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         });
         Command<EvaluationDone>(_ => _evaluations.IsCollector(Sender), d => { _watchdog.Progress(); _evaluations.Done(d); PersistAll(_state.Process(d), OnPersisted); });
         Command<WeightsAveraged>(_ => Sender.Equals(_averager), w => PersistAll(_state.Process(w), OnPersisted));
+        Command<ProbeMeasured>(m => _probing is { } p && p.Request.Key == (m.Result.Phase, m.Result.Epoch, m.Result.Purpose), m =>
+        {
+            _watchdog.Progress();
+            _probing = null;
+            PersistAll(_state.Process(m.Result), OnPersisted);
+        });
+        Command<ProbeFailed>(f => _probing is { } p && (p.Request.From.Index, p.Request.Epoch) == (f.Phase, f.Epoch), f =>
+        {
+            _probing = null;
+            Fault(new TrainingFaulted("prober", f.Cause));
+        });
         Command<WeightAverager.Failed>(f => Fault(new TrainingFaulted("weight averaging", TrainingFailure.Describe(f.Cause))));
         Command<EvaluationProgress>(_ => _evaluations.IsCollector(Sender), _ => _watchdog.Progress());
         Command<TrainingProgress>(_ => _roster.IsMember(Sender), p =>
@@ -106,7 +126,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
             { if (f.Generation < 0 ? FromCurrent(Sender) || Sender.Equals(Self) : f.Generation == _roster.Current?.Number) Fault(f); });
         Command<RunFailed>(f => FromCurrent(Sender) || _roster.Busy.Contains(Sender), f => { Stop(); _listener.Tell(f); });
         Command<WatchdogTick>(_ =>
-            { if (Running && _watchdog.Stall(_roster.Current?.Training == true || _evaluations.Any || _roster.Busy.Count > 0) is { } stall) Self.Tell(new TrainingFaulted("watchdog", stall)); });
+            { if (Running && _watchdog.Stall(_roster.Current?.Training == true || _evaluations.Any || _probing is not null || _roster.Busy.Count > 0) is { } stall) Self.Tell(new TrainingFaulted("watchdog", stall)); });
         Command<RestartNow>(r => r.Generation == _state.LiveFloor, _ => { _restarting = false; Consider(); });
         Command<Settled>(_ => Consider());
         // after the rest of its persisted batch is applied (the scheduler's decision from an epoch's score is in its record)
@@ -116,9 +136,20 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         Command<Terminated>(_ => { });      // collectors end themselves
     }
 
-    bool Running => !_restarting && !_state.Completed && _state.GaveUp is null;
+    bool Running => !_restarting && !_state.Completed && _state.GaveUp is null && _state.Stuck is null;
 
     void Deal() => _evaluations.Deal(_state, _roster.Ranks.Select(r => r.Rank).ToList(), Context);
+
+    /// <summary>Has the probe the adaptive scheduler waits for run by a rank (the first), unless one is under way.</summary>
+    void Probe()
+    {
+        if (!Running || _state.PendingProbe() is not { } request || _probing?.Request == request || _roster.Ranks.Count == 0) return;
+        var rank = _roster.Ranks[0].Rank;
+        _probing = (request, rank);
+        _log.Info("phase {0}: probing phase {1}'s resolution from epoch {2} ({3}, {4} steps)", request.From.Index, request.To.Index,
+            request.Epoch + 1, request.Purpose, request.Steps);
+        rank.Tell(new ProbeNextPhase(_settings.RunIndex, request, Self));
+    }
 
     bool FromCurrent(IActorRef sender) => _roster.IsMember(sender) || _evaluations.IsCollector(sender);
 
@@ -143,6 +174,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         else if (_roster.Current is null) Act(_roster.PauseBusy());
         Deal();
         AverageIfDue();
+        Probe();
         switch (_roster.Next(_state, _minNodes, _fromJournal, _settings.TrainEntries.Count, DateTime.UtcNow, _settleUntil, ClusterMembers.Up(Context.System)))
         {
             case Formation.Wait w:
@@ -191,7 +223,7 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Tells every rank of the current generation to stop and drop what it holds, and drops the evaluations under way.</summary>
-    void Stop() { Act(_roster.Drop()); _evaluations.DropAll(Context); }
+    void Stop() { Act(_roster.Drop()); _evaluations.DropAll(Context); _probing = null; }
 
     void OnPersisted(ISupervisorEvent e)
     {
@@ -199,7 +231,8 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         if (e is CheckpointCommitted or WeightsAveraged or EpochCompleted or AveragedWeightsEvaluated)
             _janitor.Tell(new CheckpointJanitor.Delete(_state.CheckpointsToDelete()));
         if (e is EpochCompleted or AveragedWeightsEvaluated or RunCompleted) Self.Tell(new Announce(e)); // once metrics.jsonl has it
-        else if (e is not RestartBudgetSpent) _listener.Tell(e);
+        else if (e is not RestartBudgetSpent and not CurriculumStuck) _listener.Tell(e);
+        if (e is EpochCompleted or PhaseProbed) Probe(); // the scheduler may now wait for one
         switch (e)
         {
             case CheckpointCommitted or WeightsAveraged:
@@ -215,6 +248,12 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
                 _fromJournal = true;
                 _log.Warning(_recovery.Describe(r));
                 Timers.StartSingleTimer("restart", new RestartNow(r.Generation), _recovery.BackoffBefore(r.Attempt));
+                break;
+            case CurriculumStuck stuck:
+                Stop();
+                Timers.Cancel("watchdog");
+                _log.Error(stuck.Reason);
+                _listener.Tell(new RunFailed(stuck.Reason));
                 break;
             case RestartBudgetSpent spent:
                 Stop();

@@ -29,8 +29,13 @@ public sealed record RunState(
     WeightAveraging? Averaging = null,
     WeightsAveraged? Averaged = null,
     AveragedWeightsEvaluated? AverageScore = null,
-    string? Model = null)
+    string? Model = null,
+    ImmutableList<PhaseProbed>? ProbesTaken = null,
+    CurriculumStuck? Stuck = null)
 {
+    /// <summary>The adaptive scheduler's probes of the next resolution, in the order they were measured.</summary>
+    public ImmutableList<PhaseProbed> Probes => ProbesTaken ?? ImmutableList<PhaseProbed>.Empty;
+
     public static readonly RunState Empty = new(null, ImmutableArray<PhasePlan>.Empty, -1, ImmutableList<int>.Empty,
         ImmutableList<CheckpointCommitted>.Empty, ImmutableList<EpochCompleted>.Empty, false,
         ImmutableList<TrainingRestarted>.Empty, 0, null, ImmutableList<GenerationFormed>.Empty, null, ImmutableArray<int>.Empty,
@@ -54,7 +59,8 @@ public sealed record RunState(
     public int LiveFloor => Restarts.LastOrDefault()?.Generation ?? -1;
 
     /// <summary>Events a command causes. Commands: <see cref="StartRun"/>, <see cref="CommitCheckpoint"/>, <see cref="EvaluationDone"/>,
-    /// <see cref="WeightsAveraged"/> (the averaging <see cref="AveragingInputs"/> asked for is written).</summary>
+    /// <see cref="WeightsAveraged"/> (the averaging <see cref="AveragingInputs"/> asked for is written), <see cref="PhaseProbed"/>
+    /// (the probe <see cref="PendingProbe"/> asked for was measured).</summary>
     /// <exception cref="RunConfigMismatchException">StartRun with a config hash other than the journal's.</exception>
     public IReadOnlyList<ISupervisorEvent> Process(object command) => command switch
     {
@@ -63,6 +69,8 @@ public sealed record RunState(
         EvaluationDone done => ProcessEvaluation(done),
         WeightsAveraged averaged => AveragingInputs() is not null && averaged.Averaging == AveragedEpochs && averaged.Phase == Phases.Length - 1
             ? [averaged] : [],
+        PhaseProbed probed => PendingProbe() is { } pending && pending.Key == (probed.Phase, probed.Epoch, probed.Purpose)
+            ? [probed, .. Apply(probed).Advance()] : [],
         _ => throw new ArgumentException($"RunState does not handle {command.GetType().Name}", nameof(command)),
     };
 
@@ -85,6 +93,8 @@ public sealed record RunState(
         GenerationFormed g => this with { Generations = Generations.Add(g) },
         WeightsAveraged w => this with { Averaged = w },
         AveragedWeightsEvaluated a => this with { AverageScore = a },
+        PhaseProbed probed => this with { ProbesTaken = Probes.Add(probed) },
+        CurriculumStuck stuck => this with { Stuck = stuck },
         _ => throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e)),
     };
 
@@ -114,13 +124,14 @@ public sealed record RunState(
         || Decisions.Any(d => d.Phase == phase && d.EndsPhase);
 
     /// <summary>
-    /// The adaptive scheduler's decision now due for the current phase, or null: the next epoch beyond those granted
-    /// is decided once every epoch up to two before it is scored.
+    /// What the adaptive scheduler does now about the current phase: a <see cref="PhaseLengthDecided"/>, a
+    /// <see cref="ProbeRequest"/> it waits for, a <see cref="CurriculumStuck"/>, or null (nothing due). The next epoch
+    /// beyond those granted is decided once every epoch up to two before it is scored.
     /// </summary>
-    PhaseLengthDecided? DueDecision()
+    object? Due()
     {
         int p = CurrentPhase;
-        if (Schedule is not { } schedule || p < 0 || Completed || CompletedPhases.Contains(p) || LengthSettled(p)) return null;
+        if (Schedule is not { } schedule || p < 0 || Completed || Stuck is not null || CompletedPhases.Contains(p) || LengthSettled(p)) return null;
         int next = Phases[p].Epochs, decidedBy = next - 2;
         var epochs = new EpochCompleted[decidedBy + 1];
         for (int k = 0; k <= decidedBy; k++)
@@ -128,17 +139,80 @@ public sealed record RunState(
             else return null;
         var scores = epochs.Select(e => Metric(e, schedule.Signal)).ToList();
         double costRatio = schedule.SampleFlops[p] / schedule.SampleFlops[p + 1];
+        string? notStarted = schedule.GateMetric is { } gate ? StartedGate.NotStarted(epochs.Select(e => Metric(e, gate)).ToList(),
+            epochs.Select(e => Metric(e, "train_loss")).ToList(), epochs.Select(e => e.Flops).ToList(), schedule.StartedAt, gate) : null;
+        if (schedule.ProbeSteps is { } probeSteps)
+            return SlopeDecision(schedule, epochs, scores, notStarted, probeSteps[p], next, decidedBy, costRatio);
         var verdict = PhaseLengthRule.Decide(scores, schedule.HigherIsBetter, next, costRatio,
             new PhaseLengthSettings(schedule.MinEpochs, schedule.Patience, schedule.Window, schedule.ExpectedGain), schedule.Signal);
-        if (verdict.EndsPhase && schedule.GateMetric is { } gate && StartedGate.NotStarted(epochs.Select(e => Metric(e, gate)).ToList(),
-                epochs.Select(e => Metric(e, "train_loss")).ToList(), epochs.Select(e => e.Flops).ToList(), schedule.StartedAt, gate) is { } notStarted)
-            verdict = new(false, $"{verdict.Reason} — but the phase has not started, {notStarted}: go on");
+        if (verdict.EndsPhase && notStarted is not null) verdict = new(false, $"{verdict.Reason} — but the phase has not started, {notStarted}: go on");
+        return Verdict(verdict, next, decidedBy, costRatio);
+    }
+
+    /// <summary>
+    /// The slope rule (<see cref="AdaptiveSchedule.ProbeSteps"/>): a phase that has not started goes on until its budget's
+    /// last epoch, then probes the next resolution and moves on if that learns, else stops the run; a phase that has
+    /// started ends by patience, or once a probe finds the next resolution lowering the evaluation loss more per FLOP
+    /// than this one (<see cref="SlopeRule"/>; probed when it starts, and once more a window of epochs later).
+    /// </summary>
+    object SlopeDecision(AdaptiveSchedule schedule, EpochCompleted[] epochs, List<double> scores, string? notStarted, int steps, int next,
+        int decidedBy, double costRatio)
+    {
+        int p = CurrentPhase;
+        if (notStarted is not null)
+        {
+            if (next + 1 < Budgets[p]) return Verdict(new(false, $"the phase has not started, {notStarted}: go on"), next, decidedBy, costRatio);
+            if (ProbeOf(p, ProbePurpose.Stuck) is not { } stuck) return Request(ProbePurpose.Stuck, decidedBy, steps);
+            var measure = Measure(stuck);
+            string probe = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"a probe of the next resolution ({Phases[p + 1].Compression}) went from eval loss {stuck.ZeroShotLoss:0.####} to " +
+                $"{stuck.Loss:0.####} in {stuck.Steps} steps");
+            if (!measure.Learns)
+                return new CurriculumStuck(p, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"phase {p + 1} ({Phases[p].Compression}) did not start in {next} of its {Budgets[p]} epochs ({notStarted}), " +
+                    $"and {probe}: the optimisation is stuck, not the resolution — the run stops rather than spend its budget " +
+                    $"(check the labels and the learning rate)"));
+            double wasted = epochs.Sum(e => e.Flops);
+            return Verdict(new(true, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the phase has not started by its cap ({notStarted}), but {probe}: move on; its " +
+                $"{wasted / 1e12:0.###} TFLOPs so far are wasted")), next, decidedBy, costRatio);
+        }
+        var patience = PhaseLengthRule.Decide(scores, schedule.HigherIsBetter, next, costRatio,
+            new PhaseLengthSettings(schedule.MinEpochs, schedule.Patience, schedule.Window, ExpectedGain: 0), schedule.Signal);
+        if (patience.EndsPhase || next < schedule.MinEpochs) return Verdict(patience, next, decidedBy, costRatio);
+        var probes = Probes.Where(x => x.Phase == p && x.Purpose == ProbePurpose.Slope).ToList();
+        if (probes.Count == 0) return Request(ProbePurpose.Slope, decidedBy, steps);
+        var last = probes[^1];
+        var verdict = SlopeRule.Decide(new(last.HereStartLoss, last.HereLoss, last.HereSteps, last.HereTrainFlops),
+            new(last.ZeroShotLoss, last.Loss, last.Steps, last.TrainFlops));
+        if (verdict.EndsPhase) return Verdict(verdict with { Reason = $"probe after epoch {last.Epoch + 1}: {verdict.Reason}" }, next, decidedBy, costRatio);
+        if (probes.Count < SlopeRule.MaxProbesPerPhase && decidedBy >= last.Epoch + schedule.Window) return Request(ProbePurpose.Slope, decidedBy, steps);
+        return Verdict(verdict with { Reason = $"probe after epoch {last.Epoch + 1}: {verdict.Reason}" }, next, decidedBy, costRatio);
+    }
+
+    PhaseProbed? ProbeOf(int phase, ProbePurpose purpose) => Probes.LastOrDefault(x => x.Phase == phase && x.Purpose == purpose);
+
+    static ProbeMeasure Measure(PhaseProbed p) => new(p.ZeroShotLoss, p.Loss, p.Steps, p.TrainFlops);
+
+    /// <summary>A probe of <paramref name="steps"/> at the next resolution; a slope probe also continues this phase for
+    /// the same FLOPs (its steps scaled by the two phases' FLOPs per sample).</summary>
+    ProbeRequest Request(ProbePurpose purpose, int epoch, int steps)
+    {
+        int p = CurrentPhase;
+        var end = EpochEndCheckpoint(p, epoch)!;
+        int here = purpose == ProbePurpose.Slope ? (int)Math.Round(steps * Schedule!.SampleFlops[p + 1] / Schedule.SampleFlops[p]) : 0;
+        return new ProbeRequest(Phases[p], epoch, purpose, steps, new CheckpointRef(end.Path, end.Sha256), Phases[p + 1], here);
+    }
+
+    PhaseLengthDecided Verdict(PhaseLengthVerdict verdict, int next, int decidedBy, double costRatio)
+    {
+        int p = CurrentPhase;
         if (!verdict.EndsPhase) return new PhaseLengthDecided(p, decidedBy, false, next + 1, Budgets[p + 1], verdict.Reason);
         int unused = Budgets[p] - next;
-        int handed = schedule.BudgetInFlops ? (int)Math.Floor(unused * costRatio + 1e-9) : unused;
+        int handed = Schedule!.BudgetInFlops ? (int)Math.Floor(unused * costRatio + 1e-9) : unused;
         return new PhaseLengthDecided(p, decidedBy, true, next, Budgets[p + 1] + handed,
             $"{verdict.Reason}; {unused} unused epoch(s) of this phase give the next {handed} more");
     }
+
+    /// <summary>The probe of the next resolution the adaptive scheduler waits for, or null.</summary>
+    public ProbeRequest? PendingProbe() => Due() as ProbeRequest;
 
     /// <summary>The training FLOPs of every epoch of the phases before <paramref name="phase"/>, from their epoch-end commits.</summary>
     double TrainedFlopsBefore(int phase) => Checkpoints.Where(c => c.EpochComplete && c.Phase < phase)
@@ -156,11 +230,12 @@ public sealed record RunState(
     {
         var events = new List<ISupervisorEvent>();
         var state = this;
-        while (state.DueDecision() is { } decision)
+        while (state.Due() is PhaseLengthDecided decision)
         {
             events.Add(decision);
             state = state.Apply(decision);
         }
+        if (state.Due() is CurriculumStuck stuck) return [.. events, stuck];
         int p = state.CurrentPhase;
         if (p < 0 || state.Completed || state.CompletedPhases.Contains(p) || !state.LengthSettled(p) || !state.Trained(p)) return events;
         if (p + 1 < state.Phases.Length)
@@ -369,6 +444,7 @@ public sealed record RunState(
         foreach (var phase in Checkpoints.Select(c => c.Phase).Distinct())
             if (phase != CurrentPhase || CompletedPhases.Contains(phase)) keep.Add(LastCheckpoint(phase)!.Path);
         foreach (var pending in PendingEvaluations().Where(p => p.Epoch != EvaluateCheckpoint.AveragedWeights)) keep.Add(pending.Checkpoint.Path);
+        if (PendingProbe() is { } probe) keep.Add(probe.Checkpoint.Path);
         return keep;
     }
 

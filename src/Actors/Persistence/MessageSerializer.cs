@@ -40,6 +40,8 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         [typeof(PhaseLengthDecided)] = "phase-length-decided.v1",
         [typeof(WeightsAveraged)] = "weights-averaged.v1",
         [typeof(AveragedWeightsEvaluated)] = "averaged-weights-evaluated.v1",
+        [typeof(PhaseProbed)] = "phase-probed.v1",
+        [typeof(CurriculumStuck)] = "curriculum-stuck.v1",
 
         [typeof(StartRun)] = "start-run.v1",
         [typeof(GetRunState)] = "get-run-state.v1",
@@ -70,6 +72,9 @@ public sealed class MessageSerializer : SerializerWithStringManifest
         [typeof(RegisterAgain)] = "register-again.v1",
         [typeof(ExperimentEnded)] = "experiment-ended.v1",
         [typeof(ExtendPhase)] = "extend-phase.v1",
+        [typeof(ProbeNextPhase)] = "probe-next-phase.v1",
+        [typeof(ProbeMeasured)] = "probe-measured.v1",
+        [typeof(ProbeFailed)] = "probe-failed.v1",
     };
 
     static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);

@@ -59,6 +59,7 @@ public sealed class Rank : ReceiveActor
     readonly RankEndpoint _endpoint;
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Dictionary<int, IActorRef> _evaluators = new();
+    readonly Dictionary<int, IActorRef> _probers = new();
     Replica _replica;
     volatile Servable? _servable;
     Exception? _childFailure;
@@ -245,6 +246,7 @@ public sealed class Rank : ReceiveActor
         Receive<Terminated>(t =>
         {
             foreach (var (run, evaluator) in _evaluators.Where(e => e.Value.Equals(t.ActorRef)).ToList()) _evaluators.Remove(run);
+            foreach (var (run, prober) in _probers.Where(e => e.Value.Equals(t.ActorRef)).ToList()) _probers.Remove(run);
         });
         Receive<CommitAcknowledged>(a =>
         {
@@ -260,6 +262,15 @@ public sealed class Rank : ReceiveActor
             // stopped before the new supervisor came: say so again, after the commits, so it forms the next generation
             // from a journal that holds them (one sender's messages arrive in order)
             if (stopped) Report(_stoppedAs?.Reason ?? RankStopReason.Paused, _stoppedAs?.Detail ?? "");
+        });
+        Receive<ProbeNextPhase>(order =>
+        {
+            if (!_probers.TryGetValue(order.RunIndex, out var prober))
+            {
+                _probers[order.RunIndex] = prober = Context.ActorOf(Prober.Props(_runs[order.RunIndex]), $"prober-r{order.RunIndex}-{Guid.NewGuid():N}");
+                Context.Watch(prober);
+            }
+            prober.Forward(order);
         });
         Receive<EvaluateShard>(order =>
         {

@@ -71,7 +71,23 @@ public sealed record RunSettings(
         bool gate = a.StartedGate && Config.Training.Pretraining is null && chance is > 0 and < 1 && EvalEntries.Count > 0;
         return new AdaptiveSchedule(loss ? "eval_loss" : metric, HigherIsBetter: !loss, BudgetInFlops: a.Budget == AdaptiveBudget.Flops,
             a.MinEpochs, a.Patience, a.Window, a.ExpectedGain, sampleFlops,
-            gate ? metric : null, gate ? StartedGate.Threshold(chance, EvalEntries.Count) : double.NaN);
+            gate ? metric : null, gate ? StartedGate.Threshold(chance, EvalEntries.Count) : double.NaN,
+            a.Rule == AdaptiveRule.Slope && Config.Training.Pretraining is null ? ProbeSteps(a.ProbeBudget, sampleFlops) : null);
+    }
+
+    /// <summary>The fewest steps a probe's burst takes, whatever its budget: fewer cannot show a loss falling.</summary>
+    public const int MinProbeSteps = 8;
+
+    /// <summary>Per phase, the burst that probes the next resolution: <paramref name="budget"/> of the run's training FLOPs
+    /// budget (every phase's curriculum epochs) in steps of the next phase, at least <see cref="MinProbeSteps"/>; 0 for the last phase.</summary>
+    List<int> ProbeSteps(double budget, IReadOnlyList<double> sampleFlops)
+    {
+        var plan = Plan();
+        long samples = TrainEntries.Count;
+        int batch = Config.Training.BatchSize;
+        double runFlops = plan.Sum(p => p.Epochs * samples * sampleFlops[p.Index]);
+        return plan.Select(p => p.Index + 1 < plan.Count
+            ? Math.Max(MinProbeSteps, (int)Math.Floor(budget * runFlops / (batch * sampleFlops[p.Index + 1]))) : 0).ToList();
     }
 
     /// <summary>The metric's chance level on the evaluation set: 1/classes for accuracy; for mAP the mean, over the

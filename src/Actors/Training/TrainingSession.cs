@@ -167,7 +167,8 @@ public sealed class TrainingSession : IDisposable
         return (session, info);
     }
 
-    static LrScheduleSettings ScheduleOf(RunSettings settings, PhasePlan phase)
+    /// <summary>The phase's learning-rate schedule (per phase, or its part of the run's continuous one).</summary>
+    internal static LrScheduleSettings ScheduleOf(RunSettings settings, PhasePlan phase)
     {
         var training = settings.Config.Training;
         if (training.ContinuousLr is not { } continuous)

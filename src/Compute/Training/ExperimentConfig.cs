@@ -186,18 +186,18 @@ public sealed record ContinuousLrConfig(double CoolDown);
 /// phase but the last ends when <see cref="PhaseLengthRule"/> says so, between <c>MinEpochs</c> and its curriculum
 /// epochs; what it leaves goes to the next phase as epochs or, with <c>Budget</c> = flops, as the FLOPs they would have
 /// cost. <c>Signal</c>: the run's metric (<c>metric</c>) or the evaluation loss (<c>eval-loss</c>). <c>StartedGate</c>:
-/// no phase ends for lack of progress before it has started learning (<see cref="Training.StartedGate"/>); not part of
-/// the run's identity, because a resumed run follows the schedule its journal recorded at its start.
+/// no phase ends for lack of progress before it has started learning (<see cref="Training.StartedGate"/>). <c>Rule</c>:
+/// <c>slope</c> probes the next resolution (a burst of <c>ProbeBudget</c> of the run's training FLOPs budget) and ends a
+/// started phase once it gains less per FLOP than the probe did (<see cref="SlopeRule"/>). The gate, the rule and the
+/// probe budget are not part of the run's identity: a resumed run follows the schedule its journal recorded at its start.
 /// </summary>
 public sealed record AdaptiveScheduleConfig(AdaptiveSignal Signal, AdaptiveBudget Budget, int MinEpochs, int Patience, int Window, double ExpectedGain,
-    bool StartedGate = true)
+    bool StartedGate = true, AdaptiveRule Rule = AdaptiveRule.Gain, double ProbeBudget = 0.015)
 {
     // eval-loss and patience 3: on the real-recordings benchmark, accuracy on 480 clips dipped 2–4 points between epochs
     // and patience 2 on it ended phases on such dips (−4.5 points against the baseline); the loss fell steadily
     // (−1.3, as the fixed schedule). BENCHMARKS.md, (a) on real recordings.
     public static readonly AdaptiveScheduleConfig Default = new(AdaptiveSignal.EvalLoss, AdaptiveBudget.Flops, 2, 3, 3, 0.5);
-
-    [JsonIgnore] public PhaseLengthSettings Rule => new(MinEpochs, Patience, Window, ExpectedGain);
 }
 
 /// <summary>One curriculum phase: compression <c>Method</c> (fshift|pool|patch) with factor C, <c>Pooling</c>

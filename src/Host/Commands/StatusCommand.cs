@@ -78,6 +78,10 @@ public static class StatusCommand
                 Console.WriteLine($"    scheduler after epoch {d.Epoch + 1}: " +
                                   (d.EndsPhase ? $"phase ends after {d.PhaseEpochs} epochs, next phase up to {d.NextPhaseEpochs}" : $"epoch {d.PhaseEpochs} granted") +
                                   $" — {d.Reason}");
+            foreach (var pr in s.Probes.Where(x => x.Phase == p.Index))
+                Console.WriteLine($"    probe after epoch {pr.Epoch + 1} ({pr.Purpose.ToString().ToLowerInvariant()}): " +
+                                  (pr.HereSteps > 0 ? $"phase {p.Index + 1} eval loss {pr.HereStartLoss:F4} → {pr.HereLoss:F4} in {pr.HereSteps} steps, " : "") +
+                                  $"phase {p.Index + 2} {pr.ZeroShotLoss:F4} → {pr.Loss:F4} in {pr.Steps} steps; {pr.Flops / 1e12:F3} TFLOPs, {pr.WallSeconds:F1} s");
             if (s.Averaging is { } wa && p.Index == s.Phases.Length - 1)
                 Console.WriteLine($"    weight average of {wa}: " + (s.AverageScore is { } score
                     ? string.Join(", ", score.Metrics.OrderBy(m => m.Key).Select(m => $"{m.Key} {m.Value.ToString("F4", CultureInfo.InvariantCulture)}")) + $" — {s.Averaged!.Path}"
@@ -96,6 +100,7 @@ public static class StatusCommand
                               $"phase {formed.Phase + 1} epoch {formed.Epoch + 1} from position {formed.Position}, step {formed.Step} ({formed.StartedFrom})");
         foreach (var r in s.Restarts)
             Console.WriteLine($"  restart {r.Generation} (number {r.Attempt} in a row) after a fault in the {r.Component}: {r.Cause}");
+        if (s.Stuck is { } stuck) Console.WriteLine($"  stopped: {stuck.Reason}");
         if (s.GaveUp is { } g)
             Console.WriteLine($"  stopped: a fault in the {g.Component} after {g.Restarts} restarts in a row: {g.Cause} — rerun `train` to resume");
     }

@@ -107,7 +107,10 @@ public static class ExperimentConfigLoader
                     Patience: reader.Int("training.adaptive.patience"),
                     Window: reader.Int("training.adaptive.window"),
                     ExpectedGain: reader.Double("training.adaptive.expected-gain"),
-                    StartedGate: reader.Bool("training.adaptive.started-gate")),
+                    StartedGate: reader.Bool("training.adaptive.started-gate"),
+                    Rule: ConfigWord.Parse<AdaptiveRule>("training.adaptive.rule", reader.String("training.adaptive.rule")),
+                    ProbeBudget: reader.Double("training.adaptive.probe-budget") is var budget && budget > 0 && budget <= 0.02 ? budget
+                        : throw new ConfigException("training.adaptive.probe-budget", $"must be in (0, 0.02] (a burst of at most 2 % of the run's FLOPs), got {budget}")),
                 var other => throw new ConfigException("training.phase-scheduler", $"must be fixed or adaptive, got '{other}'"),
             },
             Averaging: (reader.Int("training.weight-averaging.start"), reader.Int("training.weight-averaging.end")) switch

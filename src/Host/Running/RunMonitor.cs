@@ -52,6 +52,11 @@ public sealed class RunMonitor : ReceiveActor
                         ? $"  scheduler: phase {d.Phase + 1} ends after {d.PhaseEpochs} epochs, phase {d.Phase + 2} gets up to {d.NextPhaseEpochs} — {d.Reason}"
                         : $"  scheduler: phase {d.Phase + 1} gets epoch {d.PhaseEpochs} — {d.Reason}");
                     break;
+                case PhaseProbed pr:
+                    display.Line($"  scheduler: probe from phase {pr.Phase + 1} epoch {pr.Epoch + 1} ({pr.Purpose.ToString().ToLowerInvariant()}): " +
+                                 (pr.HereSteps > 0 ? $"phase {pr.Phase + 1} eval loss {pr.HereStartLoss:F4} → {pr.HereLoss:F4} in {pr.HereSteps} steps, " : "") +
+                                 $"phase {pr.Phase + 2} {pr.ZeroShotLoss:F4} → {pr.Loss:F4} in {pr.Steps} steps; {pr.Flops / 1e12:F3} TFLOPs, {pr.WallSeconds:F1} s");
+                    break;
                 case EpochCompleted ep:
                     display.Line(
                         $"  phase {ep.Phase + 1} epoch {ep.Epoch + 1}{(config.Training.Adaptive is null ? $"/{plan[ep.Phase].Epochs}" : "")}: {metric} {Get(ep, metric):F4}, train loss {Get(ep, "train_loss"):F4}, " +

@@ -1,4 +1,6 @@
 using ActorTraining.Compute.Training;
+using ActorTraining.Tests.Shared;
+using static ActorTraining.Tests.Shared.RecordedKeywordRun;
 
 namespace ActorTraining.Compute.Tests.Training;
 
@@ -7,17 +9,8 @@ public class StartedGateTests
 {
     static double[] Same(int n, double v) => Enumerable.Repeat(v, n).ToArray();
 
-    // Recorded: the keyword corpus of BENCHMARKS (a) (10 words, 400 evaluation clips: threshold 0.145), pool-max 4→2→1,
-    // 60 epochs, seed 1, the adaptive scheduler without the gate (2026-12-07, `bench/run-all.sh … --schedules
-    // pool-max-4-2-1-adaptive --adaptive-started-gate false --seeds --epochs 60`). Per epoch of each phase: accuracy,
-    // mean training loss; every epoch cost 1.44e11 FLOPs at C = 4 and 2.78e11 at C = 2. The rule ended C = 4 after
-    // 9 epochs and C = 2 after 8, both at chance.
-    static readonly double[] Pool4Accuracy = [0.1, 0.0975, 0.11, 0.09, 0.1425, 0.11, 0.1225, 0.1225, 0.1];
-    static readonly double[] Pool4Loss = [2.3435, 2.319, 2.3249, 2.3156, 2.3084, 2.3019, 2.3072, 2.312, 2.3065];
-    static readonly double[] Pool2Accuracy = [0.105, 0.09, 0.145, 0.15, 0.1025, 0.1675, 0.14, 0.22];
-    static readonly double[] Pool2Loss = [2.3077, 2.3005, 2.2975, 2.282, 2.2776, 2.1982, 2.1645, 2.0717];
-    static readonly double[] Pool4EvalLoss = [2.3322, 2.3118, 2.3107, 2.31, 2.2963, 2.3046, 2.2919, 2.3074];
-    const double KeywordThreshold = 0.145; // 0.1 + 3 √(0.1 · 0.9 / 400)
+    // the keyword run whose coarse phases v1 ended at chance (RecordedKeywordRun)
+    const double KeywordThreshold = RecordedKeywordRun.Threshold;
 
     [Fact]
     public void TheRecordedCoarsePhasesThatTheRuleEndedAtChanceHadNotStarted()
@@ -28,12 +21,12 @@ public class StartedGateTests
         Assert.True(v1.EndsPhase, v1.Reason);
         // the decision that ended C = 4 read epochs 1–8; no prefix of the phase had started
         for (int n = 1; n <= Pool4Accuracy.Length; n++)
-            Assert.StartsWith("its best accuracy", StartedGate.NotStarted(Pool4Accuracy[..n], Pool4Loss[..n], Same(n, 1.44e11), KeywordThreshold, "accuracy"));
+            Assert.StartsWith("its best accuracy", StartedGate.NotStarted(Pool4Accuracy[..n], Pool4Loss[..n], Same(n, Pool4EpochFlops), KeywordThreshold, "accuracy"));
         // C = 2 rose above chance + 3 standard errors at its 6th epoch, but its training loss had only begun to fall:
         // the decision that ended it (epochs 1–7) came in the loss's steepest fall so far
         Assert.StartsWith("its training loss is still in its steepest fall",
-            StartedGate.NotStarted(Pool2Accuracy[..7], Pool2Loss[..7], Same(7, 2.78e11), KeywordThreshold, "accuracy"));
-        Assert.NotNull(StartedGate.NotStarted(Pool2Accuracy, Pool2Loss, Same(8, 2.78e11), KeywordThreshold, "accuracy"));
+            StartedGate.NotStarted(Pool2Accuracy[..7], Pool2Loss[..7], Same(7, Pool2EpochFlops), KeywordThreshold, "accuracy"));
+        Assert.NotNull(StartedGate.NotStarted(Pool2Accuracy, Pool2Loss, Same(8, Pool2EpochFlops), KeywordThreshold, "accuracy"));
     }
 
     [Fact]
