@@ -14,23 +14,27 @@ public sealed class MetricsLog(RunSettings settings)
 {
     readonly RunLog _log = new(settings.RunDirectory);
     readonly string _label = settings.Config.RunLabel(settings.RunIndex);
-    HashSet<(int Phase, int Epoch, bool Averaged)>? _logged;
+    Dictionary<(int Phase, int Epoch, bool Averaged), string?>? _logged; // each line's scheduler text
 
-    /// <summary>Appends the epochs of <paramref name="state"/> the file does not have and returns them; a file that cannot
-    /// be written is a warning.</summary>
+    /// <summary>Appends the epochs of <paramref name="state"/> the file does not have — and again an epoch whose scheduler
+    /// decision came after its line (it waited for a probe; the last line wins); a file that cannot be written is a
+    /// warning. Returns the epochs logged for the first time.</summary>
     public IReadOnlyList<EpochRecord> Write(RunState state, ILoggingAdapter log)
     {
         var appended = new List<EpochRecord>();
         try
         {
             _logged ??= (File.Exists(_log.JsonlPath) ? _log.Read() : []).Where(r => r.Run == _label)
-                .Select(r => (r.PhaseIndex, r.Epoch, r.IsWeightAverage)).ToHashSet();
+                .ToDictionary(r => (r.PhaseIndex, r.Epoch, r.IsWeightAverage), r => r.Scheduler);
             foreach (var record in Records(state, settings.Config, settings.RunIndex, settings.Labels.Count))
-                if (_logged.Add((record.PhaseIndex, record.Epoch, record.IsWeightAverage)))
-                {
-                    _log.Append(record);
-                    appended.Add(record);
-                }
+            {
+                var key = (record.PhaseIndex, record.Epoch, record.IsWeightAverage);
+                bool logged = _logged.TryGetValue(key, out var scheduler);
+                if (logged && scheduler == record.Scheduler) continue;
+                _logged[key] = record.Scheduler;
+                _log.Append(record);
+                if (!logged) appended.Add(record);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {

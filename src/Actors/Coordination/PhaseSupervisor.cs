@@ -230,7 +230,8 @@ public sealed class PhaseSupervisor : ReceivePersistentActor, IWithTimers
         _state = _state.Apply(e);
         if (e is CheckpointCommitted or WeightsAveraged or EpochCompleted or AveragedWeightsEvaluated)
             _janitor.Tell(new CheckpointJanitor.Delete(_state.CheckpointsToDelete()));
-        if (e is EpochCompleted or AveragedWeightsEvaluated or RunCompleted) Self.Tell(new Announce(e)); // once metrics.jsonl has it
+        // once metrics.jsonl has it (a probe: the decision it led to, about an epoch already logged)
+        if (e is EpochCompleted or AveragedWeightsEvaluated or RunCompleted or PhaseProbed) Self.Tell(new Announce(e));
         else if (e is not RestartBudgetSpent and not CurriculumStuck) _listener.Tell(e);
         if (e is EpochCompleted or PhaseProbed) Probe(); // the scheduler may now wait for one
         switch (e)
