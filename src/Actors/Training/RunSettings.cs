@@ -137,10 +137,11 @@ public sealed record RunSettings(
     {
         var compression = phase.Compression;
         var fe = config.FrontEnd;
+        double scale = fe.RegularisationScale(compression);
         return new PipelineSpec(entries, labels, config.Training.Seed, Shuffle: training, Augment: training,
-            MixupProbability: fe.Mixup, BaseFrameShiftMs: fe.FrameShiftMs, MelBins: config.Model.MelBins,
+            MixupProbability: fe.Mixup * scale, BaseFrameShiftMs: fe.FrameShiftMs, MelBins: config.Model.MelBins,
             FineTargetFrames: config.Model.TargetLength, Compression: compression,
-            InputFrames: phase.InputFrames, Mean: fe.Mean, Std: fe.Std, FreqMask: fe.FreqM,
-            TimeMask: compression.TimeMask(fe.TimeM), BatchSize: config.Training.BatchSize, Workers: workers, Share: share, Cache: cache);
+            InputFrames: phase.InputFrames, Mean: fe.Mean, Std: fe.Std, FreqMask: (int)Math.Round(fe.FreqM * scale),
+            TimeMask: compression.TimeMask((int)Math.Round(fe.TimeM * scale)), BatchSize: config.Training.BatchSize, Workers: workers, Share: share, Cache: cache);
     }
 }

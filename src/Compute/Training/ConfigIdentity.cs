@@ -39,7 +39,7 @@ public static class ConfigIdentity
         F("Model", Of(F("Size"), F("EmbedDim"), F("Depth"), F("Heads"), F("PatchSize"), F("FStride"), F("TStride"), F("MelBins"),
             F("TargetLength"), F("Init", Of(F("Kind"), F("Path"), F("Sha256"))),
             F("Htsat", Of(F("EmbedDim"), F("Depths"), F("Heads"), F("Window"), F("FreqRatio"), F("PatchSize"))), F("PatchTime"), F("Pooling"))),
-        F("FrontEnd", Of(F("FrameShiftMs"), F("Mean"), F("Std"), F("FreqM"), F("TimeM"), F("Mixup"))),
+        F("FrontEnd", Of(F("FrameShiftMs"), F("Mean"), F("Std"), F("FreqM"), F("TimeM"), F("Mixup"), F("Progressive"))),
         F("Training", Of(F("BatchSize"), F("Seed"), F("Loss"), F("Metric"), F("LrDecayStart"), F("LrDecayStep"), F("LrDecayGamma"),
             F("NumWorkers"), F("CheckpointEverySteps"), F("Optimizer"), F("MaxRestarts"), F("RestartBackoffSeconds"),
             F("StallTimeoutSeconds"), F("JournalOutageTimeoutSeconds"), F("Devices"),

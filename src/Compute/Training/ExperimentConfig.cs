@@ -108,8 +108,15 @@ public sealed record HtsatModelConfig(int EmbedDim, IReadOnlyList<int> Depths, I
 }
 
 /// <summary>Spectrogram front end: base frame shift (Frame-Shift compression multiplies it by C), the dataset's
-/// normalisation statistics, SpecAugment mask widths (at C = 1) and the mixup probability.</summary>
-public sealed record FrontEndConfig(double FrameShiftMs, double Mean, double Std, int FreqM, int TimeM, double Mixup);
+/// normalisation statistics, SpecAugment mask widths (at C = 1) and the mixup probability. <c>Progressive</c> (true; null
+/// when off, as in every configuration before it): a phase of compression factor C regularises with 1/C of those widths
+/// and of that probability, rising to all of them at full resolution (EfficientNetV2's progressive learning).</summary>
+public sealed record FrontEndConfig(double FrameShiftMs, double Mean, double Std, int FreqM, int TimeM, double Mixup,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Progressive = null)
+{
+    /// <summary>The share of the configured regularisation a phase of <paramref name="compression"/> applies.</summary>
+    public double RegularisationScale(Compression.Compression compression) => Progressive == true ? 1.0 / compression.Factor : 1.0;
+}
 
 /// <summary>Optimisation settings shared by every phase. Lr decay is the AST reference MultiStepLR:
 /// milestones range(LrDecayStart, 1000, LrDecayStep), factor LrDecayGamma, stepped once per epoch.

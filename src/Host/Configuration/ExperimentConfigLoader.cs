@@ -182,7 +182,13 @@ public static class ExperimentConfigLoader
                 Std: reader.Double("front-end.std"),
                 FreqM: reader.Int("front-end.freqm"),
                 TimeM: reader.Int("front-end.timem"),
-                Mixup: reader.Double("front-end.mixup")),
+                Mixup: reader.Double("front-end.mixup"),
+                Progressive: reader.String("front-end.regularisation") switch
+                {
+                    "constant" => null,
+                    "progressive" => true,
+                    var other => throw new ConfigException("front-end.regularisation", $"must be constant or progressive, got '{other}'"),
+                }),
             training,
             Phases("curriculum", reader.Array("curriculum"), phaseDefaults),
             reader.Array("compare").Select((run, i) => Phases($"compare[{i}]", Reader.ArrayOf($"compare[{i}]", run), phaseDefaults)).ToArray());

@@ -42,6 +42,12 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
         var continuous = ExperimentConfigLoader.Load(a, Set("training.lr-schedule=continuous")).Hash();
         Assert.NotEqual(hash, continuous);
         Assert.NotEqual(continuous, ExperimentConfigLoader.Load(a, Set("training.lr-schedule=continuous", "training.cool-down=0.3")).Hash());
+        // progressive regularisation changes what each phase trains on; constant (the default) leaves the identity as it was
+        Assert.Equal(hash, ExperimentConfigLoader.Load(a, Set("front-end.regularisation=constant")).Hash());
+        Assert.NotEqual(hash, ExperimentConfigLoader.Load(a, Set("front-end.regularisation=progressive")).Hash());
+        // the adaptive rule and its probe budget are the journal's at the run's start, like the started gate
+        Assert.Equal(adaptive, ExperimentConfigLoader.Load(a, Set("training.phase-scheduler=adaptive", "training.adaptive.rule=slope",
+            "training.adaptive.probe-budget=0.02")).Hash());
     }
 
     [Fact]
@@ -130,6 +136,9 @@ public sealed class ExperimentConfigLoaderTests : IDisposable
     [InlineData("training.lr-schedule = linear", "training.lr-schedule", "must be per-phase or continuous, got 'linear'")]
     [InlineData("training { lr-schedule = continuous, cool-down = 1.5 }", "training.cool-down", "must be > 0 and at most 1")]
     [InlineData("training { phase-scheduler = adaptive, adaptive.started-gate = maybe }", "training.adaptive.started-gate", "maybe")]
+    [InlineData("training { phase-scheduler = adaptive, adaptive.rule = steepest }", "training.adaptive.rule", "must be gain or slope, got 'steepest'")]
+    [InlineData("training { phase-scheduler = adaptive, adaptive.probe-budget = 0.05 }", "training.adaptive.probe-budget", "must be in (0, 0.02]")]
+    [InlineData("front-end.regularisation = rising", "front-end.regularisation", "must be constant or progressive, got 'rising'")]
     [InlineData("model.architecture = swin", "model.architecture", "must be ast or htsat, got 'swin'")]
     [InlineData("model { architecture = htsat, depth = 4 }", "model.depth", "is an AST key; with model.architecture = htsat the sizes are model.htsat's")]
     [InlineData("model { architecture = htsat, target-length = 200 }", "model.target-length", "frames a multiple of 128")]
