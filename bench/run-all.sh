@@ -38,7 +38,7 @@ usage: bench/run-all.sh [options]
   --adaptive-started-gate B   training.adaptive.started-gate of the -adaptive schedules (default true; false: the rule
                         before the gate, "adaptive v1")
   --adaptive-rule R --probe-budget X   training.adaptive.rule (gain | slope: "adaptive v2", with probes) and
-                        .probe-budget of the -adaptive schedules (default gain, 0.015: configs/default.hocon's)
+                        .probe-budget of the -adaptive schedules (default gain, 0.005: configs/default.hocon's)
   --regularisation R    front-end.regularisation of every (a) run: constant or progressive (default constant)
   --train F --eval F --labels F   use this AST datafile instead of the generated keyword corpus
   --target-length N     frames per clip at C = 1 (default 128, Speech Commands' setting; 1 s = 98 frames)
@@ -61,7 +61,7 @@ command_line="$0 $*"
 out="$repo/runs/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 tables="a,b,c,d"; quick=0; threads="$( (echo 1; nproc) | sort -nu | paste -sd,)"; repeats=5; train_repeats=3; clips_per_word=200; epochs=12
 train=""; eval_file=""; labels=""; target_length=128; allow_busy=0; host_dll=""; loss=ce
-htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; adaptive_started_gate=true; adaptive_rule=gain; probe_budget=0.015; regularisation=constant; lr_schedule=per-phase; cool_down=0.2; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000; cache_precision=""
+htsat=""; schedules=""; corpus_args=""; seeds=0; mel=128; adaptive_signal=eval-loss; adaptive_patience=3; adaptive_started_gate=true; adaptive_rule=gain; probe_budget=0.005; regularisation=constant; lr_schedule=per-phase; cool_down=0.2; dim=192; depth=4; heads=3; stride=16; batch=16; lr=1e-3; warmup=20; specaugment=0; decay_start=1000; cache_precision=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$(realpath -m "$2")"; shift 2 ;;

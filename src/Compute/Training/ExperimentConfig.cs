@@ -199,7 +199,7 @@ public sealed record ContinuousLrConfig(double CoolDown);
 /// probe budget are not part of the run's identity: a resumed run follows the schedule its journal recorded at its start.
 /// </summary>
 public sealed record AdaptiveScheduleConfig(AdaptiveSignal Signal, AdaptiveBudget Budget, int MinEpochs, int Patience, int Window, double ExpectedGain,
-    bool StartedGate = true, AdaptiveRule Rule = AdaptiveRule.Gain, double ProbeBudget = 0.015)
+    bool StartedGate = true, AdaptiveRule Rule = AdaptiveRule.Gain, double ProbeBudget = 0.005)
 {
     // eval-loss and patience 3: on the real-recordings benchmark, accuracy on 480 clips dipped 2–4 points between epochs
     // and patience 2 on it ended phases on such dips (−4.5 points against the baseline); the loss fell steadily
