@@ -27,7 +27,8 @@ public class AdaptiveRunStateTests
 
     static EvaluationDone Scored(int phase, int epoch, double accuracy) => new(phase, epoch, new Dictionary<string, double> { ["accuracy"] = accuracy });
 
-    static (RunState State, List<ISupervisorEvent> Events) Run(RunState state, params object[] commands)
+    /// <summary>Processes each command (a checkpoint as member 0's commit) and folds its events in.</summary>
+    internal static (RunState State, List<ISupervisorEvent> Events) Run(RunState state, params object[] commands)
     {
         var all = new List<ISupervisorEvent>();
         foreach (var c in commands)

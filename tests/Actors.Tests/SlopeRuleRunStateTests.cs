@@ -35,17 +35,7 @@ public class SlopeRuleRunStateTests
     static readonly double[] Loss = [2.30, 2.25, 1.90, 1.30, 1.00, 0.90, 0.85, 0.82, 0.80, 0.79, 0.78, 0.77];
     static readonly double[] Accuracy = [0.10, 0.14, 0.30, 0.45, 0.52, 0.55, 0.57, 0.58, 0.60, 0.61, 0.61, 0.62];
 
-    static (RunState State, List<ISupervisorEvent> Events) Run(RunState state, params object[] commands)
-    {
-        var all = new List<ISupervisorEvent>();
-        foreach (var c in commands)
-        {
-            var events = state.Process(c is CheckpointCommitted cc ? new CommitCheckpoint(cc, 0) : c);
-            state = state.ApplyAll(events);
-            all.AddRange(events);
-        }
-        return (state, all);
-    }
+    static (RunState State, List<ISupervisorEvent> Events) Run(RunState state, params object[] commands) => AdaptiveRunStateTests.Run(state, commands);
 
     static (RunState State, List<ISupervisorEvent> Events) Learning(int epochs) =>
         Run(RunState.Empty, [new StartRun("h", Plan(14), Slope), .. Enumerable.Range(0, epochs).SelectMany(k => Epoch(k, Loss[k], Accuracy[k]))]);

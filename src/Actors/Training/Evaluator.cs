@@ -46,11 +46,15 @@ public sealed class Evaluator : ReceiveActor, IWithStash
     public Evaluator(RunSettings settings)
     {
         _settings = settings;
-        // on the CPU, scoring competes with the trainer for the same cores: it takes what the trainer leaves. On a GPU its
-        // thread only launches kernels, and starving it behind busy data workers would let evaluations pile up.
-        _thread = new TorchThread($"evaluator-{settings.RunIndex}-{settings.RankDevice}", lowPriority: !settings.RankDevice.IsCuda);
+        _thread = BesideTraining(settings, "evaluator");
         Idle();
     }
+
+    /// <summary>A torch thread for work beside a rank's training (scoring, probing). On the CPU it competes with the trainer
+    /// for the same cores: it takes what the trainer leaves. On a GPU it only launches kernels, and starving it behind
+    /// busy data workers would let that work pile up.</summary>
+    internal static TorchThread BesideTraining(RunSettings settings, string role) =>
+        new($"{role}-{settings.RunIndex}-{settings.RankDevice}", lowPriority: !settings.RankDevice.IsCuda);
 
     void Idle()
     {

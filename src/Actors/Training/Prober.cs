@@ -43,7 +43,7 @@ public sealed class Prober : ReceiveActor
     public Prober(RunSettings settings)
     {
         _settings = settings;
-        _thread = new TorchThread($"prober-{settings.RunIndex}-{settings.RankDevice}", lowPriority: !settings.RankDevice.IsCuda);
+        _thread = Evaluator.BesideTraining(settings, "prober");
         Idle();
     }
 
