@@ -71,6 +71,8 @@ public sealed class AdaptiveKillAndResumeTests(ITestOutputHelper output) : IDisp
         Train(_dir, killed, config);
         Assert.Equal(decisions, Decisions(killed));
         Assert.Equal(probes, Probes(killed));
+        var after = Cli.RunIn(_dir, TimeSpan.FromMinutes(1), "status", "--run-dir", killed);
+        Assert.Contains($"    probe after epoch {probedAfter + 1} (slope): phase 1 eval loss ", after.Stdout);
 
         var last = Commits(straight).Last();
         Assert.Equal(1, last.Phase);
