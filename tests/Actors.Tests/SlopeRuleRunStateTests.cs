@@ -109,6 +109,40 @@ public class SlopeRuleRunStateTests
         Assert.Equal(2, state.Probes.Count);
     }
 
+    /// <summary>
+    /// Measured on BENCHMARKS (a) (instruments, seed 1): a C = 2 phase carried over from a C = 4 phase at 0.36 accuracy
+    /// was "not started" for its whole budget because its own log-FLOPs axis made a steady fall look ever steeper, and at
+    /// its cap an 8-step probe that did not learn stopped the run. Weights from a phase that had started need only the
+    /// score, and only a phase at chance is probed at its cap.
+    /// </summary>
+    [Fact]
+    public void APhaseOnLearnedWeightsHasStartedAboveChanceAndOneAboveChanceIsNeverCalledStuck()
+    {
+        PhasePlan[] plan = [.. Plan(14)[..1], Plan(14)[0] with { Index = 1, Compression = new Compression(CompressionMethod.Pool, 2, PoolingKind.Max), Epochs = 6 },
+            Plan(14)[1] with { Index = 2 }];
+        var schedule = Slope with { SampleFlops = [2e9, 3e9, 4e9], ProbeSteps = [12, 12, 0] };
+        var (state, _) = Run(RunState.Empty, [new StartRun("h", plan, schedule), .. Enumerable.Range(0, 7).SelectMany(k => Epoch(k, Loss[k], Accuracy[k]))]);
+        (state, _) = Run(state, Probed(state.PendingProbe()!, 1.00, 0.98, 1.02, 0.95), End(7, Loss[7]));
+        Assert.Equal(1, state.CurrentPhase);
+        // phase 2 goes on from phase 1's learned weights: its first score above chance is enough, its loss's shape is not asked
+        static object[] Second(int k, double loss, double accuracy) =>
+        [
+            new CheckpointCommitted($"/run/checkpoints/p1-e{k}-end.ckpt", $"sha1{k}", 1, k, 10 * (k + 1), 100, true, 1.5, 0.25, loss * 100, 100, 1e9, 0, 1e-3),
+            new EvaluationDone(1, k, new Dictionary<string, double> { ["accuracy"] = accuracy }),
+        ];
+        (state, _) = Run(state, Second(0, 0.80, 0.60));
+        Assert.Equal((1, 0, ProbePurpose.Slope), state.PendingProbe()!.Key);
+
+        // the first phase above chance but in a steady fall (each epoch's loss 0.1 lower) to its cap: no stuck probe, its budget is trained
+        var steady = Enumerable.Range(0, 9).SelectMany(k => Epoch(k, 2.0 - 0.1 * k, 0.3)).ToArray();
+        var (capped, events) = Run(RunState.Empty, [new StartRun("h", Plan(10), Slope), .. steady]);
+        Assert.All(events.OfType<PhaseLengthDecided>(), d => Assert.StartsWith("the phase has not started, ", d.Reason));
+        Assert.StartsWith("the phase has not started, its training loss is still in its steepest fall", events.OfType<PhaseLengthDecided>().Last().Reason);
+        Assert.Null(capped.PendingProbe());
+        Assert.True(capped.LengthSettled(0));
+        Assert.Equal(10, capped.Phases[0].Epochs);
+    }
+
     [Fact]
     public void APhaseAtChanceByItsCapProbesTheNextResolutionAndMovesOnIfThatLearnsOrStopsTheRun()
     {

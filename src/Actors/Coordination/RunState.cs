@@ -139,10 +139,15 @@ public sealed record RunState(
             else return null;
         var scores = epochs.Select(e => Metric(e, schedule.Signal)).ToList();
         double costRatio = schedule.SampleFlops[p] / schedule.SampleFlops[p + 1];
-        string? notStarted = schedule.GateMetric is { } gate ? StartedGate.NotStarted(epochs.Select(e => Metric(e, gate)).ToList(),
-            epochs.Select(e => Metric(e, "train_loss")).ToList(), epochs.Select(e => e.Flops).ToList(), schedule.StartedAt, gate) : null;
+        string? gate = schedule.GateMetric;
+        var gateScores = gate is null ? [] : epochs.Select(e => Metric(e, gate)).ToList();
+        // weights carried over from a phase that had started: only the score is asked of this one
+        bool fromLearned = gate is not null && p > 0 && !StartedGate.AtChance(Epochs.Where(e => e.Phase == p - 1).Select(e => Metric(e, gate)).ToList(), schedule.StartedAt);
+        string? notStarted = gate is null ? null : StartedGate.NotStarted(gateScores, epochs.Select(e => Metric(e, "train_loss")).ToList(),
+            epochs.Select(e => e.Flops).ToList(), schedule.StartedAt, gate, fromLearned);
         if (schedule.ProbeSteps is { } probeSteps)
-            return SlopeDecision(schedule, epochs, scores, notStarted, probeSteps[p], next, decidedBy, costRatio);
+            return SlopeDecision(schedule, epochs, scores, notStarted, notStarted is not null && StartedGate.AtChance(gateScores, schedule.StartedAt),
+                probeSteps[p], next, decidedBy, costRatio);
         var verdict = PhaseLengthRule.Decide(scores, schedule.HigherIsBetter, next, costRatio,
             new PhaseLengthSettings(schedule.MinEpochs, schedule.Patience, schedule.Window, schedule.ExpectedGain), schedule.Signal);
         if (verdict.EndsPhase && notStarted is not null) verdict = new(false, $"{verdict.Reason} — but the phase has not started, {notStarted}: go on");
@@ -150,18 +155,20 @@ public sealed record RunState(
     }
 
     /// <summary>
-    /// The slope rule (<see cref="AdaptiveSchedule.ProbeSteps"/>): a phase that has not started goes on until its budget's
-    /// last epoch, then probes the next resolution and moves on if that learns, else stops the run; a phase that has
+    /// The slope rule (<see cref="AdaptiveSchedule.ProbeSteps"/>): a phase that has not started goes on; one still at chance
+    /// by its budget's last epoch probes the next resolution and moves on if that learns, else stops the run; a phase that has
     /// started ends by patience, or once a probe finds the next resolution lowering the evaluation loss more per FLOP
     /// than this one (<see cref="SlopeRule"/>; probed when it starts, and once more a window of epochs later).
     /// </summary>
-    object SlopeDecision(AdaptiveSchedule schedule, EpochCompleted[] epochs, List<double> scores, string? notStarted, int steps, int next,
-        int decidedBy, double costRatio)
+    object SlopeDecision(AdaptiveSchedule schedule, EpochCompleted[] epochs, List<double> scores, string? notStarted, bool atChance, int steps,
+        int next, int decidedBy, double costRatio)
     {
         int p = CurrentPhase;
         if (notStarted is not null)
         {
-            if (next + 1 < Budgets[p]) return Verdict(new(false, $"the phase has not started, {notStarted}: go on"), next, decidedBy, costRatio);
+            // at the cap only a phase still at chance asks whether the resolution or the optimisation is stuck; one that
+            // scores above chance but is still in its loss's fall trains its budget out
+            if (next + 1 < Budgets[p] || !atChance) return Verdict(new(false, $"the phase has not started, {notStarted}: go on"), next, decidedBy, costRatio);
             if (ProbeOf(p, ProbePurpose.Stuck) is not { } stuck) return Request(ProbePurpose.Stuck, decidedBy, steps);
             var measure = Measure(stuck);
             string probe = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"a probe of the next resolution ({Phases[p + 1].Compression}) went from eval loss {stuck.ZeroShotLoss:0.####} to " +

@@ -10,7 +10,9 @@ namespace ActorTraining.Compute.Training;
 /// <item>its best metric (accuracy or mAP) is at least <see cref="Threshold"/>: chance plus 3 standard errors of a
 /// chance-level score on the evaluation set;</item>
 /// <item>its smoothed training-loss curve, log loss against log FLOPs, has passed its steepest point — it is no longer
-/// in (or before) its fall.</item>
+/// in (or before) its fall. Asked only of a phase whose weights had not started before it (the first phase, or one
+/// carried over from a phase still at chance): one that goes on from learned weights has no plateau to leave, and the
+/// log of its own FLOPs compresses its later epochs, so a steady fall would look ever steeper and never pass.</item>
 /// </list>
 /// </summary>
 public static class StartedGate
@@ -31,20 +33,24 @@ public static class StartedGate
 
     /// <summary>
     /// The verdict on a phase's epochs 0…k: <paramref name="metric"/> its evaluation scores (higher is better; NaN = none),
-    /// <paramref name="trainLoss"/> its mean training losses and <paramref name="flops"/> each epoch's training FLOPs.
-    /// Null when started; otherwise why not, in numbers ("its best accuracy 0.12 is below …").
+    /// <paramref name="trainLoss"/> its mean training losses and <paramref name="flops"/> each epoch's training FLOPs;
+    /// <paramref name="fromLearnedWeights"/>: its weights were carried over from a phase that had started (only the
+    /// score is asked then). Null when started; otherwise why not, in numbers ("its best accuracy 0.12 is below …").
     /// </summary>
     public static string? NotStarted(IReadOnlyList<double> metric, IReadOnlyList<double> trainLoss, IReadOnlyList<double> flops,
-        double threshold, string metricName)
+        double threshold, string metricName, bool fromLearnedWeights = false)
     {
         if (metric.Count != trainLoss.Count || metric.Count != flops.Count)
             throw new ArgumentException($"one score, loss and FLOPs count per epoch (got {metric.Count}, {trainLoss.Count}, {flops.Count})");
-        double best = metric.Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Max();
-        if (!(best >= threshold))
-            return Say($"its best {metricName} {best:0.####} is below {threshold:0.####} (chance + 3 standard errors)");
-        if (SteepestPassed(trainLoss, flops) is { } why) return why;
-        return null;
+        if (AtChance(metric, threshold))
+            return Say($"its best {metricName} {Best(metric):0.####} is below {threshold:0.####} (chance + 3 standard errors)");
+        return fromLearnedWeights ? null : SteepestPassed(trainLoss, flops);
     }
+
+    /// <summary>Whether no score of <paramref name="metric"/> reached <paramref name="threshold"/> (none scored counts as at chance).</summary>
+    public static bool AtChance(IReadOnlyList<double> metric, double threshold) => !(Best(metric) >= threshold);
+
+    static double Best(IReadOnlyList<double> metric) => metric.Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Max();
 
     /// <summary>Null when the smoothed log-loss-against-log-FLOPs curve has a steepest (most negative) slope before its
     /// latest one and is flatter now; otherwise why not.</summary>

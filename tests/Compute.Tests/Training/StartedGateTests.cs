@@ -30,6 +30,16 @@ public class StartedGateTests
     }
 
     [Fact]
+    public void APhaseOnWeightsThatHadStartedNeedsOnlyItsScore()
+    {
+        double[] steady = [2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4]; // a steady fall: against the log of its own FLOPs, ever steeper
+        Assert.StartsWith("its training loss is still in its steepest fall", StartedGate.NotStarted(Same(7, 0.3), steady, Same(7, 1e12), 0.145, "accuracy"));
+        Assert.Null(StartedGate.NotStarted(Same(7, 0.3), steady, Same(7, 1e12), 0.145, "accuracy", fromLearnedWeights: true));
+        Assert.StartsWith("its best accuracy 0.12", StartedGate.NotStarted(Same(7, 0.12), steady, Same(7, 1e12), 0.145, "accuracy", fromLearnedWeights: true));
+        Assert.True(StartedGate.AtChance(Same(3, double.NaN), 0.145));
+    }
+
+    [Fact]
     public void TheThresholdIsChancePlusThreeStandardErrorsOfAChanceScore()
     {
         Assert.Equal(0.1 + 3 * 0.015, StartedGate.Threshold(0.1, 400), 12); // √(0.1 · 0.9 / 400) = 0.015
