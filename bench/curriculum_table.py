@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Issue 31's comparison of (a) runs made in parts: every `bench/run-all.sh --tables a --seeds` output folder given,
-read from each run's metrics.jsonl (cumulative FLOPs and wall seconds, probes included). Per schedule over the seeds
+read from each run's metrics.jsonl (cumulative FLOPs and wall seconds, probes included); a schedule name met again in
+a later folder (other settings) gets its own row, suffixed with that folder's name. Per schedule over the seeds
 all folders share: the final metric's mean, its difference from the baseline and from the best fixed curriculum with
 the paired standard error (per seed, then over seeds), FLOPs and trainer wall time as fractions of the baseline's
 (the wall also as each phase's median epoch time × its epochs, which keeps out epochs slowed by other work), and the
@@ -49,14 +50,17 @@ def paired(a, b):
 
 
 def main(folders):
-    runs = {}  # name -> seed -> summary
+    runs, source = {}, {}  # name -> seed -> summary; name -> the folder it came from
     for folder in folders:
         for r in load_jsonl(os.path.join(folder, "raw", "a.jsonl")):
             if r.get("exit") != 0 or "name" not in r:
                 continue
+            name = r["name"]
+            if source.setdefault(name, folder) != folder:  # the same schedule in another part (other settings): its own row
+                name = f"{name} [{os.path.basename(folder.rstrip('/'))}]"
             s = summary(r["run_dir"])
             s["command_wall"] = r["wall_s_command"]
-            runs.setdefault(r["name"], {})[r["seed"]] = s
+            runs.setdefault(name, {})[r["seed"]] = s
     base = runs.get("baseline")
     if not base:
         sys.exit("curriculum_table: no baseline run")
