@@ -63,6 +63,8 @@ public sealed class RemoteHopTests : IDisposable
             new PhaseLengthDecided(0, 5, true, 7, 9, new string('r', 600)),
             new WeightsAveraged(2, new WeightAveraging(5, 24), "/runs/r/checkpoints/r0-p2-averaged-e6-e25.ckpt", "ef56"),
             new AveragedWeightsEvaluated(2, new WeightAveraging(5, 24), new Dictionary<string, double> { ["map"] = 0.45, ["dprime"] = double.PositiveInfinity }),
+            new PhaseProbed(0, 7, ProbePurpose.Slope, 14, 1.6796, 1.4885, 2.9e10, 3.4e10, 5.7, 26, 1.4424, 1.718, 2.9e10),
+            new CurriculumStuck(0, new string('s', 600)),
         };
         var what = new EvaluateCheckpoint(new CheckpointRef(Commit.Path, Commit.Sha256), Plan(0), 1);
         var scores = Enumerable.Range(0, Evaluator.ScoresPerMessage).Select(i => (float)Math.Sin(i)).ToArray();
@@ -86,6 +88,9 @@ public sealed class RemoteHopTests : IDisposable
             new GenerationReady(0, 0, 0, "fresh", "hf:/runs/shared/ast-audioset; its head has 527 classes, the run 10: the head starts from the run's seed"),
             new PauseGeneration(0, 7),
             new ExtendPhase(0, 7, 1, 12),
+            new ProbeNextPhase(0, new ProbeRequest(Plan(0), 7, ProbePurpose.Slope, 14, new CheckpointRef(Commit.Path, Commit.Sha256), Plan(1), 26), someRank),
+            new ProbeMeasured(0, new PhaseProbed(1, 4, ProbePurpose.Stuck, 8, 2.3026, 2.3031, 6.9e9, 1.3e10, 2.1)),
+            new ProbeFailed(0, 1, 4, "probe: " + new string('p', 500)),
             new AdoptGeneration(0, 7),
             new CommitAcknowledged(0, 7, Commit.Path),
             new RegisterAgain(),

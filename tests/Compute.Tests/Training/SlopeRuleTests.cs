@@ -25,6 +25,23 @@ public class SlopeRuleTests
         Assert.False(SlopeRule.Decide(RecordedNext, RecordedHere).EndsPhase);
     }
 
+    // Recorded: BENCHMARKS (a), instruments, pool-max 4→2→1 v2, seed 2 (2026-12-07): the probe after C = 4's epoch 8.
+    // The phase's own 26 steps raised its evaluation loss by 0.28 — at lr 1e-3 a burst moves the model more than the
+    // two resolutions differ — and the rule, reading it as it must, ended the phase.
+    static readonly ProbeMeasure InstrumentHere = new(1.442417424172163, 1.7180277183651924, 26, 28966699008);
+    static readonly ProbeMeasure InstrumentNext = new(1.6795571260154247, 1.4884688071906567, 14, 29470113792);
+
+    [Fact]
+    public void TheRecordedInstrumentProbeWhoseOwnBurstWentUpEndedThePhase()
+    {
+        var verdict = SlopeRule.Decide(InstrumentHere, InstrumentNext);
+        Assert.True(verdict.EndsPhase, verdict.Reason);
+        Assert.Equal("for the same FLOPs, this phase lowered the eval loss 1.4424 → 1.718 in 26 steps (-9.5147/TFLOP) and the next " +
+            "resolution 1.6796 → 1.4885 in 14 steps (6.4841/TFLOP): end", verdict.Reason);
+        Assert.False(InstrumentHere.Learns);
+        Assert.True(InstrumentNext.Learns);
+    }
+
     [Fact]
     public void ABurstThatRaisedTheLossAtTheNextResolutionKeepsThePhaseGoing()
     {
