@@ -170,10 +170,9 @@ public sealed record RunState(
             // scores above chance but is still in its loss's fall trains its budget out
             if (next + 1 < Budgets[p] || !atChance) return Verdict(new(false, $"the phase has not started, {notStarted}: go on"), next, decidedBy, costRatio);
             if (ProbeOf(p, ProbePurpose.Stuck) is not { } stuck) return Request(ProbePurpose.Stuck, decidedBy, steps);
-            var measure = Measure(stuck);
             string probe = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"a probe of the next resolution ({Phases[p + 1].Compression}) went from eval loss {stuck.ZeroShotLoss:0.####} to " +
                 $"{stuck.Loss:0.####} in {stuck.Steps} steps");
-            if (!measure.Learns)
+            if (!Next(stuck).Learns)
                 return new CurriculumStuck(p, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"phase {p + 1} ({Phases[p].Compression}) did not start in {next} of its {Budgets[p]} epochs ({notStarted}), " +
                     $"and {probe}: the optimisation is stuck, not the resolution — the run stops rather than spend its budget " +
                     $"(check the labels and the learning rate)"));
@@ -184,19 +183,20 @@ public sealed record RunState(
         var patience = PhaseLengthRule.Decide(scores, schedule.HigherIsBetter, next, costRatio,
             new PhaseLengthSettings(schedule.MinEpochs, schedule.Patience, schedule.Window, ExpectedGain: 0), schedule.Signal);
         if (patience.EndsPhase || next < schedule.MinEpochs) return Verdict(patience, next, decidedBy, costRatio);
-        var probes = Probes.Where(x => x.Phase == p && x.Purpose == ProbePurpose.Slope).ToList();
-        if (probes.Count == 0) return Request(ProbePurpose.Slope, decidedBy, steps);
-        var last = probes[^1];
-        var verdict = SlopeRule.Decide(new(last.HereStartLoss, last.HereLoss, last.HereSteps, last.HereTrainFlops),
-            new(last.ZeroShotLoss, last.Loss, last.Steps, last.TrainFlops));
-        if (verdict.EndsPhase) return Verdict(verdict with { Reason = $"probe after epoch {last.Epoch + 1}: {verdict.Reason}" }, next, decidedBy, costRatio);
-        if (probes.Count < SlopeRule.MaxProbesPerPhase && decidedBy >= last.Epoch + schedule.Window) return Request(ProbePurpose.Slope, decidedBy, steps);
-        return Verdict(verdict with { Reason = $"probe after epoch {last.Epoch + 1}: {verdict.Reason}" }, next, decidedBy, costRatio);
+        if (ProbeOf(p, ProbePurpose.Slope) is not { } last) return Request(ProbePurpose.Slope, decidedBy, steps);
+        var verdict = SlopeRule.Decide(Here(last), Next(last));
+        verdict = verdict with { Reason = $"probe after epoch {last.Epoch + 1}: {verdict.Reason}" };
+        bool probedOften = Probes.Count(x => x.Phase == p && x.Purpose == ProbePurpose.Slope) >= SlopeRule.MaxProbesPerPhase;
+        if (!verdict.EndsPhase && !probedOften && decidedBy >= last.Epoch + schedule.Window) return Request(ProbePurpose.Slope, decidedBy, steps);
+        return Verdict(verdict, next, decidedBy, costRatio);
     }
 
     PhaseProbed? ProbeOf(int phase, ProbePurpose purpose) => Probes.LastOrDefault(x => x.Phase == phase && x.Purpose == purpose);
 
-    static ProbeMeasure Measure(PhaseProbed p) => new(p.ZeroShotLoss, p.Loss, p.Steps, p.TrainFlops);
+    /// <summary>A probe's burst at the next resolution, and (a slope probe's) of the phase itself.</summary>
+    static ProbeMeasure Next(PhaseProbed p) => new(p.ZeroShotLoss, p.Loss, p.Steps, p.TrainFlops);
+
+    static ProbeMeasure Here(PhaseProbed p) => new(p.HereStartLoss, p.HereLoss, p.HereSteps, p.HereTrainFlops);
 
     /// <summary>A probe of <paramref name="steps"/> at the next resolution; a slope probe also continues this phase for
     /// the same FLOPs (its steps scaled by the two phases' FLOPs per sample).</summary>
@@ -237,12 +237,13 @@ public sealed record RunState(
     {
         var events = new List<ISupervisorEvent>();
         var state = this;
-        while (state.Due() is PhaseLengthDecided decision)
+        object? due;
+        while ((due = state.Due()) is PhaseLengthDecided decision)
         {
             events.Add(decision);
             state = state.Apply(decision);
         }
-        if (state.Due() is CurriculumStuck stuck) return [.. events, stuck];
+        if (due is CurriculumStuck stuck) return [.. events, stuck];
         int p = state.CurrentPhase;
         if (p < 0 || state.Completed || state.CompletedPhases.Contains(p) || !state.LengthSettled(p) || !state.Trained(p)) return events;
         if (p + 1 < state.Phases.Length)
